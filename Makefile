@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# cowmem: driver-level copy-on-write. Everything runs in a QEMU test VM:
+#   make check   build, boot a Debian kernel, run the selftests (the CI command)
+#   make demo    show fork's copy-on-write happening, in the VM
+#   make vm      an interactive shell in the VM with the module loaded
+#   make         build the module, selftests and tools against KDIR
+
+# The kernel to build against: the running one when it has headers, else the
+# newest installed Debian kernel (scripts/kver says which, in one line).
+KVER ?= $(shell scripts/kver)
+KDIR ?= /lib/modules/$(KVER)/build
+
+all: module selftests tools
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 KCFLAGS=-Werror modules
+
+selftests:
+	$(MAKE) -C selftests
+
+tools:
+	$(MAKE) -C tools
+
+check:
+	scripts/check
+
+demo:
+	scripts/demo
+
+vm: all
+	scripts/vm --kver $(KVER)
+
+deps:
+	scripts/deps
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C selftests clean
+	$(MAKE) -C tools clean
+
+.PHONY: all module selftests tools check demo vm deps clean

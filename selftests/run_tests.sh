@@ -1,0 +1,64 @@
+#!/bin/bash
+# Runs inside the test VM: loads the module, runs every selftest program,
+# unloads the module. Prints each program's KTAP output, writes the totals
+# "pass fail skip" to the file named by $1 (when given) and exits non-zero
+# when anything failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+module="$here/../module/cowmem.ko"
+results=${1:-}
+per_test_timeout=${COWMEM_TEST_TIMEOUT:-300}
+pass=0
+fail=0
+skip=0
+
+finish() {
+	[[ -n "$results" ]] && echo "$pass $fail $skip" >"$results"
+	((fail == 0))
+	exit
+}
+
+if ! insmod "$module"; then
+	echo "not ok - insmod $module"
+	fail=1
+	finish
+fi
+echo "ok - insmod cowmem ($(uname -r))"
+pass=$((pass + 1))
+
+log=$(mktemp)
+for test in "$here"/cowmem_*; do
+	[[ -x "$test" && -f "$test" ]] || continue
+	name=$(basename "$test")
+	echo "# ===== $name"
+	timeout -k 5 "$per_test_timeout" "$test" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	totals=$(grep -E '^# Totals: ' "$log" | tail -n 1)
+	if [[ "$totals" =~ pass:([0-9]+)\ fail:([0-9]+)\ xfail:([0-9]+)\ xpass:([0-9]+)\ skip:([0-9]+)\ error:([0-9]+) ]]; then
+		pass=$((pass + BASH_REMATCH[1] + BASH_REMATCH[3]))
+		fail=$((fail + BASH_REMATCH[2] + BASH_REMATCH[4] + BASH_REMATCH[6]))
+		skip=$((skip + BASH_REMATCH[5]))
+		counted=$((BASH_REMATCH[2] + BASH_REMATCH[4] + BASH_REMATCH[6]))
+	else
+		counted=0
+	fi
+	# A program that crashed, hung or exited non-zero without reporting a
+	# failed test still counts as one failure.
+	if ((rc == 4 && counted == 0)) && [[ -z "$totals" ]]; then
+		skip=$((skip + 1))
+	elif ((rc != 0 && counted == 0)); then
+		echo "not ok - $name exited with status $rc"
+		fail=$((fail + 1))
+	fi
+done
+rm -f "$log"
+
+if rmmod cowmem; then
+	echo "ok - rmmod cowmem"
+	pass=$((pass + 1))
+else
+	echo "not ok - rmmod cowmem"
+	fail=$((fail + 1))
+fi
+finish
