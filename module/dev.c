@@ -1,20 +1,63 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: the /dev/cowmem misc device and its file operations.
+ * cowmem: the /dev/cowmem misc device, its file operations and the module's
+ * parameters, init and exit.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 
+#include "compat.h"
+#include "cowmem.h"
+
+unsigned int cowmem_max_region_mb = 1024;
+module_param_named(max_region_mb, cowmem_max_region_mb, uint, 0644);
+MODULE_PARM_DESC(max_region_mb, "Largest region one open file may map, in MiB (default 1024)");
+
+static ushort cowmem_dev_mode = 0600;
+module_param_named(dev_mode, cowmem_dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/cowmem (default 0600; 0666 lets every user map it)");
+
+/* Every open creates an empty region; its file's pages live there. */
 static int cowmem_fops_open(struct inode *inode, struct file *file)
 {
+	struct cowmem_region *region = cowmem_region_create(inode);
+
+	if (!region)
+		return -ENOMEM;
+	file->private_data = region;
+	file->f_mapping = &region->mapping;
 	return 0;
 }
 
+/* The last reference to the file: every VMA of every view is gone. */
 static int cowmem_fops_release(struct inode *inode, struct file *file)
 {
+	cowmem_region_destroy(file->private_data);
+	return 0;
+}
+
+/*
+ * Only MAP_SHARED: a private mapping would get the kernel's own COW, which
+ * is not what this module is for. VM_PFNMAP keeps every PTE ours (and GUP
+ * out); VM_DONTEXPAND makes mremap() growth fail.
+ * Entered with current->mm's mmap_lock held for write.
+ */
+static int cowmem_fops_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct cowmem_view *view;
+
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	view = cowmem_region_attach(file->private_data, vma);
+	if (IS_ERR(view))
+		return PTR_ERR(view);
+	vma->vm_private_data = view;
+	vma->vm_ops = &cowmem_vm_ops;
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND);
 	return 0;
 }
 
@@ -22,31 +65,46 @@ static const struct file_operations cowmem_fops = {
 	.owner = THIS_MODULE,
 	.open = cowmem_fops_open,
 	.release = cowmem_fops_release,
+	.mmap = cowmem_fops_mmap,
 	.llseek = noop_llseek,
 };
 
 static struct miscdevice cowmem_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
-	.name = "cowmem",
+	.name = KBUILD_MODNAME,
 	.fops = &cowmem_fops,
-	.mode = 0600,
 };
 
 static int __init cowmem_init(void)
 {
-	int ret = misc_register(&cowmem_misc);
+	int ret;
 
+	ret = cowmem_frames_init();
 	if (ret)
-		pr_err("cannot register /dev/cowmem: %d\n", ret);
+		return ret;
+	cowmem_debugfs_init();
+	cowmem_misc.mode = cowmem_dev_mode & 0666;
+	ret = misc_register(&cowmem_misc);
+	if (ret)
+		goto remove_debugfs;
+	return 0;
+
+remove_debugfs:
+	cowmem_debugfs_exit();
+	cowmem_frames_exit();
+	pr_err("cannot register /dev/%s: %d\n", KBUILD_MODNAME, ret);
 	return ret;
 }
 
 static void __exit cowmem_exit(void)
 {
 	misc_deregister(&cowmem_misc);
+	cowmem_debugfs_exit();
+	cowmem_frames_exit();
 }
 
 module_init(cowmem_init);
 module_exit(cowmem_exit);
-MODULE_DESCRIPTION("Driver-level copy-on-write memory");
+MODULE_DESCRIPTION("Driver-level copy-on-write memory: fork()'s COW, done where you can watch it");
+MODULE_AUTHOR("The cowmem developers");
 MODULE_LICENSE("GPL");

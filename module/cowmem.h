@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowmem: copy-on-write memory done by a driver.
+ *
+ * Objects
+ * -------
+ * region  One per open of /dev/cowmem (file->private_data). Its size is fixed
+ *         by the first mmap(). It embeds the file's address_space, so that
+ *         unmap_mapping_range() reaches the PTEs of every view of the region
+ *         without taking any mm's mmap_lock.
+ * view    What one address space sees of a region: its own page index. The
+ *         first process to mmap() a region creates the origin view; fork()
+ *         clones each view the parent maps (one clone per view per fork);
+ *         another process mmap()ing the file gets a clone of the origin.
+ *         A view lives as long as something maps it, like anonymous memory:
+ *         once the origin is unmapped, the next mmap() starts a new origin.
+ * frame   One data page and the number of views whose index holds it.
+ *         Pages nobody wrote are absent from every index and map the zero page.
+ *
+ * The invariant everything else serves: a PTE may be writable only when the
+ * frame it maps is exclusive to the view that maps it (sharers == 1). Any
+ * operation that makes a frame shared (fork, a cross-process mmap) first
+ * takes the new reference, then zaps the PTEs of the views that had it.
+ *
+ * Lock order
+ * ----------
+ *   mm->mmap_lock                  (fault, mmap, munmap, fork: parent, then
+ *                                   child nested, both for write)
+ *     region->lock                 (mutex)
+ *       view->lock                 (mutex)
+ *         mapping->i_mmap_rwsem    (unmap_mapping_range())
+ *           page table lock        (zap_vma_ptes(), vmf_insert_pfn_prot())
+ *
+ * Only one mm's mmap_lock is ever held at a time, except in fork, where the
+ * kernel holds both. This is why a cross-process clone zaps the origin's PTEs
+ * through the region's address_space rather than through the origin's mm.
+ *
+ * References and lifetimes
+ * ------------------------
+ * region  Lives exactly as long as its struct file: created in open, freed in
+ *         release. Every VMA pins the file (vma->vm_file), so no VMA and no
+ *         view outlives the region.
+ * view    kref, one reference per VMA (vma->vm_private_data). region->views
+ *         and region->origin point at views without holding a reference: the
+ *         last put unlinks the view from both under region->lock
+ *         (kref_put_mutex(), so lookups under that lock never see a dying
+ *         view), then frees its index.
+ *         view->mm is mmgrab()bed: it is used as an identity only.
+ * frame   refcount_t sharers: one per view index slot that holds it. The view
+ *         whose put drops it to zero frees the page and the frame. PTEs hold
+ *         no reference (VM_PFNMAP): a frame leaves an index only after every
+ *         PTE of that view mapping it has been zapped, and a view is freed
+ *         only after its last VMA, and so its last PTE, is gone.
+ */
+#ifndef _COWMEM_H
+#define _COWMEM_H
+
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/refcount.h>
+#include <linux/atomic.h>
+#include <linux/sched.h>
+#include <linux/xarray.h>
+
+struct cowmem_frame {
+	struct page *page;
+	refcount_t sharers;
+	u64 id;			/* opaque, never a PFN; unique since load */
+};
+
+enum cowmem_view_origin {
+	COWMEM_VIEW_OPEN,	/* the first mmap() of the region */
+	COWMEM_VIEW_FORK,	/* cloned from the parent's view at fork() */
+	COWMEM_VIEW_MAPPING,	/* cloned from the origin by another process's mmap() */
+};
+
+struct cowmem_region {
+	struct address_space mapping;	/* the file's f_mapping */
+	struct mutex lock;
+	struct list_head views;		/* protected by lock */
+	struct cowmem_view *origin;	/* protected by lock; no reference */
+	pgoff_t nr_pages;		/* protected by lock; fixed once non-zero */
+	u64 id;
+};
+
+struct cowmem_view {
+	struct kref ref;
+	struct cowmem_region *region;
+	struct mm_struct *mm;
+	struct list_head node;		/* in region->views, protected by region->lock */
+	struct mutex lock;
+	struct xarray frames;		/* pgoff -> frame; protected by lock */
+	atomic_t nr_vmas;		/* VMAs of this view; change under mm->mmap_lock */
+	enum cowmem_view_origin how;
+	u64 id;
+	u64 parent_id;			/* view this one was cloned from, or 0 */
+	pid_t pid;			/* tgid of the creating task */
+	char comm[TASK_COMM_LEN];
+};
+
+/*
+ * Counters since load, per CPU so that the fault path touches no shared
+ * cache line. Gauges (regions, views, pages, shared_pages) may go negative
+ * on one CPU; only their sum means something.
+ */
+struct cowmem_stats {
+	long regions;
+	long views;
+	long pages;
+	long shared_pages;
+	long slots;		/* index slots in all views: sum of sharers */
+	unsigned long faults;
+	unsigned long cow_breaks;
+	unsigned long reuses;
+	unsigned long zero_maps;
+	unsigned long first_writes;
+	unsigned long forks;
+};
+
+DECLARE_PER_CPU(struct cowmem_stats, cowmem_stats);
+#define cowmem_stat_inc(field) this_cpu_inc(cowmem_stats.field)
+#define cowmem_stat_dec(field) this_cpu_dec(cowmem_stats.field)
+void cowmem_stats_sum(struct cowmem_stats *sum);
+
+extern unsigned int cowmem_max_region_mb;
+
+/* index.c: frames and the per-view page index */
+int cowmem_frames_init(void);
+void cowmem_frames_exit(void);
+struct cowmem_frame *cowmem_frame_alloc_zeroed(void);
+struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src);
+void cowmem_frame_get(struct cowmem_frame *frame);
+void cowmem_frame_put(struct cowmem_frame *frame);
+
+static inline bool cowmem_frame_exclusive(struct cowmem_frame *frame)
+{
+	return refcount_read(&frame->sharers) == 1;
+}
+
+struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view, pgoff_t pgoff);
+int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff, struct cowmem_frame *frame);
+int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src);
+void cowmem_index_release(struct cowmem_view *view);
+
+/* view.c: regions and views */
+struct cowmem_region *cowmem_region_create(struct inode *inode);
+void cowmem_region_destroy(struct cowmem_region *region);
+struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
+					 struct vm_area_struct *vma);
+struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
+				     struct vm_area_struct *vma);
+void cowmem_view_note_owner(struct cowmem_view *view);
+void cowmem_view_get(struct cowmem_view *view);
+void cowmem_view_put(struct cowmem_view *view);
+void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
+			   struct vm_area_struct *skip);
+
+/* debugfs.c */
+void cowmem_debugfs_init(void);
+void cowmem_debugfs_exit(void);
+
+/* fault.c: the VMA operations and the COW break */
+extern const struct vm_operations_struct cowmem_vm_ops;
+
+#endif /* _COWMEM_H */

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem: the VMA operations. cowmem mappings are VM_PFNMAP, so every PTE in
+ * them is installed here and copy-on-write happens here:
+ *
+ *  - a read fault maps the zero page for a page nobody wrote, a shared frame
+ *    read-only, and an exclusive frame writable (it may be: see cowmem.h);
+ *  - a write fault, or a write to a read-only PTE (pfn_mkwrite), first makes
+ *    the frame exclusive: a zeroed frame for a never-written page, a copy of
+ *    a shared frame (a COW break), or the same frame when the other sharers
+ *    are gone (a reuse), then maps it writable.
+ *
+ * GUP refuses VM_PFNMAP, so ptrace and /proc/PID/mem come through ->access,
+ * which applies the same rules to the traced process's view.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pgtable.h>
+
+#include "cowmem.h"
+
+static vm_fault_t cowmem_insert(struct vm_fault *vmf, struct cowmem_frame *frame,
+				bool writable)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long pfn;
+	pgprot_t prot;
+
+	/* vm_page_prot is read-only: pfn_mkwrite makes the kernel write-notify. */
+	prot = writable ? vm_get_page_prot(vma->vm_flags) : vma->vm_page_prot;
+	pfn = frame ? page_to_pfn(frame->page) : my_zero_pfn(vmf->address);
+	return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
+}
+
+/*
+ * Makes the frame at @pgoff exclusive to @view, so that it may be mapped
+ * writable. Sets *@old to the frame the index held before when it had to
+ * replace it (NULL for a never-written page, whose PTEs map the zero page):
+ * the caller zaps the PTEs that may still map it, then hands it to
+ * cowmem_retire(). Returns the frame, or an ERR_PTR when out of memory.
+ * Called with view->lock held.
+ */
+static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view, pgoff_t pgoff,
+						  bool *replaced, struct cowmem_frame **old)
+{
+	struct cowmem_frame *frame;
+	int err;
+
+	lockdep_assert_held(&view->lock);
+	*old = cowmem_index_lookup(view, pgoff);
+	*replaced = false;
+	if (*old && cowmem_frame_exclusive(*old)) {
+		cowmem_stat_inc(reuses);
+		return *old;
+	}
+	frame = *old ? cowmem_frame_alloc_copy(*old) : cowmem_frame_alloc_zeroed();
+	if (!frame)
+		return ERR_PTR(-ENOMEM);
+	err = cowmem_index_replace(view, pgoff, frame);
+	if (err) {
+		cowmem_frame_put(frame);
+		return ERR_PTR(err);
+	}
+	if (*old)
+		cowmem_stat_inc(cow_breaks);
+	else
+		cowmem_stat_inc(first_writes);
+	*replaced = true;
+	return frame;
+}
+
+/*
+ * After the index replaced the frame at @pgoff: zap the PTEs that may still
+ * map the old frame (or the zero page) in the view's other VMAs, and only
+ * then drop the old frame, which may free it. @done is the VMA whose PTE the
+ * caller already took care of, or NULL.
+ * Called with view->lock and the view's mmap_lock held.
+ */
+static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
+			  struct vm_area_struct *done, struct cowmem_frame *old)
+{
+	cowmem_view_zap_index(view, pgoff, done);
+	if (old)
+		cowmem_frame_put(old);
+}
+
+/* A write to a page with no PTE. Called with view->lock held. */
+static vm_fault_t cowmem_fault_write(struct cowmem_view *view, struct vm_fault *vmf)
+{
+	struct cowmem_frame *frame, *old;
+	bool replaced;
+
+	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
+	if (IS_ERR(frame))
+		return VM_FAULT_OOM;
+	if (replaced)
+		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
+	return cowmem_insert(vmf, frame, true);
+}
+
+/* A read of a page with no PTE. Called with view->lock held. */
+static vm_fault_t cowmem_fault_read(struct cowmem_view *view, struct vm_fault *vmf)
+{
+	struct cowmem_frame *frame = cowmem_index_lookup(view, vmf->pgoff);
+
+	if (!frame) {
+		cowmem_stat_inc(zero_maps);
+		return cowmem_insert(vmf, NULL, false);
+	}
+	return cowmem_insert(vmf, frame, cowmem_frame_exclusive(frame));
+}
+
+static struct cowmem_view *cowmem_fault_view(struct vm_fault *vmf)
+{
+	struct cowmem_view *view = vmf->vma->vm_private_data;
+
+	if (!view || vmf->pgoff >= READ_ONCE(view->region->nr_pages))
+		return NULL;
+	return view;
+}
+
+/*
+ * A fault on a page with no PTE.
+ * Entered with vma->vm_mm's mmap_lock held for read and no cowmem lock;
+ * returns with the same, the PTE installed (VM_FAULT_NOPAGE) or an error.
+ */
+static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
+{
+	struct cowmem_view *view = cowmem_fault_view(vmf);
+	vm_fault_t ret;
+
+	mmap_assert_locked(vmf->vma->vm_mm);
+	cowmem_stat_inc(faults);
+	if (!view)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&view->lock);
+	if (unlikely(!view->pid))
+		cowmem_view_note_owner(view);
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		ret = cowmem_fault_write(view, vmf);
+	else
+		ret = cowmem_fault_read(view, vmf);
+	mutex_unlock(&view->lock);
+	return ret;
+}
+
+/*
+ * A write to a read-only PTE: the zero page, a shared frame, or an exclusive
+ * frame mapped read-only while it was shared. Returning 0 lets the kernel
+ * make the PTE writable, if it is still the one the fault saw; otherwise the
+ * PTE is replaced here and the fault returns VM_FAULT_NOPAGE.
+ * Entered with vma->vm_mm's mmap_lock held for read, no page table lock and
+ * no cowmem lock; returns with the same.
+ */
+static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct cowmem_view *view = cowmem_fault_view(vmf);
+	struct cowmem_frame *frame, *old;
+	vm_fault_t ret = 0;
+	bool replaced;
+
+	mmap_assert_locked(vmf->vma->vm_mm);
+	cowmem_stat_inc(faults);
+	if (!view)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&view->lock);
+	frame = cowmem_index_lookup(view, vmf->pgoff);
+	if (frame && cowmem_frame_exclusive(frame) &&
+	    pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page)) {
+		cowmem_stat_inc(reuses);
+		goto unlock;
+	}
+	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
+	if (IS_ERR(frame)) {
+		ret = VM_FAULT_OOM;
+		goto unlock;
+	}
+	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
+	if (replaced)
+		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
+	ret = cowmem_insert(vmf, frame, true);
+unlock:
+	mutex_unlock(&view->lock);
+	return ret;
+}
+
+/* Called with view->lock held. Returns the bytes written or an errno. */
+static int cowmem_access_write(struct cowmem_view *view, struct vm_area_struct *vma,
+			       pgoff_t pgoff, unsigned int offset, void *buf, int len)
+{
+	struct cowmem_frame *frame, *old;
+	bool replaced;
+
+	frame = cowmem_make_exclusive(view, pgoff, &replaced, &old);
+	if (IS_ERR(frame))
+		return PTR_ERR(frame);
+	memcpy_to_page(frame->page, offset, buf, len);
+	if (replaced)
+		cowmem_retire(view, pgoff, NULL, old);
+	return len;
+}
+
+/*
+ * ptrace and /proc/PID/mem, one page at most per call.
+ * Entered with vma->vm_mm's mmap_lock held for read (the traced process's mm,
+ * not necessarily current's) and no cowmem lock; returns with the same.
+ */
+static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
+			    void *buf, int len, int write)
+{
+	struct cowmem_view *view = vma->vm_private_data;
+	unsigned int offset = offset_in_page(addr);
+	pgoff_t pgoff = linear_page_index(vma, addr);
+	struct cowmem_frame *frame;
+
+	mmap_assert_locked(vma->vm_mm);
+	if (!view || pgoff >= READ_ONCE(view->region->nr_pages))
+		return -EFAULT;
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	len = min_t(int, len, PAGE_SIZE - offset);
+	mutex_lock(&view->lock);
+	if (write) {
+		len = cowmem_access_write(view, vma, pgoff, offset, buf, len);
+	} else {
+		frame = cowmem_index_lookup(view, pgoff);
+		if (frame)
+			memcpy_from_page(buf, frame->page, offset, len);
+		else
+			memset(buf, 0, len);
+	}
+	mutex_unlock(&view->lock);
+	return len;
+}
+
+/*
+ * A new VMA that copies an existing one: on fork (from dup_mmap(), with
+ * vma->vm_mm the child's mm, before copy_page_range() copies the parent's
+ * PTEs), on a split (munmap, mprotect, madvise) and on mremap. Only fork
+ * clones the view. Cannot fail: see cowmem_view_fork().
+ * Entered with vma->vm_mm's mmap_lock held for write (and, on fork, the
+ * parent's too) and no cowmem lock; returns with the same.
+ */
+static void cowmem_vm_open(struct vm_area_struct *vma)
+{
+	struct cowmem_view *view = vma->vm_private_data;
+
+	mmap_assert_write_locked(vma->vm_mm);
+	if (!view)
+		return;
+	if (vma->vm_mm == view->mm) {
+		cowmem_view_get(view);
+		atomic_inc(&view->nr_vmas);
+		return;
+	}
+	vma->vm_private_data = cowmem_view_fork(view, vma);
+}
+
+/*
+ * A VMA goes away (munmap, exit, the dropped part of a split); its PTEs are
+ * already zapped. Entered with vma->vm_mm's mmap_lock held (munmap may have
+ * downgraded it to read) and no cowmem lock; returns with the same.
+ */
+static void cowmem_vm_close(struct vm_area_struct *vma)
+{
+	struct cowmem_view *view = vma->vm_private_data;
+
+	mmap_assert_locked(vma->vm_mm);
+	if (!view)
+		return;
+	atomic_dec(&view->nr_vmas);
+	cowmem_view_put(view);
+}
+
+const struct vm_operations_struct cowmem_vm_ops = {
+	.open = cowmem_vm_open,
+	.close = cowmem_vm_close,
+	.fault = cowmem_vm_fault,
+	.pfn_mkwrite = cowmem_vm_pfn_mkwrite,
+	.access = cowmem_vm_access,
+};

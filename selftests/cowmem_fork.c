@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fork() and copy-on-write: isolation both ways, the seed scenario, the zero
+ * page, many children, deep chains, racing threads, and reuse after exit.
+ */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "kselftest_harness.h"
+#include "cowmem_test.h"
+
+FIXTURE(region)
+{
+	int fd;
+	size_t pages;
+	size_t psz;
+	char *map;
+};
+
+FIXTURE_SETUP(region)
+{
+	self->psz = page_size();
+	self->pages = 64;
+	self->fd = cowmem_open();
+	ASSERT_LE(0, self->fd);
+	self->map = cowmem_map(self->fd, self->pages, 0);
+	ASSERT_NE(NULL, self->map);
+}
+
+FIXTURE_TEARDOWN(region)
+{
+	munmap(self->map, self->pages * self->psz);
+	close(self->fd);
+}
+
+static void fill(char *map, size_t pages, size_t psz, char base)
+{
+	for (size_t i = 0; i < pages; i++)
+		memset(map + i * psz, base + (char)i, psz);
+}
+
+static int page_is(const char *p, size_t psz, char c)
+{
+	for (size_t i = 0; i < psz; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+/* A parent's writes after fork() are invisible to the child. */
+TEST_F(region, parent_writes_stay_in_parent)
+{
+	int to_child[2];
+	pid_t pid;
+	char go;
+
+	fill(self->map, self->pages, self->psz, 'a');
+	ASSERT_EQ(0, pipe(to_child));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		CHILD_CHECK(1, read(to_child[0], &go, 1) == 1);
+		for (size_t i = 0; i < self->pages; i++)
+			CHILD_CHECK(2, page_is(self->map + i * self->psz, self->psz, 'a' + (char)i));
+		_exit(0);
+	}
+	fill(self->map, self->pages, self->psz, 'A');
+	ASSERT_EQ(1, write(to_child[1], "g", 1));
+	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_TRUE(page_is(self->map, self->psz, 'A'));
+}
+
+/* A child's writes are invisible to the parent, and the child sees its own. */
+TEST_F(region, child_writes_stay_in_child)
+{
+	pid_t pid;
+
+	fill(self->map, self->pages, self->psz, 'a');
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		fill(self->map, self->pages, self->psz, 'A');
+		for (size_t i = 0; i < self->pages; i++)
+			CHILD_CHECK(1, page_is(self->map + i * self->psz, self->psz, 'A' + (char)i));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_status(pid));
+	for (size_t i = 0; i < self->pages; i++)
+		ASSERT_TRUE(page_is(self->map + i * self->psz, self->psz, 'a' + (char)i));
+}
+
+/*
+ * The seed scenario: P fills 4 pages, forks Q, P writes page 3. Exactly one
+ * COW break, Q still sees the old page 3 and P the new one.
+ */
+TEST_F(region, seed_only_written_page_is_copied)
+{
+	int to_parent[2], to_child[2];
+	long breaks, pages;
+	pid_t pid;
+	char go;
+
+	fill(self->map, 4, self->psz, '0');
+	ASSERT_EQ(0, pipe(to_parent));
+	ASSERT_EQ(0, pipe(to_child));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		CHILD_CHECK(1, write(to_parent[1], "r", 1) == 1);
+		CHILD_CHECK(2, read(to_child[0], &go, 1) == 1);
+		for (int i = 0; i < 4; i++)
+			CHILD_CHECK(3, page_is(self->map + i * self->psz, self->psz, '0' + i));
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(to_parent[0], &go, 1));
+	breaks = cowmem_stat("cow_breaks");
+	pages = cowmem_stat("pages");
+	ASSERT_LE(0, breaks);
+	self->map[3 * self->psz] = 'P';
+	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
+	EXPECT_EQ(pages + 1, cowmem_stat("pages"));
+	ASSERT_EQ(1, write(to_child[1], "g", 1));
+	ASSERT_EQ(0, wait_status(pid));
+	EXPECT_EQ('P', self->map[3 * self->psz]);
+	EXPECT_TRUE(page_is(self->map + 3 * self->psz + 1, self->psz - 1, '3'));
+}
+
+/* Reading pages nobody wrote maps the zero page and allocates nothing. */
+TEST_F(region, zero_page_reads_allocate_nothing)
+{
+	long pages = cowmem_stat("pages");
+	long zero = cowmem_stat("zero_maps");
+
+	for (size_t i = 0; i < self->pages; i++)
+		ASSERT_EQ(0, self->map[i * self->psz + 7]);
+	EXPECT_EQ(pages, cowmem_stat("pages"));
+	EXPECT_EQ(zero + (long)self->pages, cowmem_stat("zero_maps"));
+	/* The first write to such a page allocates exactly one page. */
+	self->map[5 * self->psz] = 1;
+	EXPECT_EQ(pages + 1, cowmem_stat("pages"));
+	EXPECT_EQ(0, self->map[4 * self->psz]);
+}
+
+/* 32 children each write a different page; nobody sees anyone else's. */
+TEST_F(region, thirty_two_children_each_own_page)
+{
+	pid_t pids[32];
+
+	fill(self->map, 32, self->psz, 0);
+	for (int c = 0; c < 32; c++) {
+		pids[c] = fork();
+		ASSERT_LE(0, pids[c]);
+		if (!pids[c]) {
+			memset(self->map + c * self->psz, 'x', self->psz);
+			usleep(20000);
+			for (int i = 0; i < 32; i++)
+				CHILD_CHECK(1, page_is(self->map + i * self->psz, self->psz,
+						       i == c ? 'x' : (char)i));
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < 32; c++)
+		EXPECT_EQ(0, wait_status(pids[c]));
+	for (int i = 0; i < 32; i++)
+		EXPECT_TRUE(page_is(self->map + i * self->psz, self->psz, (char)i));
+}
+
+/* Each level of an 8-deep fork chain writes its own byte; ancestors keep theirs. */
+TEST_F(region, fork_chain_eight_deep)
+{
+	int depth;
+	pid_t pid;
+
+	memset(self->map, 0, self->psz);
+	for (depth = 1; depth <= 8; depth++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid) {
+			int status = wait_status(pid);
+
+			/* Every level below must still see the bytes above it. */
+			for (int d = 1; d < depth; d++)
+				if (self->map[d] != (char)d)
+					status = 100 + d;
+			if (self->map[depth] != 0)
+				status = 99;
+			if (depth == 1) {
+				ASSERT_EQ(0, status);
+				return;
+			}
+			_exit(status);
+		}
+		self->map[depth] = (char)depth;
+	}
+	_exit(0);
+}
+
+struct race {
+	char *page;
+	pthread_barrier_t *start;
+	int index;
+};
+
+static void *race_writer(void *arg)
+{
+	struct race *r = arg;
+
+	pthread_barrier_wait(r->start);
+	r->page[r->index * 64] = (char)(r->index + 1);
+	return NULL;
+}
+
+/* Threads racing to write one shared page: one copy, and every store lands in it. */
+TEST_F(region, threads_race_on_one_shared_page)
+{
+	pid_t pid;
+
+	memset(self->map, 0, self->psz);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		enum { N = 8 };
+		pthread_barrier_t start;
+		pthread_t t[N];
+		struct race r[N];
+		long breaks = cowmem_stat("cow_breaks");
+
+		pthread_barrier_init(&start, NULL, N);
+		for (int i = 0; i < N; i++) {
+			r[i] = (struct race){ self->map, &start, i };
+			CHILD_CHECK(1, !pthread_create(&t[i], NULL, race_writer, &r[i]));
+		}
+		for (int i = 0; i < N; i++)
+			pthread_join(t[i], NULL);
+		for (int i = 0; i < N; i++)
+			CHILD_CHECK(2, self->map[i * 64] == (char)(i + 1));
+		CHILD_CHECK(3, cowmem_stat("cow_breaks") == breaks + 1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_status(pid));
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ(0, self->map[i * 64]);
+}
+
+/*
+ * Three views share a page (a fork of a fork before anyone writes). The two
+ * descendants exit; the parent's write then reuses the page: no copy.
+ */
+TEST_F(region, last_owner_reuses_after_children_exit)
+{
+	long breaks, reuses, pages;
+	pid_t pid;
+
+	memset(self->map, 'p', self->psz);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		pid_t grandchild = fork();
+
+		if (grandchild == 0)
+			_exit(self->map[0] == 'p' ? 0 : 1);
+		_exit(wait_status(grandchild));
+	}
+	ASSERT_EQ(0, wait_status(pid));
+	breaks = cowmem_stat("cow_breaks");
+	reuses = cowmem_stat("reuses");
+	pages = cowmem_stat("pages");
+	self->map[0] = 'q';
+	EXPECT_EQ(breaks, cowmem_stat("cow_breaks"));
+	EXPECT_EQ(reuses + 1, cowmem_stat("reuses"));
+	EXPECT_EQ(pages, cowmem_stat("pages"));
+}
+
+/*
+ * The ancestors go first (they unmap, as exiting would); the surviving
+ * grandchild's write is then a reuse, not a copy.
+ */
+TEST_F(region, grandchild_reuses_after_ancestors_unmap)
+{
+	int ready[2];
+	pid_t pid;
+	char go;
+
+	memset(self->map, 'p', self->psz);
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		pid_t grandchild = fork();
+
+		if (grandchild == 0) {
+			long breaks, reuses;
+
+			CHILD_CHECK(1, read(ready[0], &go, 1) == 1);
+			breaks = cowmem_stat("cow_breaks");
+			reuses = cowmem_stat("reuses");
+			self->map[0] = 'g';
+			CHILD_CHECK(2, cowmem_stat("cow_breaks") == breaks);
+			CHILD_CHECK(3, cowmem_stat("reuses") == reuses + 1);
+			CHILD_CHECK(4, self->map[1] == 'p');
+			_exit(0);
+		}
+		munmap(self->map, self->pages * self->psz);
+		_exit(wait_status(grandchild));
+	}
+	ASSERT_EQ(0, munmap(self->map, self->pages * self->psz));
+	/* The middle child unmaps right after its fork; give it the time to. */
+	usleep(200000);
+	ASSERT_EQ(1, write(ready[1], "g", 1));
+	ASSERT_EQ(0, wait_status(pid));
+}
+
+/* The vfork() child stores @c at @p and exits; kept apart for -Wclobbered. */
+static __attribute__((noinline)) pid_t vfork_and_store(volatile char *p, char c)
+{
+	pid_t pid = vfork();
+
+	if (!pid) {
+		*p = c;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* vfork() shares the mm: the child's write is the parent's write, no copy. */
+TEST_F(region, vfork_shares_without_copy)
+{
+	long breaks;
+	pid_t pid;
+
+	memset(self->map, 'v', self->psz);
+	breaks = cowmem_stat("cow_breaks");
+	pid = vfork_and_store(self->map, 'c');
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, wait_status(pid));
+	EXPECT_EQ('c', self->map[0]);
+	EXPECT_EQ(breaks, cowmem_stat("cow_breaks"));
+}
+
+/* Both sides write the same shared pages at once: each keeps only its own data. */
+TEST_F(region, both_sides_break_the_same_pages)
+{
+	pid_t pid;
+
+	fill(self->map, self->pages, self->psz, 0);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		for (int round = 0; round < 20; round++)
+			for (size_t i = 0; i < self->pages; i++)
+				self->map[i * self->psz + round] = 'c';
+		for (size_t i = 0; i < self->pages; i++)
+			CHILD_CHECK(1, self->map[i * self->psz] == 'c' &&
+				       self->map[i * self->psz + 19] == 'c');
+		_exit(0);
+	}
+	for (int round = 0; round < 20; round++)
+		for (size_t i = 0; i < self->pages; i++)
+			self->map[i * self->psz + round] = 'p';
+	ASSERT_EQ(0, wait_status(pid));
+	for (size_t i = 0; i < self->pages; i++)
+		ASSERT_EQ('p', self->map[i * self->psz + 19]);
+}
+
+TEST_HARNESS_MAIN
