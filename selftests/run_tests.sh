@@ -54,6 +54,17 @@ for test in "$here"/cowmem_*; do
 done
 rm -f "$log"
 
+# Every process of the run is gone: the module must hold nothing any more.
+stats=/sys/kernel/debug/cowmem/stats
+held=$(grep -E '^(regions|views|pages|shared_pages): ' "$stats" | grep -v ': 0$' || true)
+if [[ -z "$held" ]]; then
+	echo "ok - module holds no regions, views or pages after the run"
+	pass=$((pass + 1))
+else
+	echo "not ok - module still holds after the run: $(echo "$held" | tr '\n' ' ')"
+	fail=$((fail + 1))
+fi
+
 if rmmod cowmem; then
 	echo "ok - rmmod cowmem"
 	pass=$((pass + 1))
