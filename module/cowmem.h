@@ -24,6 +24,7 @@
  *
  * Lock order
  * ----------
+ *   cowmem_regions_lock            (mutex; open, release, debugfs walks)
  *   mm->mmap_lock                  (fault, mmap, munmap, fork: parent, then
  *                                   child nested, both for write)
  *     region->lock                 (mutex)
@@ -34,6 +35,11 @@
  * Only one mm's mmap_lock is ever held at a time, except in fork, where the
  * kernel holds both. This is why a cross-process clone zaps the origin's PTEs
  * through the region's address_space rather than through the origin's mm.
+ * Several view->locks are held at once only under their region->lock (or
+ * under cowmem_regions_lock with every region->lock held: a debugfs freeze),
+ * and cowmem_regions_lock is never taken under an mmap_lock. debugfs files
+ * are created and removed from a workqueue, never under an mmap_lock: a
+ * getdents() of the debugfs directory faults with its i_rwsem held.
  *
  * References and lifetimes
  * ------------------------
@@ -45,7 +51,13 @@
  *         last put unlinks the view from both under region->lock
  *         (kref_put_mutex(), so lookups under that lock never see a dying
  *         view), then frees its index.
- *         view->mm is mmgrab()bed: it is used as an identity only.
+ *         view->mm is mmgrab()bed: an identity, and for debugfs walks of
+ *         its PTEs; it is dropped (and set to NULL) when the view dies.
+ *         The struct outlives the view's death: refcount_t users counts the
+ *         view's own life (one) and debugfs walkers that pinned it while it
+ *         was alive; the workqueue drops the first after removing the
+ *         view's debugfs directory (which waits for its readers), and the
+ *         last cowmem_view_unpin() frees the struct.
  * frame   refcount_t sharers: one per view index slot that holds it. The view
  *         whose put drops it to zero frees the page and the frame. PTEs hold
  *         no reference (VM_PFNMAP): a frame leaves an index only after every
@@ -64,6 +76,7 @@
 #include <linux/refcount.h>
 #include <linux/atomic.h>
 #include <linux/sched.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 struct cowmem_frame {
@@ -80,6 +93,7 @@ enum cowmem_view_origin {
 
 struct cowmem_region {
 	struct address_space mapping;	/* the file's f_mapping */
+	struct list_head node;		/* in cowmem_regions, protected by its lock */
 	struct mutex lock;
 	struct list_head views;		/* protected by lock */
 	struct cowmem_view *origin;	/* protected by lock; no reference */
@@ -89,11 +103,16 @@ struct cowmem_region {
 
 struct cowmem_view {
 	struct kref ref;
+	refcount_t users;		/* the struct's memory, see above */
 	struct cowmem_region *region;
 	struct mm_struct *mm;
 	struct list_head node;		/* in region->views, protected by region->lock */
 	struct mutex lock;
 	struct xarray frames;		/* pgoff -> frame; protected by lock */
+	struct dentry *debugfs;		/* only touched from cowmem_wq */
+	struct work_struct publish_work;
+	struct work_struct retire_work;
+	u64 region_id;
 	atomic_t nr_vmas;		/* VMAs of this view; change under mm->mmap_lock */
 	enum cowmem_view_origin how;
 	u64 id;
@@ -127,6 +146,9 @@ DECLARE_PER_CPU(struct cowmem_stats, cowmem_stats);
 void cowmem_stats_sum(struct cowmem_stats *sum);
 
 extern unsigned int cowmem_max_region_mb;
+extern struct mutex cowmem_regions_lock;
+extern struct list_head cowmem_regions;	/* protected by cowmem_regions_lock */
+extern struct workqueue_struct *cowmem_wq;
 
 /* index.c: frames and the per-view page index */
 int cowmem_frames_init(void);
@@ -143,8 +165,9 @@ static inline bool cowmem_frame_exclusive(struct cowmem_frame *frame)
 
 struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view, pgoff_t pgoff);
 int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff, struct cowmem_frame *frame);
-int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src);
-void cowmem_index_release(struct cowmem_view *view);
+int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
+		       unsigned long *shared);
+unsigned long cowmem_index_release(struct cowmem_view *view);
 
 /* view.c: regions and views */
 struct cowmem_region *cowmem_region_create(struct inode *inode);
@@ -155,13 +178,27 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 				     struct vm_area_struct *vma);
 void cowmem_view_note_owner(struct cowmem_view *view);
 void cowmem_view_get(struct cowmem_view *view);
+void cowmem_view_pin(struct cowmem_view *view);
+void cowmem_view_unpin(struct cowmem_view *view);
 void cowmem_view_put(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
+bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view);
+typedef void (*cowmem_pte_fn)(pgoff_t pgoff, pte_t pte, void *data);
+int cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
+			 unsigned long end, cowmem_pte_fn fn, void *data);
+void cowmem_region_freeze(struct cowmem_region *region, struct mutex *nest);
+void cowmem_region_thaw(struct cowmem_region *region);
+
+/* ioctl.c */
+long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* debugfs.c */
 void cowmem_debugfs_init(void);
+void cowmem_debugfs_check_init(struct dentry *root);	/* check.c */
 void cowmem_debugfs_exit(void);
+void cowmem_debugfs_view_publish(struct work_struct *work);
+void cowmem_debugfs_view_retire(struct work_struct *work);
 
 /* fault.c: the VMA operations and the COW break */
 extern const struct vm_operations_struct cowmem_vm_ops;

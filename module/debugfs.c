@@ -1,15 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowmem: the debugfs tree, /sys/kernel/debug/cowmem/ (root only).
+ *
+ *   stats            counters, one "name: value" per line
+ *   tree             every region's views as a fork tree
+ *   check            verifies the invariants; "ok" or one line per violation
+ *   views/<id>/info  one view: owner, origin, page counts
+ *   views/<id>/pages one line per page the view holds or maps the zero page at
+ *
+ * Readers follow the lock order of cowmem.h: what needs a view's PTEs is
+ * read first under its mm's mmap_lock and the view's lock; what needs
+ * several views is read under cowmem_regions_lock with the region frozen.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
 #include <linux/debugfs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "cowmem.h"
 
 static struct dentry *cowmem_debugfs_root;
+static struct dentry *cowmem_debugfs_views;
 
-/* One "name: value" per line, for people and for scripts alike. */
+static const char *const cowmem_view_how[] = {
+	[COWMEM_VIEW_OPEN] = "open",
+	[COWMEM_VIEW_FORK] = "fork",
+	[COWMEM_VIEW_MAPPING] = "mapping",
+};
+
 static int cowmem_stats_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_stats s;
@@ -30,13 +52,273 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
 
+/*
+ * Freezes the region @view belongs to if the view is still alive.
+ * Returns the region with cowmem_regions_lock held and the region frozen,
+ * or NULL with nothing held.
+ */
+static struct cowmem_region *cowmem_debugfs_freeze_view(struct cowmem_view *view)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *v;
+
+	mutex_lock(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node) {
+		if (region->id != view->region_id)
+			continue;
+		cowmem_region_freeze(region, &cowmem_regions_lock);
+		list_for_each_entry(v, &region->views, node)
+			if (v == view)
+				return region;
+		cowmem_region_thaw(region);
+		break;
+	}
+	mutex_unlock(&cowmem_regions_lock);
+	return NULL;
+}
+
+static void cowmem_debugfs_thaw(struct cowmem_region *region)
+{
+	cowmem_region_thaw(region);
+	mutex_unlock(&cowmem_regions_lock);
+}
+
+/* Called with the view's region frozen. */
+static void cowmem_view_count(struct cowmem_view *view, unsigned long *present,
+			      unsigned long *shared)
+{
+	struct cowmem_frame *frame;
+	unsigned long pgoff;
+
+	*present = 0;
+	*shared = 0;
+	xa_for_each(&view->frames, pgoff, frame) {
+		(*present)++;
+		if (!cowmem_frame_exclusive(frame))
+			(*shared)++;
+	}
+}
+
+static int cowmem_view_info_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_view *view = m->private;
+	struct cowmem_region *region = cowmem_debugfs_freeze_view(view);
+	unsigned long present, shared;
+
+	seq_printf(m, "view: %llu\nregion: %llu\n", view->id, view->region_id);
+	if (!region) {
+		seq_puts(m, "state: dead\n");
+		return 0;
+	}
+	cowmem_view_count(view, &present, &shared);
+	seq_printf(m, "pid: %d\ncomm: %s\nhow: %s\nparent: %llu\n", view->pid,
+		   view->comm, cowmem_view_how[view->how], view->parent_id);
+	seq_printf(m, "size_pages: %lu\npresent: %lu\nshared: %lu\nexclusive: %lu\n",
+		   region->nr_pages, present, shared, present - shared);
+	seq_puts(m, "state: live\n");
+	cowmem_debugfs_thaw(region);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cowmem_view_info);
+
+/*
+ * Pins the mm of a live @view: returns it with a mm_users reference, or
+ * NULL when the view or its mm is gone.
+ */
+static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view)
+{
+	struct cowmem_region *region = cowmem_debugfs_freeze_view(view);
+	struct mm_struct *mm = NULL;
+
+	if (!region)
+		return NULL;
+	if (mmget_not_zero(view->mm))
+		mm = view->mm;
+	cowmem_debugfs_thaw(region);
+	return mm;
+}
+
+static void cowmem_note_zero_pte(pgoff_t pgoff, pte_t pte, void *data)
+{
+	unsigned long *zero = data;
+
+	if (is_zero_pfn(pte_pfn(pte)))
+		__set_bit(pgoff, zero);
+}
+
+/*
+ * Marks in @zero the pages of @view whose PTE maps the zero page, in any of
+ * its VMAs. Takes @mm's mmap_lock, then the view's lock.
+ */
+static void cowmem_debugfs_zero_ptes(struct cowmem_view *view, struct mm_struct *mm,
+				     unsigned long *zero, pgoff_t nr_pages)
+{
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	mmap_read_lock(mm);
+	mutex_lock(&view->lock);
+	if (view->mm != mm)
+		goto unlock;
+	for_each_vma(vmi, vma) {
+		if (!cowmem_vma_maps_view(vma, view) ||
+		    vma->vm_pgoff + vma_pages(vma) > nr_pages)
+			continue;
+		cowmem_vma_walk_ptes(vma, vma->vm_start, vma->vm_end,
+				     cowmem_note_zero_pte, zero);
+	}
+unlock:
+	mutex_unlock(&view->lock);
+	mmap_read_unlock(mm);
+}
+
+/* Called with the view's region frozen. */
+static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
+			     pgoff_t pgoff, struct cowmem_frame *frame)
+{
+	struct cowmem_view *other;
+	bool any = false;
+
+	if (!frame) {
+		seq_printf(m, "%8lu %10s %8u %10s  %-9s -\n", pgoff, "zero", 0, "-", "zero");
+		return;
+	}
+	seq_printf(m, "%8lu %#10lx %8u %10d  %-9s", pgoff, page_to_pfn(frame->page),
+		   refcount_read(&frame->sharers), page_count(frame->page),
+		   cowmem_frame_exclusive(frame) ? "exclusive" : "shared");
+	list_for_each_entry(other, &view->region->views, node) {
+		if (other == view || xa_load(&other->frames, pgoff) != frame)
+			continue;
+		seq_printf(m, "%s%llu", any ? "," : " ", other->id);
+		any = true;
+	}
+	seq_puts(m, any ? "\n" : " -\n");
+}
+
+static int cowmem_view_pages_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_view *view = m->private;
+	pgoff_t nr_pages = max_t(pgoff_t, READ_ONCE(view->region->nr_pages), 1);
+	struct cowmem_region *region;
+	struct cowmem_frame *frame;
+	unsigned long *zero;
+	struct mm_struct *mm;
+	pgoff_t pgoff;
+
+	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn", "refcount",
+		   "page_count", "state", "shared_with");
+	mm = cowmem_debugfs_view_mm(view);
+	if (!mm)
+		return 0;
+	zero = bitmap_zalloc(nr_pages, GFP_KERNEL);
+	if (zero)
+		cowmem_debugfs_zero_ptes(view, mm, zero, nr_pages);
+	mmput(mm);
+	region = cowmem_debugfs_freeze_view(view);
+	if (!region)
+		goto free_zero;
+	for (pgoff = 0; pgoff < region->nr_pages && pgoff < nr_pages; pgoff++) {
+		frame = xa_load(&view->frames, pgoff);
+		if (frame || (zero && test_bit(pgoff, zero)))
+			cowmem_page_line(m, view, pgoff, frame);
+	}
+	cowmem_debugfs_thaw(region);
+free_zero:
+	bitmap_free(zero);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cowmem_view_pages);
+
+/* Prints @parent's children in @region, then theirs, indented by depth. */
+static void cowmem_tree_children(struct seq_file *m, struct cowmem_region *region,
+				 u64 parent, int depth)
+{
+	unsigned long present, shared;
+	struct cowmem_view *view;
+
+	list_for_each_entry(view, &region->views, node) {
+		if (view->parent_id != parent)
+			continue;
+		cowmem_view_count(view, &present, &shared);
+		seq_printf(m, "%*sview %llu pid %d %s [%s] shared %lu exclusive %lu\n",
+			   2 * depth, "", view->id, view->pid, view->comm,
+			   cowmem_view_how[view->how], shared, present - shared);
+		if (depth < 64)
+			cowmem_tree_children(m, region, view->id, depth + 1);
+	}
+}
+
+/* A view whose parent is gone heads a tree of its own. */
+static bool cowmem_tree_is_root(struct cowmem_region *region, struct cowmem_view *view)
+{
+	struct cowmem_view *other;
+
+	list_for_each_entry(other, &region->views, node)
+		if (other->id == view->parent_id)
+			return false;
+	return true;
+}
+
+static int cowmem_tree_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_region *region;
+	unsigned long present, shared;
+	struct cowmem_view *view;
+
+	mutex_lock(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node) {
+		cowmem_region_freeze(region, &cowmem_regions_lock);
+		seq_printf(m, "region %llu (%lu pages)\n", region->id, region->nr_pages);
+		list_for_each_entry(view, &region->views, node) {
+			if (!cowmem_tree_is_root(region, view))
+				continue;
+			cowmem_view_count(view, &present, &shared);
+			seq_printf(m, "  view %llu pid %d %s [%s] shared %lu exclusive %lu\n",
+				   view->id, view->pid, view->comm,
+				   cowmem_view_how[view->how], shared, present - shared);
+			cowmem_tree_children(m, region, view->id, 2);
+		}
+		cowmem_region_thaw(region);
+	}
+	mutex_unlock(&cowmem_regions_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cowmem_tree);
+
 void cowmem_debugfs_init(void)
 {
 	cowmem_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	cowmem_debugfs_views = debugfs_create_dir("views", cowmem_debugfs_root);
 	debugfs_create_file("stats", 0400, cowmem_debugfs_root, NULL, &cowmem_stats_fops);
+	debugfs_create_file("tree", 0400, cowmem_debugfs_root, NULL, &cowmem_tree_fops);
+	cowmem_debugfs_check_init(cowmem_debugfs_root);
 }
 
 void cowmem_debugfs_exit(void)
 {
 	debugfs_remove(cowmem_debugfs_root);
+}
+
+/* Runs on cowmem_wq: never under an mmap_lock (see cowmem.h). */
+void cowmem_debugfs_view_publish(struct work_struct *work)
+{
+	struct cowmem_view *view = container_of(work, struct cowmem_view, publish_work);
+	char name[24];
+
+	snprintf(name, sizeof(name), "%llu", view->id);
+	view->debugfs = debugfs_create_dir(name, cowmem_debugfs_views);
+	debugfs_create_file("info", 0400, view->debugfs, view, &cowmem_view_info_fops);
+	debugfs_create_file("pages", 0400, view->debugfs, view, &cowmem_view_pages_fops);
+}
+
+/*
+ * Runs on cowmem_wq, after the view's publish work. Removing the directory
+ * waits for its readers; only then may the struct go.
+ */
+void cowmem_debugfs_view_retire(struct work_struct *work)
+{
+	struct cowmem_view *view = container_of(work, struct cowmem_view, retire_work);
+
+	debugfs_remove(view->debugfs);
+	cowmem_view_unpin(view);
 }

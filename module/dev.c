@@ -66,6 +66,8 @@ static const struct file_operations cowmem_fops = {
 	.open = cowmem_fops_open,
 	.release = cowmem_fops_release,
 	.mmap = cowmem_fops_mmap,
+	.unlocked_ioctl = cowmem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
 
@@ -75,6 +77,9 @@ static struct miscdevice cowmem_misc = {
 	.fops = &cowmem_fops,
 };
 
+/* Creates and removes the views' debugfs directories, in order. */
+struct workqueue_struct *cowmem_wq;
+
 static int __init cowmem_init(void)
 {
 	int ret;
@@ -82,6 +87,11 @@ static int __init cowmem_init(void)
 	ret = cowmem_frames_init();
 	if (ret)
 		return ret;
+	cowmem_wq = alloc_ordered_workqueue(KBUILD_MODNAME, 0);
+	if (!cowmem_wq) {
+		ret = -ENOMEM;
+		goto exit_frames;
+	}
 	cowmem_debugfs_init();
 	cowmem_misc.mode = cowmem_dev_mode & 0666;
 	ret = misc_register(&cowmem_misc);
@@ -91,14 +101,18 @@ static int __init cowmem_init(void)
 
 remove_debugfs:
 	cowmem_debugfs_exit();
+	destroy_workqueue(cowmem_wq);
+exit_frames:
 	cowmem_frames_exit();
 	pr_err("cannot register /dev/%s: %d\n", KBUILD_MODNAME, ret);
 	return ret;
 }
 
+/* No file is open (the module is busy until then); views may still be retiring. */
 static void __exit cowmem_exit(void)
 {
 	misc_deregister(&cowmem_misc);
+	destroy_workqueue(cowmem_wq);
 	cowmem_debugfs_exit();
 	cowmem_frames_exit();
 }

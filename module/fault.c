@@ -21,6 +21,7 @@
 #include <linux/pgtable.h>
 
 #include "cowmem.h"
+#include "trace.h"
 
 static vm_fault_t cowmem_insert(struct vm_fault *vmf, struct cowmem_frame *frame,
 				bool writable)
@@ -46,6 +47,7 @@ static vm_fault_t cowmem_insert(struct vm_fault *vmf, struct cowmem_frame *frame
 static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view, pgoff_t pgoff,
 						  bool *replaced, struct cowmem_frame **old)
 {
+	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
 	struct cowmem_frame *frame;
 	int err;
 
@@ -54,6 +56,7 @@ static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view, pgof
 	*replaced = false;
 	if (*old && cowmem_frame_exclusive(*old)) {
 		cowmem_stat_inc(reuses);
+		trace_reuse(view->id, pgoff, (*old)->id);
 		return *old;
 	}
 	frame = *old ? cowmem_frame_alloc_copy(*old) : cowmem_frame_alloc_zeroed();
@@ -64,11 +67,16 @@ static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view, pgof
 		cowmem_frame_put(frame);
 		return ERR_PTR(err);
 	}
-	if (*old)
-		cowmem_stat_inc(cow_breaks);
-	else
-		cowmem_stat_inc(first_writes);
 	*replaced = true;
+	if (!*old) {
+		cowmem_stat_inc(first_writes);
+		return frame;
+	}
+	cowmem_stat_inc(cow_breaks);
+	/* The old frame's reference is still ours until cowmem_retire(). */
+	trace_cow_break(view->id, pgoff, (*old)->id, frame->id,
+			refcount_read(&(*old)->sharers) - 1,
+			start ? ktime_get_ns() - start : 0);
 	return frame;
 }
 
@@ -93,6 +101,7 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view, struct vm_fault *
 	struct cowmem_frame *frame, *old;
 	bool replaced;
 
+	trace_fault(view->id, vmf->pgoff, true, false);
 	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
 	if (IS_ERR(frame))
 		return VM_FAULT_OOM;
@@ -106,6 +115,7 @@ static vm_fault_t cowmem_fault_read(struct cowmem_view *view, struct vm_fault *v
 {
 	struct cowmem_frame *frame = cowmem_index_lookup(view, vmf->pgoff);
 
+	trace_fault(view->id, vmf->pgoff, false, !frame);
 	if (!frame) {
 		cowmem_stat_inc(zero_maps);
 		return cowmem_insert(vmf, NULL, false);
@@ -167,10 +177,12 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 	if (!view)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
+	trace_fault(view->id, vmf->pgoff, true, false);
 	frame = cowmem_index_lookup(view, vmf->pgoff);
 	if (frame && cowmem_frame_exclusive(frame) &&
 	    pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page)) {
 		cowmem_stat_inc(reuses);
+		trace_reuse(view->id, vmf->pgoff, frame->id);
 		goto unlock;
 	}
 	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);

@@ -124,29 +124,35 @@ int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff, struct cowmem_
  * Called with src->lock held. On failure @dst keeps what it got so far, and
  * the caller releases it with the rest of the view.
  */
-int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src)
+int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
+		       unsigned long *shared)
 {
 	struct cowmem_frame *frame;
 	unsigned long pgoff;
 	void *old;
 
 	lockdep_assert_held(&src->lock);
+	*shared = 0;
 	xa_for_each(&src->frames, pgoff, frame) {
 		old = xa_store(&dst->frames, pgoff, frame, GFP_KERNEL_ACCOUNT);
 		if (xa_is_err(old))
 			return xa_err(old);
 		cowmem_frame_get(frame);
+		(*shared)++;
 	}
 	return 0;
 }
 
-/* Drops every frame of a view that no VMA maps any more. */
-void cowmem_index_release(struct cowmem_view *view)
+/* Drops every frame of a view that no VMA maps any more; returns how many. */
+unsigned long cowmem_index_release(struct cowmem_view *view)
 {
 	struct cowmem_frame *frame;
-	unsigned long pgoff;
+	unsigned long pgoff, n = 0;
 
-	xa_for_each(&view->frames, pgoff, frame)
+	xa_for_each(&view->frames, pgoff, frame) {
 		cowmem_frame_put(frame);
+		n++;
+	}
 	xa_destroy(&view->frames);
+	return n;
 }

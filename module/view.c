@@ -9,10 +9,15 @@
 
 #include <linux/atomic.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "cowmem.h"
+#include "trace.h"
+
+DEFINE_MUTEX(cowmem_regions_lock);
+LIST_HEAD(cowmem_regions);
 
 /* Region and view ids; only taken on open, mmap and fork, never on a fault. */
 static atomic64_t cowmem_next_id = ATOMIC64_INIT(0);
@@ -33,7 +38,10 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 	mutex_init(&region->lock);
 	INIT_LIST_HEAD(&region->views);
 	region->id = atomic64_inc_return(&cowmem_next_id);
+	mutex_lock(&cowmem_regions_lock);
+	list_add_tail(&region->node, &cowmem_regions);
 	cowmem_stat_inc(regions);
+	mutex_unlock(&cowmem_regions_lock);
 	return region;
 }
 
@@ -44,9 +52,12 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 void cowmem_region_destroy(struct cowmem_region *region)
 {
 	WARN_ON_ONCE(!list_empty(&region->views) || region->origin);
+	mutex_lock(&cowmem_regions_lock);
+	list_del(&region->node);
+	cowmem_stat_dec(regions);
+	mutex_unlock(&cowmem_regions_lock);
 	mutex_destroy(&region->lock);
 	kfree(region);
-	cowmem_stat_dec(regions);
 }
 
 static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
@@ -60,12 +71,16 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	if (!view)
 		return NULL;
 	kref_init(&view->ref);
+	refcount_set(&view->users, 1);
 	view->region = region;
+	view->region_id = region->id;
 	view->mm = mm;
 	mmgrab(mm);
 	mutex_init(&view->lock);
 	xa_init(&view->frames);
 	atomic_set(&view->nr_vmas, 1);
+	INIT_WORK(&view->publish_work, cowmem_debugfs_view_publish);
+	INIT_WORK(&view->retire_work, cowmem_debugfs_view_retire);
 	view->how = how;
 	view->id = atomic64_inc_return(&cowmem_next_id);
 	view->parent_id = parent ? parent->id : 0;
@@ -83,14 +98,62 @@ void cowmem_view_note_owner(struct cowmem_view *view)
 	get_task_comm(view->comm, current);
 }
 
-/* Frees a view no VMA, no index slot and no list points at any more. */
-static void cowmem_view_free(struct cowmem_view *view)
+/* Frees a view that was never published: nobody else ever saw it. */
+static void cowmem_view_discard(struct cowmem_view *view)
 {
 	cowmem_index_release(view);
 	mmdrop(view->mm);
-	mutex_destroy(&view->lock);
-	kfree(view);
 	cowmem_stat_dec(views);
+	cowmem_view_unpin(view);
+}
+
+/* Makes a new view visible: in its region's list and, soon, in debugfs. */
+static void cowmem_view_publish(struct cowmem_view *view)
+{
+	lockdep_assert_held(&view->region->lock);
+	list_add_tail(&view->node, &view->region->views);
+	queue_work(cowmem_wq, &view->publish_work);
+}
+
+/*
+ * The last VMA of the view is gone. Its frames go now, under region->lock,
+ * so that the other sharers see them go at once and a debugfs freeze never
+ * sees a half-dead view; the struct goes once its debugfs directory is
+ * removed (cowmem_debugfs_view_retire()).
+ * Called with region->lock held.
+ */
+static void cowmem_view_die(struct cowmem_view *view)
+{
+	struct mm_struct *mm;
+	unsigned long pages;
+
+	lockdep_assert_held(&view->region->lock);
+	list_del(&view->node);
+	if (view->region->origin == view)
+		view->region->origin = NULL;
+	mutex_lock(&view->lock);
+	pages = cowmem_index_release(view);
+	mm = view->mm;
+	view->mm = NULL;
+	mutex_unlock(&view->lock);
+	trace_view_free(view->id, pages);
+	mmdrop(mm);
+	cowmem_stat_dec(views);
+	queue_work(cowmem_wq, &view->retire_work);
+}
+
+/* Keeps the struct (not the view's life) for a debugfs walker. */
+void cowmem_view_pin(struct cowmem_view *view)
+{
+	refcount_inc(&view->users);
+}
+
+void cowmem_view_unpin(struct cowmem_view *view)
+{
+	if (refcount_dec_and_test(&view->users)) {
+		mutex_destroy(&view->lock);
+		kfree(view);
+	}
 }
 
 void cowmem_view_get(struct cowmem_view *view)
@@ -102,12 +165,10 @@ static void cowmem_view_release(struct kref *ref)
 	__releases(&view->region->lock)
 {
 	struct cowmem_view *view = container_of(ref, struct cowmem_view, ref);
+	struct cowmem_region *region = view->region;
 
-	list_del(&view->node);
-	if (view->region->origin == view)
-		view->region->origin = NULL;
-	mutex_unlock(&view->region->lock);
-	cowmem_view_free(view);
+	cowmem_view_die(view);
+	mutex_unlock(&region->lock);
 }
 
 /* Must not be called with region->lock held: the last put takes it. */
@@ -126,6 +187,7 @@ static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 					     enum cowmem_view_origin how)
 {
 	struct cowmem_view *view;
+	unsigned long shared;
 	int err;
 
 	lockdep_assert_held(&src->region->lock);
@@ -133,19 +195,20 @@ static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 	if (!view)
 		return ERR_PTR(-ENOMEM);
 	mutex_lock(&src->lock);
-	err = cowmem_index_clone(view, src);
+	err = cowmem_index_clone(view, src, &shared);
 	mutex_unlock(&src->lock);
 	if (err)
-		goto free_view;
-	list_add_tail(&view->node, &src->region->views);
+		goto discard_view;
+	cowmem_view_publish(view);
+	trace_view_clone(src->id, view->id, shared);
 	return view;
 
-free_view:
-	cowmem_view_free(view);
+discard_view:
+	cowmem_view_discard(view);
 	return ERR_PTR(err);
 }
 
-static bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
+bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
 {
 	return vma->vm_ops == &cowmem_vm_ops && vma->vm_private_data == view;
 }
@@ -281,7 +344,7 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 			view = ERR_PTR(-ENOMEM);
 			goto unlock;
 		}
-		list_add_tail(&view->node, &region->views);
+		cowmem_view_publish(view);
 		region->origin = view;
 	}
 unlock:
@@ -322,4 +385,63 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 unlock:
 	mutex_unlock(&region->lock);
 	return child;
+}
+
+/*
+ * Holds @region->lock and every view->lock of it, so that a debugfs reader
+ * sees indexes and sharer counts that agree. @nest is a lock the caller
+ * already holds that orders the region locks (cowmem_regions_lock when
+ * several regions are frozen at once), or NULL.
+ */
+void cowmem_region_freeze(struct cowmem_region *region, struct mutex *nest)
+{
+	struct cowmem_view *view;
+
+	if (nest)
+		mutex_lock_nest_lock(&region->lock, nest);
+	else
+		mutex_lock(&region->lock);
+	list_for_each_entry(view, &region->views, node)
+		mutex_lock_nest_lock(&view->lock, nest ? nest : &region->lock);
+}
+
+void cowmem_region_thaw(struct cowmem_region *region)
+{
+	struct cowmem_view *view;
+
+	list_for_each_entry(view, &region->views, node)
+		mutex_unlock(&view->lock);
+	mutex_unlock(&region->lock);
+}
+
+struct cowmem_pte_walk {
+	struct vm_area_struct *vma;
+	cowmem_pte_fn fn;
+	void *data;
+};
+
+static int cowmem_pte_walk_one(pte_t *pte, unsigned long addr, void *data)
+{
+	struct cowmem_pte_walk *walk = data;
+
+	walk->fn(linear_page_index(walk->vma, addr), ptep_get(pte), walk->data);
+	return 0;
+}
+
+/*
+ * Calls @fn for every present PTE of @vma in [@start, @end), with the page
+ * table lock held (so @fn must not sleep).
+ * Called with vma->vm_mm's mmap_lock held and, to keep the index and the
+ * PTEs in step, the view's lock.
+ */
+int cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
+			 unsigned long end, cowmem_pte_fn fn, void *data)
+{
+	struct cowmem_pte_walk walk = { .vma = vma, .fn = fn, .data = data };
+
+	mmap_assert_locked(vma->vm_mm);
+	if (start >= end)
+		return 0;
+	return apply_to_existing_page_range(vma->vm_mm, start, end - start,
+					    cowmem_pte_walk_one, &walk);
 }

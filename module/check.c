@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem: debugfs "check", which verifies the module's invariants and prints
+ * "ok" or one line per violation:
+ *
+ *  - each frame's sharer count equals the number of view indexes holding it;
+ *  - the counters in "stats" agree with what the indexes hold;
+ *  - every PTE of a view maps the frame its index holds at that page (or
+ *    the zero page where it holds none), and a writable PTE maps a frame
+ *    exclusive to the view.
+ *
+ * The first two need every index at once: the whole module is frozen
+ * (cowmem_regions_lock, every region->lock, then every view->lock). The last
+ * needs each view's mm: it runs afterwards, view by view, in lock order.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "cowmem.h"
+
+struct cowmem_check {
+	struct seq_file *m;
+	unsigned long violations;
+	struct xarray holders;		/* frame address -> number of holders */
+	long views, regions, pages, shared;
+	struct cowmem_view **live;	/* pinned for the PTE pass */
+	struct mm_struct **mms;		/* their mms, with mm_users held, or NULL */
+	long nr_live;
+};
+
+#define cowmem_violation(c, fmt, ...)					\
+	do {								\
+		(c)->violations++;					\
+		seq_printf((c)->m, fmt "\n", ##__VA_ARGS__);		\
+	} while (0)
+
+static void cowmem_world_freeze(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	mutex_lock(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node)
+		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node)
+		list_for_each_entry(view, &region->views, node)
+			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
+}
+
+static void cowmem_world_thaw(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	list_for_each_entry(region, &cowmem_regions, node) {
+		list_for_each_entry(view, &region->views, node)
+			mutex_unlock(&view->lock);
+		mutex_unlock(&region->lock);
+	}
+	mutex_unlock(&cowmem_regions_lock);
+}
+
+/* Counts the holders of every frame of @view. Called frozen. */
+static int cowmem_check_count_view(struct cowmem_check *c, struct cowmem_view *view)
+{
+	struct cowmem_frame *frame;
+	unsigned long pgoff, n;
+	void *old;
+
+	xa_for_each(&view->frames, pgoff, frame) {
+		n = xa_to_value(xa_load(&c->holders, (unsigned long)frame) ?: xa_mk_value(0));
+		old = xa_store(&c->holders, (unsigned long)frame, xa_mk_value(n + 1), GFP_KERNEL);
+		if (xa_is_err(old))
+			return xa_err(old);
+	}
+	return 0;
+}
+
+/* Pins @view and its mm for the PTE pass. Called frozen. */
+static void cowmem_check_keep(struct cowmem_check *c, struct cowmem_view *view)
+{
+	cowmem_view_pin(view);
+	c->live[c->nr_live] = view;
+	c->mms[c->nr_live] = mmget_not_zero(view->mm) ? view->mm : NULL;
+	c->nr_live++;
+}
+
+/* Called frozen. */
+static int cowmem_check_indexes(struct cowmem_check *c)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+	struct cowmem_frame *frame;
+	unsigned long addr;
+	void *entry;
+	int err;
+
+	list_for_each_entry(region, &cowmem_regions, node) {
+		c->regions++;
+		list_for_each_entry(view, &region->views, node) {
+			c->views++;
+			err = cowmem_check_count_view(c, view);
+			if (err)
+				return err;
+			if (c->live)
+				cowmem_check_keep(c, view);
+		}
+	}
+	xa_for_each(&c->holders, addr, entry) {
+		frame = (struct cowmem_frame *)addr;
+		c->pages++;
+		if (xa_to_value(entry) > 1)
+			c->shared++;
+		if (refcount_read(&frame->sharers) != xa_to_value(entry))
+			cowmem_violation(c, "frame %llu: refcount %u, held by %lu views",
+					 frame->id, refcount_read(&frame->sharers),
+					 xa_to_value(entry));
+	}
+	return 0;
+}
+
+/* Called frozen: the counters move only under the locks the freeze holds. */
+static void cowmem_check_counters(struct cowmem_check *c)
+{
+	struct cowmem_stats s;
+
+	cowmem_stats_sum(&s);
+	if (s.regions != c->regions)
+		cowmem_violation(c, "stats: regions %ld, found %ld", s.regions, c->regions);
+	if (s.views != c->views)
+		cowmem_violation(c, "stats: views %ld, found %ld", s.views, c->views);
+	if (s.pages != c->pages)
+		cowmem_violation(c, "stats: pages %ld, found %ld", s.pages, c->pages);
+	if (s.shared_pages != c->shared)
+		cowmem_violation(c, "stats: shared_pages %ld, found %ld",
+				 s.shared_pages, c->shared);
+}
+
+struct cowmem_check_pte {
+	struct cowmem_check *c;
+	struct cowmem_view *view;
+};
+
+/* Runs under the page table lock: no sleeping. */
+static void cowmem_check_one_pte(pgoff_t pgoff, pte_t pte, void *data)
+{
+	struct cowmem_check_pte *p = data;
+	struct cowmem_frame *frame = xa_load(&p->view->frames, pgoff);
+	unsigned long pfn = pte_pfn(pte);
+
+	if (!frame && !is_zero_pfn(pfn))
+		cowmem_violation(p->c, "view %llu index %lu: PTE maps a page the view does not hold",
+				 p->view->id, pgoff);
+	else if (frame && pfn != page_to_pfn(frame->page))
+		cowmem_violation(p->c, "view %llu index %lu: stale PTE, frame %llu not mapped",
+				 p->view->id, pgoff, frame->id);
+	else if (pte_write(pte) && (!frame || !cowmem_frame_exclusive(frame)))
+		cowmem_violation(p->c, "view %llu index %lu: writable PTE of a %s page",
+				 p->view->id, pgoff, frame ? "shared" : "zero");
+}
+
+/* Takes @mm's mmap_lock, then the view's lock: the fault path's order. */
+static void cowmem_check_ptes(struct cowmem_check *c, struct cowmem_view *view,
+			      struct mm_struct *mm)
+{
+	struct cowmem_check_pte p = { .c = c, .view = view };
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	mmap_read_lock(mm);
+	mutex_lock(&view->lock);
+	if (view->mm == mm) {
+		for_each_vma(vmi, vma)
+			if (cowmem_vma_maps_view(vma, view))
+				cowmem_vma_walk_ptes(vma, vma->vm_start, vma->vm_end,
+						     cowmem_check_one_pte, &p);
+	}
+	mutex_unlock(&view->lock);
+	mmap_read_unlock(mm);
+}
+
+static long cowmem_count_views(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+	long n = 0;
+
+	list_for_each_entry(region, &cowmem_regions, node)
+		list_for_each_entry(view, &region->views, node)
+			n++;
+	return n;
+}
+
+static int cowmem_check_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_check c = { .m = m };
+	long i, n;
+	int err;
+
+	xa_init(&c.holders);
+	cowmem_world_freeze();
+	n = cowmem_count_views();
+	c.live = kvcalloc(n ?: 1, sizeof(*c.live), GFP_KERNEL);
+	c.mms = kvcalloc(n ?: 1, sizeof(*c.mms), GFP_KERNEL);
+	if (!c.live || !c.mms) {
+		kvfree(c.live);
+		c.live = NULL;
+	}
+	err = cowmem_check_indexes(&c);
+	if (!err)
+		cowmem_check_counters(&c);
+	cowmem_world_thaw();
+	xa_destroy(&c.holders);
+
+	for (i = 0; i < c.nr_live; i++) {
+		if (c.mms[i]) {
+			cowmem_check_ptes(&c, c.live[i], c.mms[i]);
+			mmput(c.mms[i]);
+		}
+		cowmem_view_unpin(c.live[i]);
+	}
+	kvfree(c.live);
+	kvfree(c.mms);
+	if (err || !c.live)
+		seq_puts(m, "check: out of memory, incomplete\n");
+	else if (!c.violations)
+		seq_puts(m, "ok\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cowmem_check);
+
+void cowmem_debugfs_check_init(struct dentry *root)
+{
+	debugfs_create_file("check", 0400, root, NULL, &cowmem_check_fops);
+}
