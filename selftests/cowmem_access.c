@@ -32,6 +32,7 @@ FIXTURE_SETUP(region)
 
 FIXTURE_TEARDOWN(region)
 {
+	EXPECT_TRUE(cowmem_check_ok());
 	munmap(self->map, PAGES * self->psz);
 	close(self->fd);
 }

@@ -167,4 +167,10 @@ TEST(populate_and_locked_accepted)
 	close(fd);
 }
 
+/* After all of the above, the module's invariants still hold. */
+TEST(check_ok_after_bad_input)
+{
+	EXPECT_TRUE(cowmem_check_ok());
+}
+
 TEST_HARNESS_MAIN

@@ -29,6 +29,7 @@ FIXTURE_SETUP(region)
 
 FIXTURE_TEARDOWN(region)
 {
+	EXPECT_TRUE(cowmem_check_ok());
 	munmap(self->map, self->pages * self->psz);
 	close(self->fd);
 }

@@ -15,8 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#include <linux/cowmem.h>
+
 #define COWMEM_DEV "/dev/cowmem"
-#define COWMEM_STATS "/sys/kernel/debug/cowmem/stats"
+#define COWMEM_DEBUGFS "/sys/kernel/debug/cowmem"
+#define COWMEM_STATS COWMEM_DEBUGFS "/stats"
 
 static inline size_t page_size(void)
 {
@@ -54,6 +58,39 @@ static inline long cowmem_stat(const char *name)
 	}
 	fclose(f);
 	return value;
+}
+
+/* 1 when debugfs "check" finds every invariant holding; its report goes to stderr. */
+static inline int cowmem_check_ok(void)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(COWMEM_DEBUGFS "/check", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (!strcmp(buf, "ok\n"))
+		return 1;
+	fprintf(stderr, "# check: %s", buf);
+	return 0;
+}
+
+/* COWMEM_IOC_PAGE_INFO for @nr pages from @addr; returns ioctl()'s result. */
+static inline int cowmem_page_info(int fd, const void *addr, size_t nr,
+				   struct cowmem_page_info *info)
+{
+	struct cowmem_page_info_args args = {
+		.addr = (unsigned long)addr,
+		.nr_pages = nr,
+		.info = (unsigned long)info,
+	};
+
+	return ioctl(fd, COWMEM_IOC_PAGE_INFO, &args);
 }
 
 /* The exit status of @pid, or 255 when it did not exit normally. */

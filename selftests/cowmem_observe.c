@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the module shows of itself: the page-info ioctl, debugfs, and the
+ * tracepoints, checked against a scripted fork/write scenario.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "cowmem_test.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define INSTANCE TRACEFS "/instances/cowmem_selftest"
+
+FIXTURE(seed)
+{
+	int fd;
+	size_t psz;
+	char *map;
+};
+
+FIXTURE_SETUP(seed)
+{
+	self->psz = page_size();
+	self->fd = cowmem_open();
+	ASSERT_LE(0, self->fd);
+	self->map = cowmem_map(self->fd, 4, 0);
+	ASSERT_NE(NULL, self->map);
+	for (int i = 0; i < 4; i++)
+		memset(self->map + i * self->psz, 'A' + i, self->psz);
+}
+
+FIXTURE_TEARDOWN(seed)
+{
+	EXPECT_TRUE(cowmem_check_ok());
+	munmap(self->map, 4 * self->psz);
+	close(self->fd);
+}
+
+/*
+ * The child of the seed scenario: it waits until the parent wrote page 3,
+ * then sends its own page-info for the 4 pages up @out, and waits for @in
+ * to close before it exits (so that the parent can read its debugfs view).
+ */
+static void seed_child(int fd, char *map, int go, int out, int done)
+{
+	struct cowmem_page_info info[4];
+	char c;
+
+	CHILD_CHECK(1, read(go, &c, 1) == 1);
+	CHILD_CHECK(2, cowmem_page_info(fd, map, 4, info) == 0);
+	CHILD_CHECK(3, write(out, info, sizeof(info)) == sizeof(info));
+	CHILD_CHECK(4, read(done, &c, 1) == 0);
+	_exit(0);
+}
+
+/* Reads one "key: value" number from a view's debugfs info; -1 if absent. */
+static long view_info(const char *dir, const char *key)
+{
+	char path[512], line[128], k[64];
+	long value = -1, v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[^:]: %ld", k, &v) == 2 && !strcmp(k, key))
+			value = v;
+	fclose(f);
+	return value;
+}
+
+/* The debugfs directory of the live view owned by @pid, written into @dir. */
+static int find_view_dir(pid_t pid, char *dir, size_t len)
+{
+	DIR *d = opendir(COWMEM_DEBUGFS "/views");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(dir, len, COWMEM_DEBUGFS "/views/%s", e->d_name);
+		found = view_info(dir, "pid") == pid;
+	}
+	closedir(d);
+	return found;
+}
+
+struct debugfs_page {
+	unsigned long pfn;
+	unsigned int refcount;
+	char state[16];
+};
+
+/* Parses a view's debugfs "pages" for pages 0..3; returns how many it found. */
+static int read_debugfs_pages(const char *dir, struct debugfs_page *pages)
+{
+	char path[512], line[256], pfn[32], state[16];
+	unsigned long index;
+	unsigned int refcount;
+	int count, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/pages", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lu %31s %u %d %15s", &index, pfn, &refcount, &count, state) != 5 ||
+		    index >= 4)
+			continue;
+		pages[index].pfn = strtoul(pfn, NULL, 16);
+		pages[index].refcount = refcount;
+		snprintf(pages[index].state, sizeof(pages[index].state), "%s", state);
+		found++;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The seed scenario through the ioctl: P fills 4 pages, forks Q, P writes
+ * page 3. Pages 0-2 have the same frame and refcount 2 in both processes;
+ * page 3 has a frame of its own in each, refcount 1; one COW break.
+ */
+TEST_F(seed, page_info_shows_only_page_three_copied)
+{
+	struct cowmem_page_info mine[4], theirs[4];
+	int go[2], out[2], done[2];
+	long breaks;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(out));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(done[1]);
+		seed_child(self->fd, self->map, go[0], out[1], done[0]);
+	}
+	close(done[0]);
+	breaks = cowmem_stat("cow_breaks");
+	self->map[3 * self->psz] = 'P';
+	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ((ssize_t)sizeof(theirs), read(out[0], theirs, sizeof(theirs)));
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(COWMEM_PAGE_SHARED, mine[i].state);
+		EXPECT_EQ(2, mine[i].refcount);
+		EXPECT_EQ(mine[i].frame_id, theirs[i].frame_id);
+		EXPECT_EQ(2, theirs[i].refcount);
+	}
+	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, mine[3].state);
+	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, theirs[3].state);
+	EXPECT_EQ(1, mine[3].refcount);
+	EXPECT_EQ(1, theirs[3].refcount);
+	EXPECT_NE(mine[3].frame_id, theirs[3].frame_id);
+	close(done[1]);
+	ASSERT_EQ(0, wait_status(pid));
+}
+
+/*
+ * debugfs "pages" of both views agrees with the ioctl: same refcounts and
+ * states, and two pages have the same PFN exactly when their frame ids match.
+ */
+TEST_F(seed, debugfs_pages_agree_with_page_info)
+{
+	struct debugfs_page dp[4] = {}, dq[4] = {};
+	struct cowmem_page_info mine[4], theirs[4];
+	int go[2], out[2], done[2];
+	char pdir[512], qdir[512];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(out));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(done[1]);
+		seed_child(self->fd, self->map, go[0], out[1], done[0]);
+	}
+	close(done[0]);
+	self->map[3 * self->psz] = 'P';
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ((ssize_t)sizeof(theirs), read(out[0], theirs, sizeof(theirs)));
+	ASSERT_TRUE(find_view_dir(getpid(), pdir, sizeof(pdir)));
+	ASSERT_TRUE(find_view_dir(pid, qdir, sizeof(qdir)));
+	ASSERT_EQ(4, read_debugfs_pages(pdir, dp));
+	ASSERT_EQ(4, read_debugfs_pages(qdir, dq));
+	EXPECT_EQ(4, view_info(pdir, "present"));
+	EXPECT_EQ(3, view_info(pdir, "shared"));
+	EXPECT_EQ(1, view_info(qdir, "exclusive"));
+	for (int i = 0; i < 4; i++) {
+		EXPECT_EQ(mine[i].refcount, dp[i].refcount);
+		EXPECT_EQ(theirs[i].refcount, dq[i].refcount);
+		EXPECT_STREQ(mine[i].state == COWMEM_PAGE_SHARED ? "shared" : "exclusive",
+			     dp[i].state);
+		EXPECT_EQ(mine[i].frame_id == theirs[i].frame_id, dp[i].pfn == dq[i].pfn);
+		/* A frame id is never the PFN. */
+		EXPECT_NE(mine[i].frame_id, dp[i].pfn);
+	}
+	close(done[1]);
+	ASSERT_EQ(0, wait_status(pid));
+}
+
+/*
+ * frame_id is not a PFN: none of the view's frame ids equals any of the
+ * PFNs debugfs shows for it (pagemap reports VM_PFNMAP mappings as holes).
+ */
+TEST_F(seed, frame_id_is_not_pfn)
+{
+	struct cowmem_page_info info[4];
+	struct debugfs_page dp[4] = {};
+	char dir[512];
+
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, info));
+	ASSERT_TRUE(find_view_dir(getpid(), dir, sizeof(dir)));
+	ASSERT_EQ(4, read_debugfs_pages(dir, dp));
+	for (int i = 0; i < 4; i++) {
+		EXPECT_NE(0, info[i].frame_id);
+		for (int j = 0; j < 4; j++)
+			EXPECT_NE(info[i].frame_id, dp[j].pfn);
+	}
+}
+
+/* Untouched pages are NONE, read-only-touched ones ZERO, written ones EXCLUSIVE. */
+TEST(page_states_none_zero_exclusive)
+{
+	struct cowmem_page_info info[3];
+	int fd = cowmem_open();
+	volatile char *map;
+
+	ASSERT_LE(0, fd);
+	map = cowmem_map(fd, 3, 0);
+	ASSERT_NE(NULL, map);
+	(void)map[page_size()];
+	map[2 * page_size()] = 1;
+	ASSERT_EQ(0, cowmem_page_info(fd, (void *)map, 3, info));
+	EXPECT_EQ(COWMEM_PAGE_NONE, info[0].state);
+	EXPECT_EQ(COWMEM_PAGE_ZERO, info[1].state);
+	EXPECT_EQ(0, info[1].frame_id);
+	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info[2].state);
+	EXPECT_EQ(1, info[2].refcount);
+	EXPECT_TRUE(cowmem_check_ok());
+	munmap((void *)map, 3 * page_size());
+	close(fd);
+}
+
+/* Bad ranges get EINVAL, bad pointers EFAULT, unknown commands ENOTTY. */
+TEST(page_info_bad_input)
+{
+	size_t psz = page_size();
+	struct cowmem_page_info info[8];
+	int fd = cowmem_open();
+	char *map, *next, stack;
+
+	ASSERT_LE(0, fd);
+	map = cowmem_map(fd, 4, 0);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(-1, cowmem_page_info(fd, map + 1, 1, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cowmem_page_info(fd, map, 0, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cowmem_page_info(fd, map, 5, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cowmem_page_info(fd, &stack, 1, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cowmem_page_info(fd, map, UINT64_MAX / 2, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cowmem_page_info(fd, (void *)(0xffff888000000000UL), 1, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cowmem_page_info(fd, map, 4, (void *)16));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, COWMEM_IOC_PAGE_INFO, (void *)16));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, _IO(COWMEM_IOC_MAGIC, 0x7f), 0));
+	EXPECT_EQ(ENOTTY, errno);
+	/* A range crossing into a second, adjacent cowmem mapping is refused. */
+	next = mmap(map + 4 * psz, psz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE,
+		    fd, 0);
+	if (next != MAP_FAILED) {
+		EXPECT_EQ(-1, cowmem_page_info(fd, map, 5, info));
+		EXPECT_EQ(EINVAL, errno);
+		munmap(next, psz);
+	}
+	EXPECT_EQ(0, cowmem_page_info(fd, map, 4, info));
+	munmap(map, 4 * psz);
+	close(fd);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Counts the lines of the instance's trace that name @event ("cow_break:"). */
+static int count_events(const char *event)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(INSTANCE "/trace", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, event))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Each tracepoint fires the expected number of times in a scripted scenario,
+ * read from a tracefs instance of our own (no bpftrace needed).
+ */
+TEST(tracepoints_fire_as_scripted)
+{
+	size_t psz = page_size();
+	int fd = cowmem_open();
+	volatile char *map;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	rmdir(INSTANCE);
+	ASSERT_EQ(0, mkdir(INSTANCE, 0700));
+	ASSERT_EQ(0, write_file(INSTANCE "/events/cowmem/enable", "1"));
+	map = cowmem_map(fd, 5, 0);
+	ASSERT_NE(NULL, map);
+	for (int i = 0; i < 4; i++)
+		map[i * psz] = 'a';		/* 4 write faults */
+	pid = fork();				/* 1 view_clone */
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		map[0] = 'c';			/* 1 write fault, 1 cow_break */
+		_exit(0);			/* 1 view_free */
+	}
+	ASSERT_EQ(0, wait_status(pid));
+	map[0] = 'p';				/* 1 write fault, 1 reuse */
+	(void)map[psz];				/* 1 read fault */
+	(void)map[4 * psz];			/* 1 read fault of the zero page */
+	ASSERT_EQ(0, write_file(INSTANCE "/events/cowmem/enable", "0"));
+	EXPECT_EQ(1, count_events("cow_break:"));
+	EXPECT_EQ(1, count_events("reuse:"));
+	EXPECT_EQ(1, count_events("view_clone:"));
+	EXPECT_EQ(1, count_events("view_free:"));
+	EXPECT_EQ(8, count_events("fault:"));
+	EXPECT_EQ(1, count_events("read zero"));
+	munmap((void *)map, 5 * psz);
+	close(fd);
+	EXPECT_EQ(0, rmdir(INSTANCE));
+}
+
+TEST_HARNESS_MAIN
