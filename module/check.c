@@ -26,18 +26,24 @@
 struct cowmem_check {
 	struct seq_file *m;
 	unsigned long violations;
-	struct xarray holders;		/* frame address -> number of holders */
+	struct xarray holders; /* frame address -> number of holders */
 	long views, regions, pages, shared;
-	struct cowmem_view **live;	/* pinned for the PTE pass */
-	struct mm_struct **mms;		/* their mms, with mm_users held, or NULL */
+	struct cowmem_view **live; /* pinned for the PTE pass */
+	struct mm_struct **mms; /* their mms, with mm_users held, or NULL */
 	long nr_live;
 };
 
-#define cowmem_violation(c, fmt, ...)					\
-	do {								\
-		(c)->violations++;					\
-		seq_printf((c)->m, fmt "\n", ##__VA_ARGS__);		\
-	} while (0)
+static __printf(2, 3) void cowmem_bad(struct cowmem_check *c, const char *fmt,
+				      ...)
+{
+	va_list args;
+
+	c->violations++;
+	va_start(args, fmt);
+	seq_vprintf(c->m, fmt, args);
+	va_end(args);
+	seq_putc(c->m, '\n');
+}
 
 static void cowmem_world_freeze(void)
 {
@@ -66,15 +72,18 @@ static void cowmem_world_thaw(void)
 }
 
 /* Counts the holders of every frame of @view. Called frozen. */
-static int cowmem_check_count_view(struct cowmem_check *c, struct cowmem_view *view)
+static int cowmem_check_count_view(struct cowmem_check *c,
+				   struct cowmem_view *view)
 {
 	struct cowmem_frame *frame;
 	unsigned long pgoff, n;
 	void *old;
 
 	xa_for_each(&view->frames, pgoff, frame) {
-		n = xa_to_value(xa_load(&c->holders, (unsigned long)frame) ?: xa_mk_value(0));
-		old = xa_store(&c->holders, (unsigned long)frame, xa_mk_value(n + 1), GFP_KERNEL);
+		n = xa_to_value(xa_load(&c->holders, (unsigned long)frame) ?:
+					xa_mk_value(0));
+		old = xa_store(&c->holders, (unsigned long)frame,
+			       xa_mk_value(n + 1), GFP_KERNEL);
 		if (xa_is_err(old))
 			return xa_err(old);
 	}
@@ -117,9 +126,9 @@ static int cowmem_check_indexes(struct cowmem_check *c)
 		if (xa_to_value(entry) > 1)
 			c->shared++;
 		if (refcount_read(&frame->sharers) != xa_to_value(entry))
-			cowmem_violation(c, "frame %llu: refcount %u, held by %lu views",
-					 frame->id, refcount_read(&frame->sharers),
-					 xa_to_value(entry));
+			cowmem_bad(c, "frame %llu: refcount %u, %lu holders",
+				   frame->id, refcount_read(&frame->sharers),
+				   xa_to_value(entry));
 	}
 	return 0;
 }
@@ -131,14 +140,15 @@ static void cowmem_check_counters(struct cowmem_check *c)
 
 	cowmem_stats_sum(&s);
 	if (s.regions != c->regions)
-		cowmem_violation(c, "stats: regions %ld, found %ld", s.regions, c->regions);
+		cowmem_bad(c, "stats: regions %ld, found %ld", s.regions,
+			   c->regions);
 	if (s.views != c->views)
-		cowmem_violation(c, "stats: views %ld, found %ld", s.views, c->views);
+		cowmem_bad(c, "stats: views %ld, found %ld", s.views, c->views);
 	if (s.pages != c->pages)
-		cowmem_violation(c, "stats: pages %ld, found %ld", s.pages, c->pages);
+		cowmem_bad(c, "stats: pages %ld, found %ld", s.pages, c->pages);
 	if (s.shared_pages != c->shared)
-		cowmem_violation(c, "stats: shared_pages %ld, found %ld",
-				 s.shared_pages, c->shared);
+		cowmem_bad(c, "stats: shared_pages %ld, found %ld",
+			   s.shared_pages, c->shared);
 }
 
 struct cowmem_check_pte {
@@ -152,32 +162,34 @@ static void cowmem_check_one_pte(pgoff_t pgoff, pte_t pte, void *data)
 	struct cowmem_check_pte *p = data;
 	struct cowmem_frame *frame = xa_load(&p->view->frames, pgoff);
 	unsigned long pfn = pte_pfn(pte);
+	const char *bad = NULL;
 
 	if (!frame && !is_zero_pfn(pfn))
-		cowmem_violation(p->c, "view %llu index %lu: PTE maps a page the view does not hold",
-				 p->view->id, pgoff);
+		bad = "maps a page the view does not hold";
 	else if (frame && pfn != page_to_pfn(frame->page))
-		cowmem_violation(p->c, "view %llu index %lu: stale PTE, frame %llu not mapped",
-				 p->view->id, pgoff, frame->id);
+		bad = "is stale: it does not map the view's frame";
 	else if (pte_write(pte) && (!frame || !cowmem_frame_exclusive(frame)))
-		cowmem_violation(p->c, "view %llu index %lu: writable PTE of a %s page",
-				 p->view->id, pgoff, frame ? "shared" : "zero");
+		bad = "is writable, but the page is not exclusive";
+	if (bad)
+		cowmem_bad(p->c, "view %llu index %lu: PTE %s", p->view->id,
+			   pgoff, bad);
 }
 
 /* Takes @mm's mmap_lock, then the view's lock: the fault path's order. */
 static void cowmem_check_ptes(struct cowmem_check *c, struct cowmem_view *view,
 			      struct mm_struct *mm)
 {
+	VMA_ITERATOR(vmi, mm, 0);
 	struct cowmem_check_pte p = { .c = c, .view = view };
 	struct vm_area_struct *vma;
-	VMA_ITERATOR(vmi, mm, 0);
 
 	mmap_read_lock(mm);
 	mutex_lock(&view->lock);
 	if (view->mm == mm) {
 		for_each_vma(vmi, vma)
 			if (cowmem_vma_maps_view(vma, view))
-				cowmem_vma_walk_ptes(vma, vma->vm_start, vma->vm_end,
+				cowmem_vma_walk_ptes(vma, vma->vm_start,
+						     vma->vm_end,
 						     cowmem_check_one_pte, &p);
 	}
 	mutex_unlock(&view->lock);

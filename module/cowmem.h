@@ -82,42 +82,42 @@
 struct cowmem_frame {
 	struct page *page;
 	refcount_t sharers;
-	u64 id;			/* opaque, never a PFN; unique since load */
+	u64 id; /* opaque, never a PFN; unique since load */
 };
 
 enum cowmem_view_origin {
-	COWMEM_VIEW_OPEN,	/* the first mmap() of the region */
-	COWMEM_VIEW_FORK,	/* cloned from the parent's view at fork() */
-	COWMEM_VIEW_MAPPING,	/* cloned from the origin by another process's mmap() */
+	COWMEM_VIEW_OPEN, /* the first mmap() of the region */
+	COWMEM_VIEW_FORK, /* cloned from the parent's view at fork() */
+	COWMEM_VIEW_MAPPING, /* cloned from the origin by another process's mmap() */
 };
 
 struct cowmem_region {
-	struct address_space mapping;	/* the file's f_mapping */
-	struct list_head node;		/* in cowmem_regions, protected by its lock */
+	struct address_space mapping; /* the file's f_mapping */
+	struct list_head node; /* in cowmem_regions, protected by its lock */
 	struct mutex lock;
-	struct list_head views;		/* protected by lock */
-	struct cowmem_view *origin;	/* protected by lock; no reference */
-	pgoff_t nr_pages;		/* protected by lock; fixed once non-zero */
+	struct list_head views; /* protected by lock */
+	struct cowmem_view *origin; /* protected by lock; no reference */
+	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
 	u64 id;
 };
 
 struct cowmem_view {
 	struct kref ref;
-	refcount_t users;		/* the struct's memory, see above */
+	refcount_t users; /* the struct's memory, see above */
 	struct cowmem_region *region;
 	struct mm_struct *mm;
-	struct list_head node;		/* in region->views, protected by region->lock */
+	struct list_head node; /* in region->views, protected by region->lock */
 	struct mutex lock;
-	struct xarray frames;		/* pgoff -> frame; protected by lock */
-	struct dentry *debugfs;		/* only touched from cowmem_wq */
+	struct xarray frames; /* pgoff -> frame; protected by lock */
+	struct dentry *debugfs; /* only touched from cowmem_wq */
 	struct work_struct publish_work;
 	struct work_struct retire_work;
 	u64 region_id;
-	atomic_t nr_vmas;		/* VMAs of this view; change under mm->mmap_lock */
+	atomic_t nr_vmas; /* VMAs of this view; change under mm->mmap_lock */
 	enum cowmem_view_origin how;
 	u64 id;
-	u64 parent_id;			/* view this one was cloned from, or 0 */
-	pid_t pid;			/* tgid of the creating task */
+	u64 parent_id; /* view this one was cloned from, or 0 */
+	pid_t pid; /* tgid of the creating task */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -131,7 +131,7 @@ struct cowmem_stats {
 	long views;
 	long pages;
 	long shared_pages;
-	long slots;		/* index slots in all views: sum of sharers */
+	long slots; /* index slots in all views: sum of sharers */
 	unsigned long faults;
 	unsigned long cow_breaks;
 	unsigned long reuses;
@@ -147,7 +147,7 @@ void cowmem_stats_sum(struct cowmem_stats *sum);
 
 extern unsigned int cowmem_max_region_mb;
 extern struct mutex cowmem_regions_lock;
-extern struct list_head cowmem_regions;	/* protected by cowmem_regions_lock */
+extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
 extern struct workqueue_struct *cowmem_wq;
 
 /* index.c: frames and the per-view page index */
@@ -163,8 +163,10 @@ static inline bool cowmem_frame_exclusive(struct cowmem_frame *frame)
 	return refcount_read(&frame->sharers) == 1;
 }
 
-struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view, pgoff_t pgoff);
-int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff, struct cowmem_frame *frame);
+struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view,
+					 pgoff_t pgoff);
+int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff,
+			 struct cowmem_frame *frame);
 int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
 		       unsigned long *shared);
 unsigned long cowmem_index_release(struct cowmem_view *view);
@@ -195,7 +197,7 @@ long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* debugfs.c */
 void cowmem_debugfs_init(void);
-void cowmem_debugfs_check_init(struct dentry *root);	/* check.c */
+void cowmem_debugfs_check_init(struct dentry *root); /* check.c */
 void cowmem_debugfs_exit(void);
 void cowmem_debugfs_view_publish(struct work_struct *work);
 void cowmem_debugfs_view_retire(struct work_struct *work);

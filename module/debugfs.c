@@ -41,7 +41,8 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "views: %ld\n", s.views);
 	seq_printf(m, "pages: %ld\n", s.pages);
 	seq_printf(m, "shared_pages: %ld\n", s.shared_pages);
-	seq_printf(m, "bytes_saved: %ld\n", (s.slots - s.pages) * (long)PAGE_SIZE);
+	seq_printf(m, "bytes_saved: %ld\n",
+		   (s.slots - s.pages) * (long)PAGE_SIZE);
 	seq_printf(m, "faults: %lu\n", s.faults);
 	seq_printf(m, "cow_breaks: %lu\n", s.cow_breaks);
 	seq_printf(m, "reuses: %lu\n", s.reuses);
@@ -57,7 +58,8 @@ DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
  * Returns the region with cowmem_regions_lock held and the region frozen,
  * or NULL with nothing held.
  */
-static struct cowmem_region *cowmem_debugfs_freeze_view(struct cowmem_view *view)
+static struct cowmem_region *
+cowmem_debugfs_freeze_view(struct cowmem_view *view)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *v;
@@ -113,8 +115,10 @@ static int cowmem_view_info_show(struct seq_file *m, void *unused)
 	cowmem_view_count(view, &present, &shared);
 	seq_printf(m, "pid: %d\ncomm: %s\nhow: %s\nparent: %llu\n", view->pid,
 		   view->comm, cowmem_view_how[view->how], view->parent_id);
-	seq_printf(m, "size_pages: %lu\npresent: %lu\nshared: %lu\nexclusive: %lu\n",
-		   region->nr_pages, present, shared, present - shared);
+	seq_printf(m, "size_pages: %lu\npresent: %lu\n", region->nr_pages,
+		   present);
+	seq_printf(m, "shared: %lu\nexclusive: %lu\n", shared,
+		   present - shared);
 	seq_puts(m, "state: live\n");
 	cowmem_debugfs_thaw(region);
 	return 0;
@@ -150,11 +154,12 @@ static void cowmem_note_zero_pte(pgoff_t pgoff, pte_t pte, void *data)
  * Marks in @zero the pages of @view whose PTE maps the zero page, in any of
  * its VMAs. Takes @mm's mmap_lock, then the view's lock.
  */
-static void cowmem_debugfs_zero_ptes(struct cowmem_view *view, struct mm_struct *mm,
-				     unsigned long *zero, pgoff_t nr_pages)
+static void cowmem_debugfs_zero_ptes(struct cowmem_view *view,
+				     struct mm_struct *mm, unsigned long *zero,
+				     pgoff_t nr_pages)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
 
 	mmap_read_lock(mm);
 	mutex_lock(&view->lock);
@@ -180,11 +185,13 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	bool any = false;
 
 	if (!frame) {
-		seq_printf(m, "%8lu %10s %8u %10s  %-9s -\n", pgoff, "zero", 0, "-", "zero");
+		seq_printf(m, "%8lu %10s %8u %10s  %-9s -\n", pgoff, "zero", 0,
+			   "-", "zero");
 		return;
 	}
-	seq_printf(m, "%8lu %#10lx %8u %10d  %-9s", pgoff, page_to_pfn(frame->page),
-		   refcount_read(&frame->sharers), page_count(frame->page),
+	seq_printf(m, "%8lu %#10lx %8u %10d  %-9s", pgoff,
+		   page_to_pfn(frame->page), refcount_read(&frame->sharers),
+		   page_count(frame->page),
 		   cowmem_frame_exclusive(frame) ? "exclusive" : "shared");
 	list_for_each_entry(other, &view->region->views, node) {
 		if (other == view || xa_load(&other->frames, pgoff) != frame)
@@ -205,8 +212,8 @@ static int cowmem_view_pages_show(struct seq_file *m, void *unused)
 	struct mm_struct *mm;
 	pgoff_t pgoff;
 
-	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn", "refcount",
-		   "page_count", "state", "shared_with");
+	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn",
+		   "refcount", "page_count", "state", "shared_with");
 	mm = cowmem_debugfs_view_mm(view);
 	if (!mm)
 		return 0;
@@ -229,27 +236,37 @@ free_zero:
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_view_pages);
 
-/* Prints @parent's children in @region, then theirs, indented by depth. */
-static void cowmem_tree_children(struct seq_file *m, struct cowmem_region *region,
-				 u64 parent, int depth)
+/* One view of the tree, indented by @depth. Called with its region frozen. */
+static void cowmem_tree_line(struct seq_file *m, struct cowmem_view *view,
+			     int depth)
 {
 	unsigned long present, shared;
+
+	cowmem_view_count(view, &present, &shared);
+	seq_printf(m, "%*sview %llu pid %d %s [%s]", 2 * depth, "", view->id,
+		   view->pid, view->comm, cowmem_view_how[view->how]);
+	seq_printf(m, " shared %lu exclusive %lu\n", shared, present - shared);
+}
+
+/* Prints @parent's children in @region, then theirs, indented by depth. */
+static void cowmem_tree_children(struct seq_file *m,
+				 struct cowmem_region *region, u64 parent,
+				 int depth)
+{
 	struct cowmem_view *view;
 
 	list_for_each_entry(view, &region->views, node) {
 		if (view->parent_id != parent)
 			continue;
-		cowmem_view_count(view, &present, &shared);
-		seq_printf(m, "%*sview %llu pid %d %s [%s] shared %lu exclusive %lu\n",
-			   2 * depth, "", view->id, view->pid, view->comm,
-			   cowmem_view_how[view->how], shared, present - shared);
+		cowmem_tree_line(m, view, depth);
 		if (depth < 64)
 			cowmem_tree_children(m, region, view->id, depth + 1);
 	}
 }
 
 /* A view whose parent is gone heads a tree of its own. */
-static bool cowmem_tree_is_root(struct cowmem_region *region, struct cowmem_view *view)
+static bool cowmem_tree_is_root(struct cowmem_region *region,
+				struct cowmem_view *view)
 {
 	struct cowmem_view *other;
 
@@ -262,20 +279,17 @@ static bool cowmem_tree_is_root(struct cowmem_region *region, struct cowmem_view
 static int cowmem_tree_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_region *region;
-	unsigned long present, shared;
 	struct cowmem_view *view;
 
 	mutex_lock(&cowmem_regions_lock);
 	list_for_each_entry(region, &cowmem_regions, node) {
 		cowmem_region_freeze(region, &cowmem_regions_lock);
-		seq_printf(m, "region %llu (%lu pages)\n", region->id, region->nr_pages);
+		seq_printf(m, "region %llu (%lu pages)\n", region->id,
+			   region->nr_pages);
 		list_for_each_entry(view, &region->views, node) {
 			if (!cowmem_tree_is_root(region, view))
 				continue;
-			cowmem_view_count(view, &present, &shared);
-			seq_printf(m, "  view %llu pid %d %s [%s] shared %lu exclusive %lu\n",
-				   view->id, view->pid, view->comm,
-				   cowmem_view_how[view->how], shared, present - shared);
+			cowmem_tree_line(m, view, 1);
 			cowmem_tree_children(m, region, view->id, 2);
 		}
 		cowmem_region_thaw(region);
@@ -289,8 +303,10 @@ void cowmem_debugfs_init(void)
 {
 	cowmem_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	cowmem_debugfs_views = debugfs_create_dir("views", cowmem_debugfs_root);
-	debugfs_create_file("stats", 0400, cowmem_debugfs_root, NULL, &cowmem_stats_fops);
-	debugfs_create_file("tree", 0400, cowmem_debugfs_root, NULL, &cowmem_tree_fops);
+	debugfs_create_file("stats", 0400, cowmem_debugfs_root, NULL,
+			    &cowmem_stats_fops);
+	debugfs_create_file("tree", 0400, cowmem_debugfs_root, NULL,
+			    &cowmem_tree_fops);
 	cowmem_debugfs_check_init(cowmem_debugfs_root);
 }
 
@@ -302,13 +318,16 @@ void cowmem_debugfs_exit(void)
 /* Runs on cowmem_wq: never under an mmap_lock (see cowmem.h). */
 void cowmem_debugfs_view_publish(struct work_struct *work)
 {
-	struct cowmem_view *view = container_of(work, struct cowmem_view, publish_work);
+	struct cowmem_view *view =
+		container_of(work, struct cowmem_view, publish_work);
 	char name[24];
 
 	snprintf(name, sizeof(name), "%llu", view->id);
 	view->debugfs = debugfs_create_dir(name, cowmem_debugfs_views);
-	debugfs_create_file("info", 0400, view->debugfs, view, &cowmem_view_info_fops);
-	debugfs_create_file("pages", 0400, view->debugfs, view, &cowmem_view_pages_fops);
+	debugfs_create_file("info", 0400, view->debugfs, view,
+			    &cowmem_view_info_fops);
+	debugfs_create_file("pages", 0400, view->debugfs, view,
+			    &cowmem_view_pages_fops);
 }
 
 /*
@@ -317,7 +336,8 @@ void cowmem_debugfs_view_publish(struct work_struct *work)
  */
 void cowmem_debugfs_view_retire(struct work_struct *work)
 {
-	struct cowmem_view *view = container_of(work, struct cowmem_view, retire_work);
+	struct cowmem_view *view =
+		container_of(work, struct cowmem_view, retire_work);
 
 	debugfs_remove(view->debugfs);
 	cowmem_view_unpin(view);

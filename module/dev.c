@@ -15,11 +15,12 @@
 
 unsigned int cowmem_max_region_mb = 1024;
 module_param_named(max_region_mb, cowmem_max_region_mb, uint, 0644);
-MODULE_PARM_DESC(max_region_mb, "Largest region one open file may map, in MiB (default 1024)");
+MODULE_PARM_DESC(max_region_mb,
+		 "Largest region one open file may map, in MiB (default 1024)");
 
 static ushort cowmem_dev_mode = 0600;
 module_param_named(dev_mode, cowmem_dev_mode, ushort, 0444);
-MODULE_PARM_DESC(dev_mode, "Mode of /dev/cowmem (default 0600; 0666 lets every user map it)");
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/cowmem (default 0600; 0666: all)");
 
 /* Every open creates an empty region; its file's pages live there. */
 static int cowmem_fops_open(struct inode *inode, struct file *file)
@@ -119,6 +120,6 @@ static void __exit cowmem_exit(void)
 
 module_init(cowmem_init);
 module_exit(cowmem_exit);
-MODULE_DESCRIPTION("Driver-level copy-on-write memory: fork()'s COW, done where you can watch it");
+MODULE_DESCRIPTION("Copy-on-write memory done by a driver, to watch fork()");
 MODULE_AUTHOR("The cowmem developers");
 MODULE_LICENSE("GPL");

@@ -23,8 +23,8 @@
 #include "cowmem.h"
 #include "trace.h"
 
-static vm_fault_t cowmem_insert(struct vm_fault *vmf, struct cowmem_frame *frame,
-				bool writable)
+static vm_fault_t cowmem_insert(struct vm_fault *vmf,
+				struct cowmem_frame *frame, bool writable)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long pfn;
@@ -44,8 +44,9 @@ static vm_fault_t cowmem_insert(struct vm_fault *vmf, struct cowmem_frame *frame
  * cowmem_retire(). Returns the frame, or an ERR_PTR when out of memory.
  * Called with view->lock held.
  */
-static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view, pgoff_t pgoff,
-						  bool *replaced, struct cowmem_frame **old)
+static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view,
+						  pgoff_t pgoff, bool *replaced,
+						  struct cowmem_frame **old)
 {
 	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
 	struct cowmem_frame *frame;
@@ -59,7 +60,8 @@ static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view, pgof
 		trace_reuse(view->id, pgoff, (*old)->id);
 		return *old;
 	}
-	frame = *old ? cowmem_frame_alloc_copy(*old) : cowmem_frame_alloc_zeroed();
+	frame = *old ? cowmem_frame_alloc_copy(*old) :
+		       cowmem_frame_alloc_zeroed();
 	if (!frame)
 		return ERR_PTR(-ENOMEM);
 	err = cowmem_index_replace(view, pgoff, frame);
@@ -96,7 +98,8 @@ static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
 }
 
 /* A write to a page with no PTE. Called with view->lock held. */
-static vm_fault_t cowmem_fault_write(struct cowmem_view *view, struct vm_fault *vmf)
+static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
+				     struct vm_fault *vmf)
 {
 	struct cowmem_frame *frame, *old;
 	bool replaced;
@@ -111,7 +114,8 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view, struct vm_fault *
 }
 
 /* A read of a page with no PTE. Called with view->lock held. */
-static vm_fault_t cowmem_fault_read(struct cowmem_view *view, struct vm_fault *vmf)
+static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
+				    struct vm_fault *vmf)
 {
 	struct cowmem_frame *frame = cowmem_index_lookup(view, vmf->pgoff);
 
@@ -200,8 +204,9 @@ unlock:
 }
 
 /* Called with view->lock held. Returns the bytes written or an errno. */
-static int cowmem_access_write(struct cowmem_view *view, struct vm_area_struct *vma,
-			       pgoff_t pgoff, unsigned int offset, void *buf, int len)
+static int cowmem_access_write(struct cowmem_view *view,
+			       struct vm_area_struct *vma, pgoff_t pgoff,
+			       unsigned int offset, void *buf, int len)
 {
 	struct cowmem_frame *frame, *old;
 	bool replaced;

@@ -103,7 +103,8 @@ void cowmem_frame_put(struct cowmem_frame *frame)
 }
 
 /* Called with view->lock held, or on a view nobody else can reach. */
-struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view, pgoff_t pgoff)
+struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view,
+					 pgoff_t pgoff)
 {
 	return xa_load(&view->frames, pgoff);
 }
@@ -113,10 +114,14 @@ struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view, pgoff_t pgoff
  * replaces keeps its reference, which the caller drops once no PTE maps it.
  * Called with view->lock held.
  */
-int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff, struct cowmem_frame *frame)
+int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff,
+			 struct cowmem_frame *frame)
 {
+	void *old;
+
 	lockdep_assert_held(&view->lock);
-	return xa_err(xa_store(&view->frames, pgoff, frame, GFP_KERNEL_ACCOUNT));
+	old = xa_store(&view->frames, pgoff, frame, GFP_KERNEL_ACCOUNT);
+	return xa_err(old);
 }
 
 /*

@@ -36,7 +36,8 @@ static void cowmem_info_note_zero(pgoff_t pgoff, pte_t pte, void *data)
  * The cowmem VMA of current->mm holding all of [@addr, @end), or NULL.
  * Called with current->mm's mmap_lock held.
  */
-static struct vm_area_struct *cowmem_info_vma(unsigned long addr, unsigned long end)
+static struct vm_area_struct *cowmem_info_vma(unsigned long addr,
+					      unsigned long end)
 {
 	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
 
@@ -50,7 +51,8 @@ static struct vm_area_struct *cowmem_info_vma(unsigned long addr, unsigned long 
 static int cowmem_info_fill(unsigned long addr, unsigned int nr,
 			    struct cowmem_page_info *info)
 {
-	struct vm_area_struct *vma = cowmem_info_vma(addr, addr + nr * PAGE_SIZE);
+	struct vm_area_struct *vma =
+		cowmem_info_vma(addr, addr + nr * PAGE_SIZE);
 	struct cowmem_info_fill fill = { .nr = nr, .info = info };
 	struct cowmem_frame *frame;
 	struct cowmem_view *view;
@@ -70,9 +72,11 @@ static int cowmem_info_fill(unsigned long addr, unsigned int nr,
 			continue;
 		info[i].frame_id = frame->id;
 		info[i].refcount = refcount_read(&frame->sharers);
-		info[i].state = info[i].refcount > 1 ? COWMEM_PAGE_SHARED : COWMEM_PAGE_EXCLUSIVE;
+		info[i].state = info[i].refcount > 1 ? COWMEM_PAGE_SHARED :
+						       COWMEM_PAGE_EXCLUSIVE;
 	}
-	cowmem_vma_walk_ptes(vma, addr, addr + nr * PAGE_SIZE, cowmem_info_note_zero, &fill);
+	cowmem_vma_walk_ptes(vma, addr, addr + nr * PAGE_SIZE,
+			     cowmem_info_note_zero, &fill);
 	mutex_unlock(&view->lock);
 	return 0;
 }
@@ -93,13 +97,17 @@ static long cowmem_ioctl_page_info(void __user *uarg)
 		return -EINVAL;
 	out = u64_to_user_ptr(args.info);
 	for (done = 0; done < args.nr_pages; done += COWMEM_INFO_CHUNK) {
-		unsigned int nr = min_t(u64, COWMEM_INFO_CHUNK, args.nr_pages - done);
+		unsigned int nr =
+			min_t(u64, COWMEM_INFO_CHUNK, args.nr_pages - done);
 
 		addr = args.addr + done * PAGE_SIZE;
 		if (mmap_read_lock_killable(current->mm))
 			return -EINTR;
 		/* The whole range must lie in one cowmem mapping, checked up front. */
-		err = done ? 0 : cowmem_info_vma(addr, addr + args.nr_pages * PAGE_SIZE) ? 0 : -EINVAL;
+		err = 0;
+		if (!done &&
+		    !cowmem_info_vma(addr, addr + args.nr_pages * PAGE_SIZE))
+			err = -EINVAL;
 		if (!err)
 			err = cowmem_info_fill(addr, nr, info);
 		mmap_read_unlock(current->mm);

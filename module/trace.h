@@ -3,7 +3,10 @@
  * cowmem tracepoints. Their names and fields are the stable interface for
  * bpftrace and perf: tools never need to know a function name.
  * Frames are named by their opaque ids, never by PFN.
+ *
+ * TRACE_EVENT() has a layout of its own that clang-format would flatten.
  */
+/* clang-format off */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM cowmem
 
@@ -14,99 +17,79 @@
 
 /* A write copied a page other views still share. */
 TRACE_EVENT(cow_break,
-	TP_PROTO(u64 view, unsigned long index, u64 old_frame, u64 new_frame,
-		 unsigned int sharers_left, u64 ns),
-	TP_ARGS(view, index, old_frame, new_frame, sharers_left, ns),
-	TP_STRUCT__entry(
-		__field(u64, view)
-		__field(unsigned long, index)
-		__field(u64, old_frame)
-		__field(u64, new_frame)
-		__field(unsigned int, sharers_left)
-		__field(u64, ns)
-	),
-	TP_fast_assign(
-		__entry->view = view;
-		__entry->index = index;
-		__entry->old_frame = old_frame;
-		__entry->new_frame = new_frame;
-		__entry->sharers_left = sharers_left;
-		__entry->ns = ns;
-	),
-	TP_printk("view=%llu index=%lu old_frame=%llu new_frame=%llu sharers_left=%u ns=%llu",
-		  __entry->view, __entry->index, __entry->old_frame,
-		  __entry->new_frame, __entry->sharers_left, __entry->ns)
+	    TP_PROTO(u64 view, unsigned long index, u64 old_frame, u64 new_frame,
+		     u32 sharers_left, u64 ns),
+	    TP_ARGS(view, index, old_frame, new_frame, sharers_left, ns),
+	    TP_STRUCT__entry(__field(u64, view)
+			     __field(unsigned long, index)
+			     __field(u64, old_frame)
+			     __field(u64, new_frame)
+			     __field(u32, sharers_left)
+			     __field(u64, ns)),
+	    TP_fast_assign(__entry->view = view;
+			   __entry->index = index;
+			   __entry->old_frame = old_frame;
+			   __entry->new_frame = new_frame;
+			   __entry->sharers_left = sharers_left;
+			   __entry->ns = ns;),
+	    TP_printk("view=%llu index=%lu old_frame=%llu new_frame=%llu sharers_left=%u ns=%llu",
+		      __entry->view, __entry->index, __entry->old_frame,
+		      __entry->new_frame, __entry->sharers_left, __entry->ns)
 );
 
 /* A write to a page whose other sharers are gone: no copy. */
 TRACE_EVENT(reuse,
-	TP_PROTO(u64 view, unsigned long index, u64 frame),
-	TP_ARGS(view, index, frame),
-	TP_STRUCT__entry(
-		__field(u64, view)
-		__field(unsigned long, index)
-		__field(u64, frame)
-	),
-	TP_fast_assign(
-		__entry->view = view;
-		__entry->index = index;
-		__entry->frame = frame;
-	),
-	TP_printk("view=%llu index=%lu frame=%llu",
-		  __entry->view, __entry->index, __entry->frame)
+	    TP_PROTO(u64 view, unsigned long index, u64 frame),
+	    TP_ARGS(view, index, frame),
+	    TP_STRUCT__entry(__field(u64, view)
+			     __field(unsigned long, index)
+			     __field(u64, frame)),
+	    TP_fast_assign(__entry->view = view;
+			   __entry->index = index;
+			   __entry->frame = frame;),
+	    TP_printk("view=%llu index=%lu frame=%llu",
+		      __entry->view, __entry->index, __entry->frame)
 );
 
 /* Every fault cowmem handled: read or write, and whether it mapped the zero page. */
 TRACE_EVENT(fault,
-	TP_PROTO(u64 view, unsigned long index, bool write, bool zero),
-	TP_ARGS(view, index, write, zero),
-	TP_STRUCT__entry(
-		__field(u64, view)
-		__field(unsigned long, index)
-		__field(bool, write)
-		__field(bool, zero)
-	),
-	TP_fast_assign(
-		__entry->view = view;
-		__entry->index = index;
-		__entry->write = write;
-		__entry->zero = zero;
-	),
-	TP_printk("view=%llu index=%lu %s%s", __entry->view, __entry->index,
-		  __entry->write ? "write" : "read", __entry->zero ? " zero" : "")
+	    TP_PROTO(u64 view, unsigned long index, bool write, bool zero),
+	    TP_ARGS(view, index, write, zero),
+	    TP_STRUCT__entry(__field(u64, view)
+			     __field(unsigned long, index)
+			     __field(bool, write)
+			     __field(bool, zero)),
+	    TP_fast_assign(__entry->view = view;
+			   __entry->index = index;
+			   __entry->write = write;
+			   __entry->zero = zero;),
+	    TP_printk("view=%llu index=%lu %s%s", __entry->view, __entry->index,
+		      __entry->write ? "write" : "read", __entry->zero ? " zero" : "")
 );
 
 /* A view was cloned (at fork, or by another process's mmap()). */
 TRACE_EVENT(view_clone,
-	TP_PROTO(u64 parent, u64 child, unsigned long pages_shared),
-	TP_ARGS(parent, child, pages_shared),
-	TP_STRUCT__entry(
-		__field(u64, parent)
-		__field(u64, child)
-		__field(unsigned long, pages_shared)
-	),
-	TP_fast_assign(
-		__entry->parent = parent;
-		__entry->child = child;
-		__entry->pages_shared = pages_shared;
-	),
-	TP_printk("parent=%llu child=%llu pages_shared=%lu",
-		  __entry->parent, __entry->child, __entry->pages_shared)
+	    TP_PROTO(u64 parent, u64 child, unsigned long pages_shared),
+	    TP_ARGS(parent, child, pages_shared),
+	    TP_STRUCT__entry(__field(u64, parent)
+			     __field(u64, child)
+			     __field(unsigned long, pages_shared)),
+	    TP_fast_assign(__entry->parent = parent;
+			   __entry->child = child;
+			   __entry->pages_shared = pages_shared;),
+	    TP_printk("parent=%llu child=%llu pages_shared=%lu",
+		      __entry->parent, __entry->child, __entry->pages_shared)
 );
 
 /* A view's last mapping went away; @pages is what it still held. */
 TRACE_EVENT(view_free,
-	TP_PROTO(u64 view, unsigned long pages),
-	TP_ARGS(view, pages),
-	TP_STRUCT__entry(
-		__field(u64, view)
-		__field(unsigned long, pages)
-	),
-	TP_fast_assign(
-		__entry->view = view;
-		__entry->pages = pages;
-	),
-	TP_printk("view=%llu pages=%lu", __entry->view, __entry->pages)
+	    TP_PROTO(u64 view, unsigned long pages),
+	    TP_ARGS(view, pages),
+	    TP_STRUCT__entry(__field(u64, view)
+			     __field(unsigned long, pages)),
+	    TP_fast_assign(__entry->view = view;
+			   __entry->pages = pages;),
+	    TP_printk("view=%llu pages=%lu", __entry->view, __entry->pages)
 );
 
 #endif /* _COWMEM_TRACE_H */
@@ -116,3 +99,4 @@ TRACE_EVENT(view_free,
 #undef TRACE_INCLUDE_FILE
 #define TRACE_INCLUDE_FILE trace
 #include <trace/define_trace.h>
+/* clang-format on */

@@ -16,6 +16,7 @@
 #include "cowmem.h"
 #include "trace.h"
 
+/* Every open region, for debugfs walks; taken on open and release only. */
 DEFINE_MUTEX(cowmem_regions_lock);
 LIST_HEAD(cowmem_regions);
 
@@ -161,8 +162,8 @@ void cowmem_view_get(struct cowmem_view *view)
 	kref_get(&view->ref);
 }
 
+/* Entered with region->lock held by kref_put_mutex(); returns with it released. */
 static void cowmem_view_release(struct kref *ref)
-	__releases(&view->region->lock)
 {
 	struct cowmem_view *view = container_of(ref, struct cowmem_view, ref);
 	struct cowmem_region *region = view->region;
@@ -220,13 +221,14 @@ bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
  */
 static void cowmem_view_zap_all(struct cowmem_view *view)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, view->mm, 0);
+	struct vm_area_struct *vma;
 
 	mmap_assert_locked(view->mm);
 	for_each_vma(vmi, vma) {
 		if (cowmem_vma_maps_view(vma, view))
-			zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+			zap_vma_ptes(vma, vma->vm_start,
+				     vma->vm_end - vma->vm_start);
 	}
 }
 
@@ -239,9 +241,9 @@ static void cowmem_view_zap_all(struct cowmem_view *view)
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip)
 {
+	VMA_ITERATOR(vmi, view->mm, 0);
 	struct vm_area_struct *vma;
 	unsigned long addr;
-	VMA_ITERATOR(vmi, view->mm, 0);
 
 	lockdep_assert_held(&view->lock);
 	mmap_assert_locked(view->mm);
@@ -250,7 +252,8 @@ void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 	for_each_vma(vmi, vma) {
 		if (vma == skip || !cowmem_vma_maps_view(vma, view))
 			continue;
-		if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma))
+		if (pgoff < vma->vm_pgoff ||
+		    pgoff >= vma->vm_pgoff + vma_pages(vma))
 			continue;
 		addr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
 		zap_vma_ptes(vma, addr, PAGE_SIZE);
@@ -263,7 +266,8 @@ void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
  */
 static int cowmem_region_fit(struct cowmem_region *region, pgoff_t end)
 {
-	pgoff_t max = (pgoff_t)READ_ONCE(cowmem_max_region_mb) << (20 - PAGE_SHIFT);
+	pgoff_t max = (pgoff_t)READ_ONCE(cowmem_max_region_mb)
+		      << (20 - PAGE_SHIFT);
 
 	lockdep_assert_held(&region->lock);
 	if (region->nr_pages)
@@ -286,8 +290,9 @@ static struct cowmem_view *cowmem_region_find(struct cowmem_region *region,
 	list_for_each_entry(view, &region->views, node) {
 		if (view->mm != mm)
 			continue;
-		if (how == COWMEM_VIEW_FORK ? view->how == how && view->parent_id == parent_id
-					    : view->how != COWMEM_VIEW_FORK)
+		if (how == COWMEM_VIEW_FORK ?
+			    view->how == how && view->parent_id == parent_id :
+			    view->how != COWMEM_VIEW_FORK)
 			return view;
 	}
 	return NULL;
@@ -300,8 +305,8 @@ static struct cowmem_view *cowmem_region_find(struct cowmem_region *region,
  * view's VMAs (the others merely refault).
  * Called with region->lock held.
  */
-static struct cowmem_view *cowmem_region_clone_origin(struct cowmem_region *region,
-						      struct mm_struct *mm)
+static struct cowmem_view *
+cowmem_region_clone_origin(struct cowmem_region *region, struct mm_struct *mm)
 {
 	struct cowmem_view *view;
 
@@ -339,7 +344,8 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 	} else if (region->origin) {
 		view = cowmem_region_clone_origin(region, vma->vm_mm);
 	} else {
-		view = cowmem_view_alloc(region, vma->vm_mm, COWMEM_VIEW_OPEN, NULL);
+		view = cowmem_view_alloc(region, vma->vm_mm, COWMEM_VIEW_OPEN,
+					 NULL);
 		if (!view) {
 			view = ERR_PTR(-ENOMEM);
 			goto unlock;
@@ -368,7 +374,8 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 
 	mmap_assert_write_locked(parent->mm);
 	mutex_lock(&region->lock);
-	child = cowmem_region_find(region, vma->vm_mm, COWMEM_VIEW_FORK, parent->id);
+	child = cowmem_region_find(region, vma->vm_mm, COWMEM_VIEW_FORK,
+				   parent->id);
 	if (child) {
 		cowmem_view_get(child);
 		atomic_inc(&child->nr_vmas);
@@ -377,7 +384,8 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
 	cowmem_view_zap_all(parent);
 	if (IS_ERR(child)) {
-		pr_warn_ratelimited("fork: no memory to clone view %llu\n", parent->id);
+		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
+				    parent->id);
 		child = NULL;
 	} else {
 		cowmem_stat_inc(forks);

@@ -48,7 +48,8 @@ TEST_F(region, proc_mem_write_after_fork_splits)
 		long breaks = cowmem_stat("cow_breaks");
 
 		CHILD_CHECK(1, mem >= 0);
-		CHILD_CHECK(2, pwrite(mem, "MEM", 3, (off_t)(uintptr_t)self->map) == 3);
+		CHILD_CHECK(2, pwrite(mem, "MEM", 3,
+				      (off_t)(uintptr_t)self->map) == 3);
 		CHILD_CHECK(3, !memcmp(self->map, "MEMs", 4));
 		CHILD_CHECK(4, cowmem_stat("cow_breaks") == breaks + 1);
 		_exit(0);
@@ -72,7 +73,8 @@ TEST_F(region, proc_mem_reads_data_and_zeros)
 	ASSERT_EQ(8, pread(mem, buf, 8, (off_t)(uintptr_t)self->map));
 	EXPECT_EQ(0, memcmp(buf, "ssssssss", 8));
 	memset(buf, 'x', sizeof(buf));
-	ASSERT_EQ(8, pread(mem, buf, 8, (off_t)(uintptr_t)fresh + (off_t)self->psz - 4));
+	ASSERT_EQ(8, pread(mem, buf, 8,
+			   (off_t)(uintptr_t)fresh + (off_t)self->psz - 4));
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0\0\0", 8));
 	close(mem);
 	munmap(fresh, 2 * self->psz);
@@ -98,7 +100,8 @@ TEST_F(region, ptrace_poke_after_fork_splits)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSTOPPED(status));
 	memcpy(&word, "POKEPOKE", sizeof(word));
-	ASSERT_EQ(0, ptrace(PTRACE_POKEDATA, pid, self->map + self->psz, (void *)word));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEDATA, pid, self->map + self->psz,
+			    (void *)word));
 	errno = 0;
 	peeked = ptrace(PTRACE_PEEKDATA, pid, self->map + self->psz, NULL);
 	ASSERT_EQ(0, errno);
@@ -112,7 +115,8 @@ TEST_F(region, ptrace_poke_after_fork_splits)
 TEST_F(region, process_vm_rw_refused_without_harm)
 {
 	char src[16] = "REMOTE-WRITE", dst[16];
-	struct iovec local = { src, sizeof(src) }, remote = { self->map, sizeof(src) };
+	struct iovec local = { src, sizeof(src) },
+		     remote = { self->map, sizeof(src) };
 
 	EXPECT_EQ(-1, process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
 	EXPECT_EQ(EFAULT, errno);

@@ -31,10 +31,12 @@ TEST(oversized_region_rejected)
 	int fd = cowmem_open();
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, 1025 * MiB, PROT_READ, MAP_SHARED, fd, 0));
+	EXPECT_EQ(MAP_FAILED,
+		  mmap(NULL, 1025 * MiB, PROT_READ, MAP_SHARED, fd, 0));
 	EXPECT_EQ(ENOMEM, errno);
 	/* Offset plus length counts: 1 MiB at offset 1024 MiB is too large too. */
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, MiB, PROT_READ, MAP_SHARED, fd, 1024 * MiB));
+	EXPECT_EQ(MAP_FAILED,
+		  mmap(NULL, MiB, PROT_READ, MAP_SHARED, fd, 1024 * MiB));
 	EXPECT_EQ(ENOMEM, errno);
 	close(fd);
 }
@@ -64,11 +66,13 @@ TEST(absurd_offsets_rejected)
 	int fd = cowmem_open();
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd,
-				   (off_t)(INT64_MAX & ~(int64_t)(page_size() - 1))));
+	EXPECT_EQ(MAP_FAILED,
+		  mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd,
+		       (off_t)(INT64_MAX & ~(int64_t)(page_size() - 1))));
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd,
 				   (off_t)1 << 40));
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd, 1));
+	EXPECT_EQ(MAP_FAILED,
+		  mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd, 1));
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 }
@@ -114,22 +118,22 @@ static void on_segv(int sig)
 /* A store to a PROT_READ cowmem mapping is SIGSEGV, and the data stays. */
 TEST(store_to_readonly_mapping_segfaults)
 {
-	volatile char *map;
 	int fd = cowmem_open();
+	char *map;
 
 	ASSERT_LE(0, fd);
 	map = cowmem_map(fd, 1, 0);
 	ASSERT_NE(NULL, map);
-	map[0] = 'k';
-	ASSERT_EQ(0, mprotect((void *)map, page_size(), PROT_READ));
+	poke(map, 'k');
+	ASSERT_EQ(0, mprotect(map, page_size(), PROT_READ));
 	signal(SIGSEGV, on_segv);
 	if (sigsetjmp(segv_jump, 1) == 0) {
-		map[0] = 'x';
+		poke(map, 'x');
 		ASSERT_TRUE(0); /* not reached */
 	}
 	signal(SIGSEGV, SIG_DFL);
-	EXPECT_EQ('k', map[0]);
-	munmap((void *)map, page_size());
+	EXPECT_EQ('k', peek(map));
+	munmap(map, page_size());
 	close(fd);
 }
 

@@ -62,7 +62,8 @@ TEST_F(region, parent_writes_stay_in_parent)
 	if (!pid) {
 		CHILD_CHECK(1, read(to_child[0], &go, 1) == 1);
 		for (size_t i = 0; i < self->pages; i++)
-			CHILD_CHECK(2, page_is(self->map + i * self->psz, self->psz, 'a' + (char)i));
+			CHILD_CHECK(2, page_is(self->map + i * self->psz,
+					       self->psz, 'a' + (char)i));
 		_exit(0);
 	}
 	fill(self->map, self->pages, self->psz, 'A');
@@ -82,12 +83,14 @@ TEST_F(region, child_writes_stay_in_child)
 	if (!pid) {
 		fill(self->map, self->pages, self->psz, 'A');
 		for (size_t i = 0; i < self->pages; i++)
-			CHILD_CHECK(1, page_is(self->map + i * self->psz, self->psz, 'A' + (char)i));
+			CHILD_CHECK(1, page_is(self->map + i * self->psz,
+					       self->psz, 'A' + (char)i));
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_status(pid));
 	for (size_t i = 0; i < self->pages; i++)
-		ASSERT_TRUE(page_is(self->map + i * self->psz, self->psz, 'a' + (char)i));
+		ASSERT_TRUE(page_is(self->map + i * self->psz, self->psz,
+				    'a' + (char)i));
 }
 
 /*
@@ -110,7 +113,8 @@ TEST_F(region, seed_only_written_page_is_copied)
 		CHILD_CHECK(1, write(to_parent[1], "r", 1) == 1);
 		CHILD_CHECK(2, read(to_child[0], &go, 1) == 1);
 		for (int i = 0; i < 4; i++)
-			CHILD_CHECK(3, page_is(self->map + i * self->psz, self->psz, '0' + i));
+			CHILD_CHECK(3, page_is(self->map + i * self->psz,
+					       self->psz, '0' + i));
 		_exit(0);
 	}
 	ASSERT_EQ(1, read(to_parent[0], &go, 1));
@@ -155,15 +159,20 @@ TEST_F(region, thirty_two_children_each_own_page)
 			memset(self->map + c * self->psz, 'x', self->psz);
 			usleep(20000);
 			for (int i = 0; i < 32; i++)
-				CHILD_CHECK(1, page_is(self->map + i * self->psz, self->psz,
-						       i == c ? 'x' : (char)i));
+				CHILD_CHECK(1,
+					    page_is(self->map + i * self->psz,
+						    self->psz,
+						    i == c ? 'x' : (char)i));
 			_exit(0);
 		}
 	}
 	for (int c = 0; c < 32; c++)
 		EXPECT_EQ(0, wait_status(pids[c]));
-	for (int i = 0; i < 32; i++)
-		EXPECT_TRUE(page_is(self->map + i * self->psz, self->psz, (char)i));
+	for (int i = 0; i < 32; i++) {
+		char *page = self->map + i * self->psz;
+
+		EXPECT_TRUE(page_is(page, self->psz, (char)i));
+	}
 }
 
 /* Each level of an 8-deep fork chain writes its own byte; ancestors keep theirs. */
@@ -229,7 +238,8 @@ TEST_F(region, threads_race_on_one_shared_page)
 		pthread_barrier_init(&start, NULL, N);
 		for (int i = 0; i < N; i++) {
 			r[i] = (struct race){ self->map, &start, i };
-			CHILD_CHECK(1, !pthread_create(&t[i], NULL, race_writer, &r[i]));
+			CHILD_CHECK(1, !pthread_create(&t[i], NULL, race_writer,
+						       &r[i]));
 		}
 		for (int i = 0; i < N; i++)
 			pthread_join(t[i], NULL);
@@ -311,13 +321,13 @@ TEST_F(region, grandchild_reuses_after_ancestors_unmap)
 	ASSERT_EQ(0, wait_status(pid));
 }
 
-/* The vfork() child stores @c at @p and exits; kept apart for -Wclobbered. */
-static __attribute__((noinline)) pid_t vfork_and_store(volatile char *p, char c)
+/* The vfork() child stores @c at @p and exits; a function of its own for -Wclobbered. */
+static pid_t vfork_and_store(char *p, char c)
 {
 	pid_t pid = vfork();
 
 	if (!pid) {
-		*p = c;
+		poke(p, c);
 		_exit(0);
 	}
 	return pid;
@@ -350,9 +360,11 @@ TEST_F(region, both_sides_break_the_same_pages)
 		for (int round = 0; round < 20; round++)
 			for (size_t i = 0; i < self->pages; i++)
 				self->map[i * self->psz + round] = 'c';
-		for (size_t i = 0; i < self->pages; i++)
-			CHILD_CHECK(1, self->map[i * self->psz] == 'c' &&
-				       self->map[i * self->psz + 19] == 'c');
+		for (size_t i = 0; i < self->pages; i++) {
+			char *page = self->map + i * self->psz;
+
+			CHILD_CHECK(1, page[0] == 'c' && page[19] == 'c');
+		}
 		_exit(0);
 	}
 	for (int round = 0; round < 20; round++)

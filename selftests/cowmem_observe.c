@@ -116,12 +116,14 @@ static int read_debugfs_pages(const char *dir, struct debugfs_page *pages)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lu %31s %u %d %15s", &index, pfn, &refcount, &count, state) != 5 ||
+		if (sscanf(line, "%lu %31s %u %d %15s", &index, pfn, &refcount,
+			   &count, state) != 5 ||
 		    index >= 4)
 			continue;
 		pages[index].pfn = strtoul(pfn, NULL, 16);
 		pages[index].refcount = refcount;
-		snprintf(pages[index].state, sizeof(pages[index].state), "%s", state);
+		snprintf(pages[index].state, sizeof(pages[index].state), "%s",
+			 state);
 		found++;
 	}
 	fclose(f);
@@ -155,7 +157,8 @@ TEST_F(seed, page_info_shows_only_page_three_copied)
 	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ((ssize_t)sizeof(theirs), read(out[0], theirs, sizeof(theirs)));
+	ASSERT_EQ((ssize_t)sizeof(theirs),
+		  read(out[0], theirs, sizeof(theirs)));
 	for (int i = 0; i < 3; i++) {
 		EXPECT_EQ(COWMEM_PAGE_SHARED, mine[i].state);
 		EXPECT_EQ(2, mine[i].refcount);
@@ -196,7 +199,8 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 	self->map[3 * self->psz] = 'P';
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ((ssize_t)sizeof(theirs), read(out[0], theirs, sizeof(theirs)));
+	ASSERT_EQ((ssize_t)sizeof(theirs),
+		  read(out[0], theirs, sizeof(theirs)));
 	ASSERT_TRUE(find_view_dir(getpid(), pdir, sizeof(pdir)));
 	ASSERT_TRUE(find_view_dir(pid, qdir, sizeof(qdir)));
 	ASSERT_EQ(4, read_debugfs_pages(pdir, dp));
@@ -207,9 +211,11 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 	for (int i = 0; i < 4; i++) {
 		EXPECT_EQ(mine[i].refcount, dp[i].refcount);
 		EXPECT_EQ(theirs[i].refcount, dq[i].refcount);
-		EXPECT_STREQ(mine[i].state == COWMEM_PAGE_SHARED ? "shared" : "exclusive",
+		EXPECT_STREQ(mine[i].state == COWMEM_PAGE_SHARED ? "shared" :
+								   "exclusive",
 			     dp[i].state);
-		EXPECT_EQ(mine[i].frame_id == theirs[i].frame_id, dp[i].pfn == dq[i].pfn);
+		EXPECT_EQ(mine[i].frame_id == theirs[i].frame_id,
+			  dp[i].pfn == dq[i].pfn);
 		/* A frame id is never the PFN. */
 		EXPECT_NE(mine[i].frame_id, dp[i].pfn);
 	}
@@ -242,21 +248,21 @@ TEST(page_states_none_zero_exclusive)
 {
 	struct cowmem_page_info info[3];
 	int fd = cowmem_open();
-	volatile char *map;
+	char *map;
 
 	ASSERT_LE(0, fd);
 	map = cowmem_map(fd, 3, 0);
 	ASSERT_NE(NULL, map);
-	(void)map[page_size()];
-	map[2 * page_size()] = 1;
-	ASSERT_EQ(0, cowmem_page_info(fd, (void *)map, 3, info));
+	peek(map + page_size());
+	poke(map + 2 * page_size(), 1);
+	ASSERT_EQ(0, cowmem_page_info(fd, map, 3, info));
 	EXPECT_EQ(COWMEM_PAGE_NONE, info[0].state);
 	EXPECT_EQ(COWMEM_PAGE_ZERO, info[1].state);
 	EXPECT_EQ(0, info[1].frame_id);
 	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info[2].state);
 	EXPECT_EQ(1, info[2].refcount);
 	EXPECT_TRUE(cowmem_check_ok());
-	munmap((void *)map, 3 * page_size());
+	munmap(map, 3 * page_size());
 	close(fd);
 }
 
@@ -281,7 +287,8 @@ TEST(page_info_bad_input)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, cowmem_page_info(fd, map, UINT64_MAX / 2, info));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, cowmem_page_info(fd, (void *)(0xffff888000000000UL), 1, info));
+	EXPECT_EQ(-1, cowmem_page_info(fd, (void *)(0xffff888000000000UL), 1,
+				       info));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, cowmem_page_info(fd, map, 4, (void *)16));
 	EXPECT_EQ(EFAULT, errno);
@@ -290,8 +297,8 @@ TEST(page_info_bad_input)
 	EXPECT_EQ(-1, ioctl(fd, _IO(COWMEM_IOC_MAGIC, 0x7f), 0));
 	EXPECT_EQ(ENOTTY, errno);
 	/* A range crossing into a second, adjacent cowmem mapping is refused. */
-	next = mmap(map + 4 * psz, psz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE,
-		    fd, 0);
+	next = mmap(map + 4 * psz, psz, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
 	if (next != MAP_FAILED) {
 		EXPECT_EQ(-1, cowmem_page_info(fd, map, 5, info));
 		EXPECT_EQ(EINVAL, errno);
@@ -338,7 +345,7 @@ TEST(tracepoints_fire_as_scripted)
 {
 	size_t psz = page_size();
 	int fd = cowmem_open();
-	volatile char *map;
+	char *map;
 	pid_t pid;
 
 	ASSERT_LE(0, fd);
@@ -348,17 +355,17 @@ TEST(tracepoints_fire_as_scripted)
 	map = cowmem_map(fd, 5, 0);
 	ASSERT_NE(NULL, map);
 	for (int i = 0; i < 4; i++)
-		map[i * psz] = 'a';		/* 4 write faults */
-	pid = fork();				/* 1 view_clone */
+		poke(map + i * psz, 'a'); /* 4 write faults */
+	pid = fork(); /* 1 view_clone */
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		map[0] = 'c';			/* 1 write fault, 1 cow_break */
-		_exit(0);			/* 1 view_free */
+		poke(map, 'c'); /* 1 write fault, 1 cow_break */
+		_exit(0); /* 1 view_free */
 	}
 	ASSERT_EQ(0, wait_status(pid));
-	map[0] = 'p';				/* 1 write fault, 1 reuse */
-	(void)map[psz];				/* 1 read fault */
-	(void)map[4 * psz];			/* 1 read fault of the zero page */
+	poke(map, 'p'); /* 1 write fault, 1 reuse */
+	peek(map + psz); /* 1 read fault */
+	peek(map + 4 * psz); /* 1 read fault of the zero page */
 	ASSERT_EQ(0, write_file(INSTANCE "/events/cowmem/enable", "0"));
 	EXPECT_EQ(1, count_events("cow_break:"));
 	EXPECT_EQ(1, count_events("reuse:"));
@@ -366,7 +373,7 @@ TEST(tracepoints_fire_as_scripted)
 	EXPECT_EQ(1, count_events("view_free:"));
 	EXPECT_EQ(8, count_events("fault:"));
 	EXPECT_EQ(1, count_events("read zero"));
-	munmap((void *)map, 5 * psz);
+	munmap(map, 5 * psz);
 	close(fd);
 	EXPECT_EQ(0, rmdir(INSTANCE));
 }

@@ -35,8 +35,8 @@ static inline int cowmem_open(void)
 /* A read-write MAP_SHARED mapping of @pages pages at page offset @pgoff. */
 static inline char *cowmem_map(int fd, size_t pages, size_t pgoff)
 {
-	void *p = mmap(NULL, pages * page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fd, (off_t)(pgoff * page_size()));
+	void *p = mmap(NULL, pages * page_size(), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, (off_t)(pgoff * page_size()));
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -51,7 +51,8 @@ static inline long cowmem_stat(const char *name)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63[^:]: %ld", key, &v) == 2 && !strcmp(key, name)) {
+		if (sscanf(line, "%63[^:]: %ld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
 			value = v;
 			break;
 		}
@@ -103,11 +104,15 @@ static inline int wait_status(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
 
+/* Loads and stores the compiler must not drop or merge (instead of volatile). */
+#define peek(p) __atomic_load_n((const char *)(p), __ATOMIC_RELAXED)
+#define poke(p, c) __atomic_store_n((char *)(p), (char)(c), __ATOMIC_RELAXED)
+
 /* The child's verdict: 0 when every check passed, else the failed check's number. */
-#define CHILD_CHECK(n, cond)			\
-	do {					\
-		if (!(cond))			\
-			_exit(n);		\
+#define CHILD_CHECK(n, cond)      \
+	do {                      \
+		if (!(cond))      \
+			_exit(n); \
 	} while (0)
 
 #endif /* COWMEM_TEST_H */

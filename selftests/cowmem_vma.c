@@ -50,8 +50,12 @@ static pid_t fork_checker(char *map, size_t psz, int first, int last, int go[2])
 	if (pid)
 		return pid;
 	CHILD_CHECK(1, read(go[0], &c, 1) == 1);
-	for (int i = first; i < last; i++)
-		CHILD_CHECK(10 + i, map[i * psz] == 'a' + i && map[i * psz + psz - 1] == 'a' + i);
+	for (int i = first; i < last; i++) {
+		char *page = map + i * psz;
+
+		CHILD_CHECK(10 + i,
+			    page[0] == 'a' + i && page[psz - 1] == 'a' + i);
+	}
 	_exit(0);
 }
 
@@ -80,7 +84,8 @@ TEST_F(region, child_munmap_leaves_parent_intact)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		CHILD_CHECK(1, !munmap(self->map + 2 * self->psz, 4 * self->psz));
+		CHILD_CHECK(1,
+			    !munmap(self->map + 2 * self->psz, 4 * self->psz));
 		self->map[0] = 'C';
 		self->map[8 * self->psz] = 'C';
 		_exit(0);
@@ -96,7 +101,8 @@ TEST_F(region, mprotect_split_keeps_cow)
 	int go[2];
 	pid_t pid;
 
-	ASSERT_EQ(0, mprotect(self->map + 4 * self->psz, 4 * self->psz, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->map + 4 * self->psz, 4 * self->psz,
+			      PROT_READ));
 	pid = fork_checker(self->map, self->psz, 0, PAGES, go);
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(0, mprotect(self->map + 4 * self->psz, 4 * self->psz,
@@ -123,7 +129,8 @@ TEST_F(region, mprotect_roundtrip_after_fork_still_breaks)
 	for (int i = 0; i < PAGES; i++)
 		ASSERT_EQ('a' + i, self->map[i * self->psz]);
 	ASSERT_EQ(0, mprotect(self->map, PAGES * self->psz, PROT_READ));
-	ASSERT_EQ(0, mprotect(self->map, PAGES * self->psz, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, mprotect(self->map, PAGES * self->psz,
+			      PROT_READ | PROT_WRITE));
 	breaks = cowmem_stat("cow_breaks");
 	for (int i = 0; i < PAGES; i++)
 		self->map[i * self->psz] = 'X';
@@ -139,7 +146,8 @@ TEST_F(region, mprotect_roundtrip_exclusive_reuses)
 
 	ASSERT_EQ(0, mprotect(self->map, PAGES * self->psz, PROT_READ));
 	ASSERT_EQ('a', self->map[0]);
-	ASSERT_EQ(0, mprotect(self->map, PAGES * self->psz, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, mprotect(self->map, PAGES * self->psz,
+			      PROT_READ | PROT_WRITE));
 	self->map[0] = 'Y';
 	EXPECT_EQ('Y', self->map[0]);
 	EXPECT_EQ(breaks, cowmem_stat("cow_breaks"));
@@ -152,7 +160,8 @@ TEST_F(region, mremap_move_keeps_contents_and_cow)
 	char *moved;
 	pid_t pid;
 
-	moved = mremap(self->map, PAGES * self->psz, PAGES * self->psz, MREMAP_MAYMOVE);
+	moved = mremap(self->map, PAGES * self->psz, PAGES * self->psz,
+		       MREMAP_MAYMOVE);
 	ASSERT_NE(MAP_FAILED, moved);
 	/* Force an actual move to a fresh address. */
 	{
@@ -178,10 +187,12 @@ TEST_F(region, mremap_move_keeps_contents_and_cow)
 /* A mapping cannot grow: mremap() growth fails and the mapping is untouched. */
 TEST_F(region, mremap_growth_fails)
 {
-	void *grown = mremap(self->map, PAGES * self->psz, 2 * PAGES * self->psz, 0);
+	void *grown =
+		mremap(self->map, PAGES * self->psz, 2 * PAGES * self->psz, 0);
 
 	EXPECT_EQ(MAP_FAILED, grown);
-	grown = mremap(self->map, PAGES * self->psz, 2 * PAGES * self->psz, MREMAP_MAYMOVE);
+	grown = mremap(self->map, PAGES * self->psz, 2 * PAGES * self->psz,
+		       MREMAP_MAYMOVE);
 	EXPECT_EQ(MAP_FAILED, grown);
 	EXPECT_EQ('a', self->map[0]);
 }
@@ -276,7 +287,7 @@ TEST_F(region, child_new_mapping_clones_parent_view)
 	if (!pid) {
 		char *fresh = cowmem_map(self->fd, PAGES, 0);
 
-		CHILD_CHECK(1, fresh != NULL);
+		CHILD_CHECK(1, fresh);
 		CHILD_CHECK(2, fresh[3 * self->psz] == 'd');
 		fresh[3 * self->psz] = 'F';
 		/* The new mapping is its own view: the inherited one is unchanged. */
@@ -309,7 +320,7 @@ TEST_F(region, cross_process_clone_is_isolated_from_origin)
 
 		munmap(self->map, PAGES * self->psz);
 		fresh = cowmem_map(self->fd, PAGES, 0);
-		CHILD_CHECK(1, fresh != NULL);
+		CHILD_CHECK(1, fresh);
 		CHILD_CHECK(2, write(ready[1], "r", 1) == 1);
 		CHILD_CHECK(3, read(go[0], &c, 1) == 1);
 		for (int i = 0; i < PAGES; i++)

@@ -11,10 +11,10 @@
 
 /* What one page of a cowmem mapping is, as the calling process sees it. */
 enum cowmem_page_state {
-	COWMEM_PAGE_NONE = 0,		/* never written, not mapped */
-	COWMEM_PAGE_ZERO = 1,		/* never written, the zero page is mapped */
-	COWMEM_PAGE_SHARED = 2,		/* a page other views share too */
-	COWMEM_PAGE_EXCLUSIVE = 3,	/* a page this view alone holds */
+	COWMEM_PAGE_NONE = 0, /* never written, not mapped */
+	COWMEM_PAGE_ZERO = 1, /* never written, the zero page is mapped */
+	COWMEM_PAGE_SHARED = 2, /* a page other views share too */
+	COWMEM_PAGE_EXCLUSIVE = 3, /* a page this view alone holds */
 };
 
 /*
@@ -40,8 +40,9 @@ struct cowmem_page_info_args {
 	__u64 info;
 };
 
-#define COWMEM_IOC_MAGIC	0xC3
+#define COWMEM_IOC_MAGIC 0xC3
 /* Bad ranges: EINVAL; bad pointers: EFAULT; unknown commands: ENOTTY. */
-#define COWMEM_IOC_PAGE_INFO	_IOW(COWMEM_IOC_MAGIC, 0x01, struct cowmem_page_info_args)
+#define COWMEM_IOC_PAGE_INFO \
+	_IOW(COWMEM_IOC_MAGIC, 0x01, struct cowmem_page_info_args)
 
 #endif /* _UAPI_LINUX_COWMEM_H */
