@@ -34,9 +34,17 @@ vm: all
 deps:
 	scripts/deps
 
+# The kernel's quality gates; `make lint` runs them all (make check does too).
+lint checkpatch sparse format-check shellcheck:
+	scripts/lint $(subst format-check,format,$(filter-out lint,$@))
+
+format:
+	scripts/format
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
 .PHONY: all module selftests tools check demo vm deps clean
+.PHONY: lint checkpatch sparse format-check shellcheck format

@@ -138,6 +138,7 @@ struct cowmem_stats {
 	unsigned long zero_maps;
 	unsigned long first_writes;
 	unsigned long forks;
+	unsigned long injected_failures;
 };
 
 DECLARE_PER_CPU(struct cowmem_stats, cowmem_stats);
@@ -194,6 +195,10 @@ void cowmem_region_thaw(struct cowmem_region *region);
 
 /* ioctl.c */
 long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* inject.c: allocation-failure injection */
+bool cowmem_should_fail(void);
+void cowmem_inject_init(struct dentry *root);
 
 /* debugfs.c */
 void cowmem_debugfs_init(void);

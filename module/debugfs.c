@@ -49,6 +49,7 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zero_maps: %lu\n", s.zero_maps);
 	seq_printf(m, "first_writes: %lu\n", s.first_writes);
 	seq_printf(m, "forks: %lu\n", s.forks);
+	seq_printf(m, "injected_failures: %lu\n", s.injected_failures);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
@@ -308,6 +309,7 @@ void cowmem_debugfs_init(void)
 	debugfs_create_file("tree", 0400, cowmem_debugfs_root, NULL,
 			    &cowmem_tree_fops);
 	cowmem_debugfs_check_init(cowmem_debugfs_root);
+	cowmem_inject_init(cowmem_debugfs_root);
 }
 
 void cowmem_debugfs_exit(void)

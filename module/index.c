@@ -46,10 +46,13 @@ static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
 {
 	struct cowmem_frame *frame;
 
+	if (cowmem_should_fail())
+		return NULL;
 	frame = kmem_cache_alloc(cowmem_frame_cache, GFP_KERNEL);
 	if (!frame)
 		return NULL;
-	frame->page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | extra);
+	frame->page = cowmem_should_fail() ? NULL :
+		      alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | extra);
 	if (!frame->page)
 		goto free_frame;
 	refcount_set(&frame->sharers, 1);
@@ -120,6 +123,8 @@ int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff,
 	void *old;
 
 	lockdep_assert_held(&view->lock);
+	if (cowmem_should_fail())
+		return -ENOMEM;
 	old = xa_store(&view->frames, pgoff, frame, GFP_KERNEL_ACCOUNT);
 	return xa_err(old);
 }
@@ -139,6 +144,8 @@ int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
 	lockdep_assert_held(&src->lock);
 	*shared = 0;
 	xa_for_each(&src->frames, pgoff, frame) {
+		if (cowmem_should_fail())
+			return -ENOMEM;
 		old = xa_store(&dst->frames, pgoff, frame, GFP_KERNEL_ACCOUNT);
 		if (xa_is_err(old))
 			return xa_err(old);

@@ -30,5 +30,6 @@ void cowmem_stats_sum(struct cowmem_stats *sum)
 		sum->zero_maps += READ_ONCE(one->zero_maps);
 		sum->first_writes += READ_ONCE(one->first_writes);
 		sum->forks += READ_ONCE(one->forks);
+		sum->injected_failures += READ_ONCE(one->injected_failures);
 	}
 }

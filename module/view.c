@@ -30,6 +30,8 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 {
 	struct cowmem_region *region;
 
+	if (cowmem_should_fail())
+		return NULL;
 	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
 		return NULL;
@@ -68,6 +70,8 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 {
 	struct cowmem_view *view;
 
+	if (cowmem_should_fail())
+		return NULL;
 	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
 	if (!view)
 		return NULL;

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem: allocation-failure injection, for tests. Two debugfs knobs:
+ *
+ *   fail_nth    write N: the Nth allocation from now on fails, once
+ *   fail_every  write N: every Nth allocation fails, until 0 is written
+ *
+ * "Allocation" means every allocation in the fault, clone, mmap and ioctl
+ * paths (a frame, its page, a view, an index node, a region). Failures are
+ * counted in stats as injected_failures. Unarmed, the check is a static
+ * branch: nothing on the fault path.
+ */
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
+#include <linux/jump_label.h>
+
+#include "cowmem.h"
+
+static DEFINE_STATIC_KEY_FALSE(cowmem_inject_armed);
+static DEFINE_MUTEX(cowmem_inject_lock);	/* serializes the knobs' writers */
+static atomic_t cowmem_fail_nth;
+static atomic_t cowmem_fail_every;
+static atomic_t cowmem_alloc_seq;
+
+static bool cowmem_inject_due(void)
+{
+	int every = atomic_read(&cowmem_fail_every);
+
+	if (atomic_add_unless(&cowmem_fail_nth, -1, 0) &&
+	    !atomic_read(&cowmem_fail_nth))
+		return true;
+	return every && atomic_inc_return(&cowmem_alloc_seq) % every == 0;
+}
+
+bool cowmem_should_fail(void)
+{
+	if (!static_branch_unlikely(&cowmem_inject_armed))
+		return false;
+	if (!cowmem_inject_due())
+		return false;
+	cowmem_stat_inc(injected_failures);
+	return true;
+}
+
+/* Arms the static branch while either knob is set. */
+static int cowmem_inject_set(atomic_t *knob, u64 val)
+{
+	if (val > INT_MAX)
+		return -EINVAL;
+	mutex_lock(&cowmem_inject_lock);
+	atomic_set(&cowmem_alloc_seq, 0);
+	atomic_set(knob, (int)val);
+	if (atomic_read(&cowmem_fail_nth) || atomic_read(&cowmem_fail_every))
+		static_branch_enable(&cowmem_inject_armed);
+	else
+		static_branch_disable(&cowmem_inject_armed);
+	mutex_unlock(&cowmem_inject_lock);
+	return 0;
+}
+
+static int cowmem_fail_nth_get(void *data, u64 *val)
+{
+	*val = atomic_read(&cowmem_fail_nth);
+	return 0;
+}
+
+static int cowmem_fail_nth_set(void *data, u64 val)
+{
+	return cowmem_inject_set(&cowmem_fail_nth, val);
+}
+
+static int cowmem_fail_every_get(void *data, u64 *val)
+{
+	*val = atomic_read(&cowmem_fail_every);
+	return 0;
+}
+
+static int cowmem_fail_every_set(void *data, u64 val)
+{
+	return cowmem_inject_set(&cowmem_fail_every, val);
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_nth_fops, cowmem_fail_nth_get,
+			 cowmem_fail_nth_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_every_fops, cowmem_fail_every_get,
+			 cowmem_fail_every_set, "%llu\n");
+
+void cowmem_inject_init(struct dentry *root)
+{
+	debugfs_create_file_unsafe("fail_nth", 0600, root, NULL,
+				   &cowmem_fail_nth_fops);
+	debugfs_create_file_unsafe("fail_every", 0600, root, NULL,
+				   &cowmem_fail_every_fops);
+}
