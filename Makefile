@@ -25,6 +25,11 @@ tools:
 check:
 	scripts/check
 
+# make check on every installed kernel; the backports kernel (6.12) first
+# gets installed, which adds bookworm-backports to apt's sources.
+check-all:
+	scripts/check-all --backports
+
 demo:
 	scripts/demo
 
@@ -46,5 +51,5 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools check demo vm deps clean
+.PHONY: all module selftests tools check check-all demo vm deps clean
 .PHONY: lint checkpatch sparse format-check shellcheck format

@@ -51,8 +51,9 @@ static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
 	frame = kmem_cache_alloc(cowmem_frame_cache, GFP_KERNEL);
 	if (!frame)
 		return NULL;
-	frame->page = cowmem_should_fail() ? NULL :
-		      alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | extra);
+	frame->page = cowmem_should_fail() ?
+			      NULL :
+			      alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | extra);
 	if (!frame->page)
 		goto free_frame;
 	refcount_set(&frame->sharers, 1);

@@ -17,7 +17,7 @@
 #include "cowmem.h"
 
 static DEFINE_STATIC_KEY_FALSE(cowmem_inject_armed);
-static DEFINE_MUTEX(cowmem_inject_lock);	/* serializes the knobs' writers */
+static DEFINE_MUTEX(cowmem_inject_lock); /* serializes the knobs' writers */
 static atomic_t cowmem_fail_nth;
 static atomic_t cowmem_fail_every;
 static atomic_t cowmem_alloc_seq;

@@ -70,7 +70,8 @@ TEST_F(region, cow_break_allocation_failure_retries)
 
 		CHILD_CHECK(1, arm(FAIL_NTH, 1) == 0);
 		self->map[2 * self->psz] = 'C';
-		CHILD_CHECK(2, cowmem_stat("injected_failures") == failures + 1);
+		CHILD_CHECK(2,
+			    cowmem_stat("injected_failures") == failures + 1);
 		CHILD_CHECK(3, self->map[2 * self->psz] == 'C');
 		CHILD_CHECK(4, self->map[2 * self->psz + 1] == 'c');
 		_exit(0);
@@ -137,7 +138,8 @@ TEST_F(region, sweep_fail_nth_over_fork_and_writes)
 			for (int i = 0; i < PAGES; i++) {
 				char want = i % 2 ? 'a' + i : 'C';
 
-				CHILD_CHECK(10 + i, self->map[i * self->psz] == want);
+				CHILD_CHECK(10 + i,
+					    self->map[i * self->psz] == want);
 			}
 			_exit(0);
 		}
