@@ -1,0 +1,125 @@
+#!/bin/bash
+# Runs the three bpftrace tools at once around a small fork/write workload
+# (tools/cowload), prints what each of them printed, and fails unless each
+# one saw the workload. For the test VM, as root, with the module loaded:
+#
+#   scripts/vm --timeout 600 -- bash -c 'insmod module/cowmem.ko &&
+#       tools/bpftrace/run_all.sh; rc=$?; rmmod cowmem; exit $rc'
+#
+# Nothing waits unbounded: bpftrace gets ATTACH_WAIT seconds (default 150;
+# compiling takes tens of seconds under TCG) to attach, the workload 120 s,
+# and each bpftrace is killed after TRACE_LIMIT seconds (default 400) anyway.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cowload=$here/../cowload
+scripts=(cow_breaks faults_top fork_timeline)
+attach_wait=${ATTACH_WAIT:-150}
+trace_limit=${TRACE_LIMIT:-400}
+
+[[ -d /sys/kernel/tracing/events/cowmem ]] || {
+	echo "run_all: no cowmem tracepoints: load module/cowmem.ko first (as root)" >&2
+	exit 1
+}
+[[ -x "$cowload" ]] || {
+	echo "run_all: $cowload is not built: run 'make tools'" >&2
+	exit 1
+}
+
+logs=$(mktemp -d)
+declare -A pids=()
+
+# timeout passes SIGINT and SIGTERM on to its bpftrace.
+stop_all() {
+	local s deadline=$((SECONDS + 30))
+
+	for s in "${!pids[@]}"; do
+		kill -INT "${pids[$s]}" 2>/dev/null || true
+	done
+	for s in "${!pids[@]}"; do
+		while kill -0 "${pids[$s]}" 2>/dev/null && ((SECONDS < deadline)); do
+			sleep 0.5
+		done
+		kill -TERM "${pids[$s]}" 2>/dev/null || true
+		wait "${pids[$s]}" 2>/dev/null || true
+		unset "pids[$s]"
+	done
+}
+trap 'stop_all; rm -rf "$logs"' EXIT
+
+# Each script prints its banner from BEGIN, which runs once every probe is on.
+wait_attached() {
+	local s deadline=$((SECONDS + attach_wait))
+
+	for s in "${scripts[@]}"; do
+		until grep -q '^Attaching [0-9]* probes' "$logs/$s.log" &&
+			grep -q '^Tracing cowmem' "$logs/$s.log"; do
+			if ! kill -0 "${pids[$s]}" 2>/dev/null; then
+				echo "run_all: $s.bt stopped before attaching" >&2
+				return 1
+			fi
+			if ((SECONDS >= deadline)); then
+				echo "run_all: $s.bt did not attach within ${attach_wait}s" >&2
+				return 1
+			fi
+			sleep 1
+		done
+	done
+}
+
+show_logs() {
+	local s
+
+	for s in "${scripts[@]}"; do
+		printf '\n===== %s.bt =====\n' "$s"
+		cat "$logs/$s.log"
+	done
+	echo
+}
+
+# check NAME REGEX WHAT: does NAME's output hold a line matching REGEX?
+failed=0
+check() {
+	if grep -Eq "$2" "$logs/$1.log"; then
+		echo "run_all: $1.bt: ok, $3"
+	else
+		echo "run_all: $1.bt: FAILED, no $3"
+		failed=1
+	fi
+}
+
+for s in "${scripts[@]}"; do
+	timeout -k 10 "$trace_limit" bpftrace "$here/$s.bt" >"$logs/$s.log" 2>&1 &
+	pids[$s]=$!
+done
+echo "run_all: started ${scripts[*]}; waiting up to ${attach_wait}s for them to attach"
+start=$SECONDS
+if ! wait_attached; then
+	stop_all
+	show_logs
+	exit 1
+fi
+echo "run_all: all attached after $((SECONDS - start))s; running cowload"
+
+workload=0
+timeout -k 5 120 "$cowload" || workload=$?
+# faults_top prints once a second: let it print the workload's last second.
+sleep 2
+stop_all
+show_logs
+if ((workload)); then
+	echo "run_all: cowload FAILED (exit $workload)"
+	failed=1
+fi
+check cow_breaks '^@cow_breaks\[cowload, [0-9]+\]: [1-9]' "COW breaks of cowload"
+check cow_breaks '^@reuses\[cowload, [0-9]+\]: [1-9]' "reuses of cowload"
+check cow_breaks '^@copy_ns\[cowload\]:' "copy-time histogram of cowload"
+check faults_top '^@faults\[[0-9]+, cowload, [0-9]+, (read|write|zero)\]: [1-9]' \
+	"fault rows of cowload"
+check faults_top '^@faults\[[0-9]+, cowload, [0-9]+, zero\]: [1-9]' "zero-page reads"
+check fork_timeline '^ *[0-9]+ +clone +[0-9]+ +[0-9]+ +[0-9]+ +cowload ' "clone of cowload"
+check fork_timeline '^ *[0-9]+ +child-write +[0-9]+ +[0-9]+ +[0-9]+ +cowload +[0-9]+ ' \
+	"child first-write delta"
+check fork_timeline '^ *[0-9]+ +parent-write +[0-9]+ +[0-9]+ +[0-9]+ +cowload +[0-9]+ ' \
+	"parent first-write delta"
+exit "$failed"

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowload: a small fork/write workload on /dev/cowmem, so that the tracing
+ * tools and cowstat have something to show. It makes every kind of event
+ * happen: first writes, zero-page reads, forks, COW breaks in the children
+ * and in the parent, and reuses once the children are gone. It also checks
+ * that nobody sees another process's writes, and exits 0 when all is well.
+ *
+ *   cowload [-n PAGES] [-c CHILDREN] [--hold SECONDS]
+ *
+ * --hold keeps the parent and its children alive for SECONDS once all of
+ * them wrote, while their views still share pages, e.g. for cowstat.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CHILDREN 64
+#define PARENT_TAG 'P'
+
+struct load {
+	char *map;
+	size_t psz;
+	size_t pages; /* size of the mapping */
+	size_t written; /* the parent writes [0, written) before fork() */
+	int children;
+	unsigned int hold;
+};
+
+static char *page(const struct load *l, size_t i)
+{
+	return l->map + i * l->psz;
+}
+
+/* One byte per page is enough to tell whose write a page holds. */
+static int page_holds(const struct load *l, size_t i, char tag, const char *who)
+{
+	const char *p = page(l, i);
+
+	if (p[0] == tag && p[l->psz - 1] == tag)
+		return 0;
+	fprintf(stderr, "cowload: %s: page %zu holds %#x, expected %#x\n", who,
+		i, (unsigned char)p[0], (unsigned char)tag);
+	return -1;
+}
+
+/*
+ * The written pages fall in children + 1 blocks: child c writes block c, the
+ * parent the start of the last one, which every child leaves shared.
+ */
+static size_t block_size(const struct load *l)
+{
+	size_t blk = l->written / ((size_t)l->children + 1);
+
+	return blk ? blk : 1;
+}
+
+static bool in_block(const struct load *l, size_t i, size_t c)
+{
+	return i >= c * block_size(l) && i < (c + 1) * block_size(l);
+}
+
+/*
+ * Child @c reads every page first, so that the pages nobody wrote map the
+ * zero page and its writes go through the write-to-a-read-only-PTE path;
+ * then it writes its block: one COW break per page. Closing @written tells
+ * the parent it is done writing.
+ */
+static int child(const struct load *l, int c, int written)
+{
+	int bad = 0;
+	char tag;
+	size_t i;
+
+	for (i = 0; i < l->pages; i++)
+		bad |= page_holds(l, i, i < l->written ? PARENT_TAG : 0,
+				  "child");
+	for (i = 0; i < l->written; i++)
+		if (in_block(l, i, c))
+			memset(page(l, i), 'a' + c, l->psz);
+	for (i = 0; i < l->written; i++) {
+		tag = in_block(l, i, c) ? 'a' + c : PARENT_TAG;
+		bad |= page_holds(l, i, tag, "child");
+	}
+	close(written);
+	if (l->hold)
+		sleep(l->hold);
+	return bad ? 1 : 0;
+}
+
+/*
+ * Forks the children. Returns the read end of a pipe that reaches EOF once
+ * every child is done writing, or -1.
+ */
+static int spawn(const struct load *l, pid_t *pids)
+{
+	int c, ready[2];
+
+	if (pipe(ready)) {
+		perror("cowload: pipe");
+		return -1;
+	}
+	fflush(stdout);
+	for (c = 0; c < l->children; c++) {
+		pids[c] = fork();
+		if (pids[c] < 0) {
+			perror("cowload: fork");
+			break;
+		}
+		if (pids[c] == 0) {
+			close(ready[0]);
+			_exit(child(l, c, ready[1]));
+		}
+	}
+	close(ready[1]);
+	if (c < l->children) {
+		close(ready[0]);
+		return -1;
+	}
+	return ready[0];
+}
+
+static void wait_written(int ready)
+{
+	char c;
+
+	while (read(ready, &c, 1) < 0 && errno == EINTR)
+		;
+	close(ready);
+}
+
+static int reap(const struct load *l, const pid_t *pids)
+{
+	int c, status, bad = 0;
+
+	for (c = 0; c < l->children; c++) {
+		if (pids[c] <= 0)
+			continue;
+		if (waitpid(pids[c], &status, 0) < 0) {
+			perror("cowload: waitpid");
+			bad = 1;
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			fprintf(stderr,
+				"cowload: child %d failed (status %#x)\n",
+				pids[c], status);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+static void announce(const struct load *l, const pid_t *pids)
+{
+	int c;
+
+	printf("cowload: parent %d, children", getpid());
+	for (c = 0; c < l->children; c++)
+		printf(" %d", pids[c]);
+	printf("; holding for %u s\n", l->hold);
+	fflush(stdout);
+}
+
+/*
+ * The parent writes a few pages every child still shares (COW breaks on its
+ * side), and once the children are gone, rewrites the pages they shared with
+ * it: no copies then, only reuses.
+ */
+static int run(const struct load *l)
+{
+	size_t first = l->children * block_size(l);
+	pid_t pids[MAX_CHILDREN] = { 0 };
+	int bad = 0, ready;
+	size_t i;
+
+	for (i = 0; i < l->written; i++)
+		memset(page(l, i), PARENT_TAG, l->psz);
+	ready = spawn(l, pids);
+	for (i = first; i < l->written && i < first + 4; i++)
+		memset(page(l, i), PARENT_TAG, l->psz);
+	if (ready < 0)
+		bad = 1;
+	else
+		wait_written(ready);
+	if (l->hold) {
+		announce(l, pids);
+		sleep(l->hold);
+	}
+	bad |= reap(l, pids);
+	/* Before any read: a read would map the now exclusive pages writable. */
+	for (i = 0; i < l->written; i++)
+		page(l, i)[l->psz / 2] = PARENT_TAG;
+	for (i = 0; i < l->pages; i++)
+		bad |= page_holds(l, i, i < l->written ? PARENT_TAG : 0,
+				  "parent");
+	return bad;
+}
+
+static void print_help(FILE *f)
+{
+	fprintf(f,
+		"usage: cowload [-n PAGES] [-c CHILDREN] [--hold SECONDS]\n"
+		"  -n PAGES        pages to map (default 64; the parent writes 3/4 of them)\n"
+		"  -c CHILDREN     children to fork (default 3, at most %d)\n"
+		"  --hold SECONDS  keep every process alive SECONDS after its writes\n",
+		MAX_CHILDREN);
+}
+
+static unsigned long parse_number(const char *arg, unsigned long min,
+				  unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "cowload: bad number '%s' (%lu..%lu)\n", arg,
+			min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse(int argc, char **argv, struct load *l)
+{
+	static const struct option opts[] = {
+		{ "hold", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "n:c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			l->pages = parse_number(optarg, 4, 1 << 18);
+			break;
+		case 'c':
+			l->children = parse_number(optarg, 1, MAX_CHILDREN);
+			break;
+		case 'H':
+			l->hold = parse_number(optarg, 0, 86400);
+			break;
+		case 'h':
+			print_help(stdout);
+			exit(0);
+		default:
+			print_help(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		print_help(stderr);
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct load l = { .pages = 64, .children = 3 };
+	int fd, bad;
+
+	parse(argc, argv, &l);
+	l.psz = sysconf(_SC_PAGESIZE);
+	l.written = l.pages * 3 / 4;
+	fd = open("/dev/cowmem", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror("cowload: open /dev/cowmem");
+		return 1;
+	}
+	l.map = mmap(NULL, l.pages * l.psz, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     fd, 0);
+	if (l.map == MAP_FAILED) {
+		perror("cowload: mmap /dev/cowmem");
+		return 1;
+	}
+	bad = run(&l);
+	munmap(l.map, l.pages * l.psz);
+	close(fd);
+	printf("cowload: %zu pages, %d children: %s\n", l.pages, l.children,
+	       bad ? "FAILED" : "ok");
+	return bad;
+}

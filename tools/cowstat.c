@@ -1,0 +1,829 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowstat: what cowmem holds right now, read from its debugfs tree
+ * (/sys/kernel/debug/cowmem, root only): the counters and every live view,
+ * one process's pages, or a Graphviz picture of which views share which
+ * physical page.
+ *
+ *   cowstat [-p PID] [--watch [SECONDS]]
+ *   cowstat --dot [-p PID] >views.dot && dot -Tsvg views.dot >views.svg
+ *
+ * Each debugfs file is a consistent snapshot of its own, but cowstat reads
+ * one view after another: a view that changes meanwhile shows its new state.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COWMEM_DEBUGFS "/sys/kernel/debug/cowmem"
+#define MAX_STATS 32
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct stat_kv {
+	char name[32];
+	long long value;
+};
+
+struct stats {
+	struct stat_kv kv[MAX_STATS];
+	int n;
+};
+
+/* One line of views/<id>/pages. */
+struct page {
+	unsigned long index;
+	unsigned long pfn; /* identity only, never printed; 0 for the zero page */
+	unsigned long refcount;
+	char state[16]; /* shared, exclusive or zero */
+	char *with; /* the other views sharing it, or "-" */
+};
+
+/* views/<id>/info of a live view, and its pages once loaded. */
+struct view {
+	unsigned long long id, region, parent;
+	long pid; /* 0 for a fork child that has not faulted yet */
+	char comm[32];
+	char how[16];
+	unsigned long size, present, shared, exclusive;
+	bool live;
+	struct page *pages;
+	size_t nr_pages;
+};
+
+struct views {
+	struct view *v;
+	size_t n;
+};
+
+struct opts {
+	long pid; /* 0: every process */
+	bool dot;
+	double watch; /* seconds between redraws, 0: draw once */
+};
+
+/*
+ * The shared ranges --dot draws, by the pfn of their first page, which only
+ * serves to find them again: they are numbered in the order they are drawn.
+ */
+struct frames {
+	unsigned long *pfn; /* sorted, each once */
+	size_t *node; /* node[i] is pfn[i]'s number, 0 until drawn */
+	size_t n, drawn;
+};
+
+/* The file a failed load was reading, for the error message. */
+static char failed_path[256];
+
+static FILE *open_debugfs(const char *name)
+{
+	FILE *f;
+
+	snprintf(failed_path, sizeof(failed_path), "%s/%s", COWMEM_DEBUGFS,
+		 name);
+	f = fopen(failed_path, "re");
+	if (f)
+		failed_path[0] = '\0';
+	return f;
+}
+
+/* Calls @fn with each "key: value" line of @name; -1 with errno on error. */
+static int read_keys(const char *name,
+		     void (*fn)(void *arg, const char *key, char *val),
+		     void *arg)
+{
+	FILE *f = open_debugfs(name);
+	size_t cap = 0;
+	char *line = NULL, *sep;
+	ssize_t len;
+
+	if (!f)
+		return -1;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		sep = strstr(line, ": ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		fn(arg, line, sep + 2);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static void stats_add(void *arg, const char *key, char *val)
+{
+	struct stats *s = arg;
+
+	if (s->n == MAX_STATS)
+		return;
+	snprintf(s->kv[s->n].name, sizeof(s->kv[s->n].name), "%s", key);
+	s->kv[s->n].value = strtoll(val, NULL, 10);
+	s->n++;
+}
+
+static long long stat_get(const struct stats *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->kv[i].name, name))
+			return s->kv[i].value;
+	return -1;
+}
+
+static int print_summary(FILE *out)
+{
+	static const char *const events[] = {
+		"faults",    "cow_breaks",   "reuses",
+		"zero_maps", "first_writes", "forks",
+	};
+	struct stats s = { .n = 0 };
+	size_t i;
+
+	if (read_keys("stats", stats_add, &s))
+		return -1;
+	fprintf(out,
+		"regions %lld  views %lld  pages %lld (shared %lld)  saved %lld KiB\n",
+		stat_get(&s, "regions"), stat_get(&s, "views"),
+		stat_get(&s, "pages"), stat_get(&s, "shared_pages"),
+		stat_get(&s, "bytes_saved") / 1024);
+	for (i = 0; i < ARRAY_SIZE(events); i++)
+		fprintf(out, "%s%s %lld", i ? "  " : "", events[i],
+			stat_get(&s, events[i]));
+	fputc('\n', out);
+	return 0;
+}
+
+static void view_set(void *arg, const char *key, char *val)
+{
+	struct view *v = arg;
+
+	if (!strcmp(key, "region"))
+		v->region = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "parent"))
+		v->parent = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "pid"))
+		v->pid = strtol(val, NULL, 10);
+	else if (!strcmp(key, "comm"))
+		snprintf(v->comm, sizeof(v->comm), "%s", val);
+	else if (!strcmp(key, "how"))
+		snprintf(v->how, sizeof(v->how), "%s", val);
+	else if (!strcmp(key, "size_pages"))
+		v->size = strtoul(val, NULL, 10);
+	else if (!strcmp(key, "present"))
+		v->present = strtoul(val, NULL, 10);
+	else if (!strcmp(key, "shared"))
+		v->shared = strtoul(val, NULL, 10);
+	else if (!strcmp(key, "exclusive"))
+		v->exclusive = strtoul(val, NULL, 10);
+	else if (!strcmp(key, "state"))
+		v->live = !strcmp(val, "live");
+}
+
+/* 0 with *@v filled in, 1 for a view that is dead or gone, -1 on error. */
+static int load_view(unsigned long long id, struct view *v)
+{
+	char name[64];
+
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	snprintf(name, sizeof(name), "views/%llu/info", id);
+	if (read_keys(name, view_set, v))
+		return errno == ENOENT ? 1 : -1;
+	return v->live ? 0 : 1;
+}
+
+static int view_cmp(const void *a, const void *b)
+{
+	const struct view *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int views_add(struct views *vs, const struct view *v)
+{
+	struct view *grown = realloc(vs->v, (vs->n + 1) * sizeof(*vs->v));
+
+	if (!grown)
+		return -1;
+	vs->v = grown;
+	vs->v[vs->n++] = *v;
+	return 0;
+}
+
+/* The live views, of @pid only unless it is 0, sorted by id. */
+static int load_views(struct views *vs, long pid)
+{
+	struct dirent *de;
+	struct view v;
+	int ret = 0;
+	DIR *dir;
+
+	snprintf(failed_path, sizeof(failed_path), "%s/views", COWMEM_DEBUGFS);
+	dir = opendir(failed_path);
+	if (!dir)
+		return -1;
+	while (!ret && (de = readdir(dir))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		ret = load_view(strtoull(de->d_name, NULL, 10), &v);
+		if (ret == 0 && (!pid || v.pid == pid))
+			ret = views_add(vs, &v);
+		else if (ret == 1)
+			ret = 0;
+	}
+	closedir(dir);
+	if (vs->n)
+		qsort(vs->v, vs->n, sizeof(*vs->v), view_cmp);
+	return ret;
+}
+
+static void free_views(struct views *vs)
+{
+	size_t i, j;
+
+	for (i = 0; i < vs->n; i++) {
+		for (j = 0; j < vs->v[i].nr_pages; j++)
+			free(vs->v[i].pages[j].with);
+		free(vs->v[i].pages);
+	}
+	free(vs->v);
+	vs->v = NULL;
+	vs->n = 0;
+}
+
+/* "   3   0x511c9   2   1  shared  113,114": 0, or -1 for a malformed line. */
+static int parse_page(char *line, struct page *p)
+{
+	char *field[6], *save = NULL;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		field[i] = strtok_r(i ? NULL : line, " \t\n", &save);
+		if (!field[i])
+			return -1;
+	}
+	p->index = strtoul(field[0], NULL, 10);
+	p->pfn = strcmp(field[1], "zero") ? strtoul(field[1], NULL, 16) : 0;
+	p->refcount = strtoul(field[2], NULL, 10);
+	snprintf(p->state, sizeof(p->state), "%s", field[4]);
+	p->with = strdup(field[5]);
+	return p->with ? 0 : -1;
+}
+
+static int view_add_page(struct view *v, const struct page *p)
+{
+	struct page *grown =
+		realloc(v->pages, (v->nr_pages + 1) * sizeof(*v->pages));
+
+	if (!grown)
+		return -1;
+	v->pages = grown;
+	v->pages[v->nr_pages++] = *p;
+	return 0;
+}
+
+/* Reads views/<id>/pages; a view that died meanwhile just has none. */
+static int load_pages(struct view *v)
+{
+	char name[64], *line = NULL;
+	size_t cap = 0;
+	struct page p;
+	int ret = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "views/%llu/pages", v->id);
+	f = open_debugfs(name);
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	if (getline(&line, &cap, f) < 0) /* the header */
+		goto out;
+	while (!ret && getline(&line, &cap, f) > 0) {
+		if (parse_page(line, &p))
+			continue;
+		ret = view_add_page(v, &p);
+		if (ret)
+			free(p.with);
+	}
+out:
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/* The pid and comm columns: a fork child is nobody's until its first fault. */
+static const char *view_owner(const struct view *v, char *buf, size_t size)
+{
+	if (v->pid)
+		snprintf(buf, size, "%7ld %-16s", v->pid, v->comm);
+	else
+		snprintf(buf, size, "%7s %-16s", "-", "(not faulted)");
+	return buf;
+}
+
+static void print_views(FILE *out, const struct views *vs)
+{
+	char owner[64], parent[24];
+	const struct view *v;
+	size_t i;
+
+	fprintf(out, "\n%6s %6s %7s %-16s %-7s %6s %7s %6s %6s\n", "VIEW",
+		"REGION", "PID", "COMM", "HOW", "PARENT", "PRESENT", "SHARED",
+		"EXCL");
+	for (i = 0; i < vs->n; i++) {
+		v = &vs->v[i];
+		snprintf(parent, sizeof(parent), "%llu", v->parent);
+		fprintf(out, "%6llu %6llu %s %-7s %6s %7lu %6lu %6lu\n", v->id,
+			v->region, view_owner(v, owner, sizeof(owner)), v->how,
+			v->parent ? parent : "-", v->present, v->shared,
+			v->exclusive);
+	}
+	if (!vs->n)
+		fprintf(out, "(no live views)\n");
+}
+
+static void print_pages(FILE *out, const struct view *v)
+{
+	size_t i;
+
+	fprintf(out, "\nview %llu (region %llu, %s", v->id, v->region, v->how);
+	if (v->parent)
+		fprintf(out, " of view %llu", v->parent);
+	fprintf(out, "): %lu of %lu pages present, %lu shared, %lu exclusive\n",
+		v->present, v->size, v->shared, v->exclusive);
+	fprintf(out, "%8s %-9s %8s  %s\n", "INDEX", "STATE", "SHARERS",
+		"SHARED_WITH");
+	for (i = 0; i < v->nr_pages; i++)
+		fprintf(out, "%8lu %-9s %8lu  %s\n", v->pages[i].index,
+			v->pages[i].state, v->pages[i].refcount,
+			v->pages[i].with);
+	if (!v->nr_pages)
+		fprintf(out, "(no pages)\n");
+}
+
+/*
+ * The summary, the views, and with -p the pages of each of them.
+ * Returns 0, -1 with errno on error, or 1 when PID has no view.
+ */
+static int render_text(FILE *out, const struct opts *o)
+{
+	struct views vs = { NULL, 0 };
+	size_t i;
+	int ret;
+
+	if (print_summary(out))
+		return -1;
+	ret = load_views(&vs, o->pid);
+	if (!ret)
+		print_views(out, &vs);
+	for (i = 0; !ret && o->pid && i < vs.n; i++) {
+		ret = load_pages(&vs.v[i]);
+		if (!ret)
+			print_pages(out, &vs.v[i]);
+	}
+	if (!ret && o->pid && !vs.n)
+		ret = 1;
+	free_views(&vs);
+	return ret;
+}
+
+/*
+ * --dot: consecutive pages that look alike (same state, and for shared
+ * pages the same other views) are one node, to keep big regions readable.
+ * Views that share a page share the same range, since they hold the same
+ * frames; each shared range is one node outside the views, keyed by the
+ * pfn of its first page, with an edge from every view that maps it.
+ */
+static size_t run_end(const struct view *v, size_t i)
+{
+	const struct page *p = v->pages;
+	size_t j;
+
+	for (j = i + 1; j < v->nr_pages; j++) {
+		if (p[j].index != p[j - 1].index + 1 ||
+		    strcmp(p[j].state, p[i].state) ||
+		    p[j].refcount != p[i].refcount ||
+		    strcmp(p[j].with, p[i].with))
+			break;
+	}
+	return j;
+}
+
+static void dot_range(FILE *out, const struct view *v, size_t i, size_t end)
+{
+	if (end - i == 1)
+		fprintf(out, "%lu", v->pages[i].index);
+	else
+		fprintf(out, "%lu-%lu", v->pages[i].index,
+			v->pages[end - 1].index);
+}
+
+static const char *dot_color(const char *state)
+{
+	if (!strcmp(state, "shared"))
+		return "lightblue";
+	if (!strcmp(state, "exclusive"))
+		return "palegreen";
+	return "gray90";
+}
+
+/* A comm is whatever its process chose: keep it from ending a DOT string. */
+static void dot_comm(char *dst, size_t size, const char *comm)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && comm[i]; i++) {
+		dst[i] = comm[i];
+		if (!isprint((unsigned char)comm[i]) || strchr("\"\\", comm[i]))
+			dst[i] = '?';
+	}
+	dst[i] = '\0';
+}
+
+static void dot_view(FILE *out, const struct view *v)
+{
+	char owner[64], comm[32];
+	size_t i, end;
+
+	dot_comm(comm, sizeof(comm), v->comm);
+	if (v->pid)
+		snprintf(owner, sizeof(owner), "pid %ld %s", v->pid, comm);
+	else
+		snprintf(owner, sizeof(owner), "not faulted yet");
+	fprintf(out,
+		"\t\tsubgraph cluster_v%llu {\n\t\t\tlabel=\"view %llu\\n%s\\n%s",
+		v->id, v->id, owner, v->how);
+	if (v->parent)
+		fprintf(out, " of view %llu", v->parent);
+	fprintf(out, "\";\n");
+	for (i = 0; i < v->nr_pages; i = end) {
+		end = run_end(v, i);
+		fprintf(out, "\t\t\tv%llu_%lu [label=\"", v->id,
+			v->pages[i].index);
+		dot_range(out, v, i, end);
+		fprintf(out, "\\n%s\", fillcolor=%s];\n", v->pages[i].state,
+			dot_color(v->pages[i].state));
+	}
+	if (!v->nr_pages)
+		fprintf(out,
+			"\t\t\tv%llu_none [label=\"no pages\", style=dashed];\n",
+			v->id);
+	fprintf(out, "\t\t}\n");
+}
+
+static bool is_shared(const struct page *p)
+{
+	return !strcmp(p->state, "shared");
+}
+
+static int pfn_cmp(const void *a, const void *b)
+{
+	const unsigned long *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Collects the first frame of every shared range of every view. */
+static int frames_collect(struct frames *fr, const struct views *vs)
+{
+	size_t i, j, n = 0, pages = 0;
+	const struct view *v;
+
+	for (i = 0; i < vs->n; i++)
+		pages += vs->v[i].nr_pages;
+	fr->pfn = calloc(pages + 1, sizeof(*fr->pfn));
+	fr->node = calloc(pages + 1, sizeof(*fr->node));
+	if (!fr->pfn || !fr->node)
+		return -1;
+	for (i = 0; i < vs->n; i++) {
+		v = &vs->v[i];
+		for (j = 0; j < v->nr_pages; j = run_end(v, j))
+			if (is_shared(&v->pages[j]))
+				fr->pfn[n++] = v->pages[j].pfn;
+	}
+	qsort(fr->pfn, n, sizeof(*fr->pfn), pfn_cmp);
+	for (i = 0; i < n; i++)
+		if (!fr->n || fr->pfn[fr->n - 1] != fr->pfn[i])
+			fr->pfn[fr->n++] = fr->pfn[i];
+	return 0;
+}
+
+static size_t *frame_node(const struct frames *fr, unsigned long pfn)
+{
+	const unsigned long *at =
+		bsearch(&pfn, fr->pfn, fr->n, sizeof(pfn), pfn_cmp);
+
+	return at ? &fr->node[at - fr->pfn] : &fr->node[fr->n];
+}
+
+/* One node per shared range of @region, however many views map it. */
+static void dot_shared(FILE *out, const struct views *vs,
+		       unsigned long long region, struct frames *fr)
+{
+	const struct view *v;
+	size_t i, j, end, *node;
+
+	for (i = 0; i < vs->n; i++) {
+		v = &vs->v[i];
+		for (j = 0; v->region == region && j < v->nr_pages; j = end) {
+			end = run_end(v, j);
+			if (!is_shared(&v->pages[j]))
+				continue;
+			node = frame_node(fr, v->pages[j].pfn);
+			if (*node)
+				continue;
+			*node = ++fr->drawn;
+			fprintf(out, "\t\tf%zu [label=\"%s ", *node,
+				end - j > 1 ? "pages" : "page");
+			dot_range(out, v, j, end);
+			fprintf(out,
+				"\\nshared by %lu views\", shape=box3d, %s];\n",
+				v->pages[j].refcount, "fillcolor=lightblue");
+		}
+	}
+}
+
+/* Edges from a view's shared ranges to their nodes, and to the zero page. */
+static void dot_edges(FILE *out, const struct view *v, const struct frames *fr)
+{
+	const struct page *p;
+	size_t i, end;
+
+	for (i = 0; i < v->nr_pages; i = end) {
+		end = run_end(v, i);
+		p = &v->pages[i];
+		if (is_shared(p))
+			fprintf(out, "\tv%llu_%lu -> f%zu;\n", v->id, p->index,
+				*frame_node(fr, p->pfn));
+		else if (!strcmp(p->state, "zero"))
+			fprintf(out, "\tv%llu_%lu -> zero [style=dashed];\n",
+				v->id, p->index);
+	}
+}
+
+static void dot_regions(FILE *out, const struct views *vs, struct frames *fr)
+{
+	unsigned long long region;
+	size_t i, j;
+
+	for (i = 0; i < vs->n; i++) {
+		region = vs->v[i].region;
+		if (i && region == vs->v[i - 1].region)
+			continue;
+		fprintf(out, "\tsubgraph cluster_r%llu {\n", region);
+		fprintf(out, "\t\tlabel=\"region %llu (%lu pages)\";\n", region,
+			vs->v[i].size);
+		for (j = i; j < vs->n && vs->v[j].region == region; j++)
+			dot_view(out, &vs->v[j]);
+		dot_shared(out, vs, region, fr);
+		fprintf(out, "\t}\n");
+	}
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct view *x = a, *y = b;
+
+	if (x->region != y->region)
+		return x->region < y->region ? -1 : 1;
+	return view_cmp(a, b);
+}
+
+static bool maps_zero_page(const struct views *vs)
+{
+	size_t i, j;
+
+	for (i = 0; i < vs->n; i++)
+		for (j = 0; j < vs->v[i].nr_pages; j++)
+			if (!vs->v[i].pages[j].pfn)
+				return true;
+	return false;
+}
+
+static void dot_graph(FILE *out, const struct views *vs, struct frames *fr)
+{
+	static const char *const head[] = {
+		"digraph cowmem {\n",
+		"\tgraph [fontname=Helvetica, labelloc=t,\n",
+		"\t       label=\"cowmem views and the pages they map\"];\n",
+		"\tnode [shape=box, style=\"rounded,filled\", fontname=Helvetica,\n",
+		"\t      fontsize=10];\n",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(head); i++)
+		fputs(head[i], out);
+	if (maps_zero_page(vs))
+		fputs("\tzero [label=\"zero page\", fillcolor=gray90];\n", out);
+	dot_regions(out, vs, fr);
+	for (i = 0; i < vs->n; i++)
+		dot_edges(out, &vs->v[i], fr);
+	fputs("}\n", out);
+}
+
+static int render_dot(FILE *out, const struct opts *o)
+{
+	struct frames fr = { NULL, NULL, 0, 0 };
+	struct views vs = { NULL, 0 };
+	size_t i;
+	int ret;
+
+	ret = load_views(&vs, o->pid);
+	for (i = 0; !ret && i < vs.n; i++)
+		ret = load_pages(&vs.v[i]);
+	if (!ret && vs.n)
+		qsort(vs.v, vs.n, sizeof(*vs.v), region_cmp);
+	if (!ret)
+		ret = frames_collect(&fr, &vs);
+	if (!ret)
+		dot_graph(out, &vs, &fr);
+	free(fr.pfn);
+	free(fr.node);
+	free_views(&vs);
+	return ret;
+}
+
+static int render(FILE *out, const struct opts *o)
+{
+	return o->dot ? render_dot(out, o) : render_text(out, o);
+}
+
+static void report_error(FILE *out)
+{
+	int err = errno;
+
+	fprintf(out, "cowstat: %s: %s\n",
+		failed_path[0] ? failed_path : COWMEM_DEBUGFS, strerror(err));
+	if (err == ENOENT)
+		fputs("cowstat: is cowmem loaded, and debugfs mounted?\n", out);
+	else if (err == EACCES || err == EPERM)
+		fputs("cowstat: cowmem's debugfs is for root only\n", out);
+}
+
+/* Renders off screen first, so that a redraw does not flicker. */
+static void draw_frame(const struct opts *o)
+{
+	char *frame, stamp[32];
+	size_t len;
+	time_t now;
+	FILE *out;
+
+	out = open_memstream(&frame, &len);
+	if (!out)
+		return;
+	now = time(NULL);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
+	fprintf(out, "\033[H\033[2Jcowstat: every %gs, %s (Ctrl-C quits)\n\n",
+		o->watch, stamp);
+	if (render(out, o) < 0)
+		report_error(out);
+	fclose(out);
+	fwrite(frame, 1, len, stdout);
+	fflush(stdout);
+	free(frame);
+}
+
+/*
+ * SIGINT stays blocked and is waited for between frames: it ends the wait
+ * at once, and one that comes during a redraw ends the next wait.
+ */
+static int watch(const struct opts *o)
+{
+	struct timespec ts;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL)) {
+		perror("cowstat: sigprocmask");
+		return 1;
+	}
+	for (;;) {
+		draw_frame(o);
+		ts.tv_sec = (time_t)o->watch;
+		ts.tv_nsec = (long)((o->watch - (double)ts.tv_sec) * 1e9);
+		if (sigtimedwait(&set, NULL, &ts) == SIGINT)
+			return 0;
+	}
+}
+
+static void print_help(FILE *f)
+{
+	fprintf(f,
+		"usage: cowstat [-p PID] [--watch [SECONDS]] [--dot]\n"
+		"Shows what cowmem holds, from %s (root only).\n"
+		"  (none)             counters, then every live view\n"
+		"  -p, --pid PID      only PID's views, and the pages of each\n"
+		"  --watch [SECONDS]  redraw every SECONDS (default 1) until Ctrl-C\n"
+		"  --dot              a Graphviz digraph of the views and the pages they\n"
+		"                     share: cowstat --dot | dot -Tsvg >cowmem.svg\n"
+		"  -h, --help         this text\n",
+		COWMEM_DEBUGFS);
+}
+
+static double parse_seconds(const char *arg)
+{
+	char *end;
+	double s = strtod(arg, &end);
+
+	if (end == arg || *end || !(s >= 0.1 && s <= 3600)) {
+		fprintf(stderr,
+			"cowstat: bad interval '%s' (0.1 to 3600 seconds)\n",
+			arg);
+		exit(2);
+	}
+	return s;
+}
+
+static long parse_pid(const char *arg)
+{
+	char *end;
+	long pid = strtol(arg, &end, 10);
+
+	if (end == arg || *end || pid <= 0) {
+		fprintf(stderr, "cowstat: bad pid '%s'\n", arg);
+		exit(2);
+	}
+	return pid;
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "watch", optional_argument, NULL, 'w' },
+		{ "dot", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			o->pid = parse_pid(optarg);
+			break;
+		case 'w':
+			/* "--watch 2" as well as "--watch=2" */
+			if (!optarg && optind < argc &&
+			    isdigit((unsigned char)argv[optind][0]))
+				optarg = argv[optind++];
+			o->watch = optarg ? parse_seconds(optarg) : 1;
+			break;
+		case 'd':
+			o->dot = true;
+			break;
+		case 'h':
+			print_help(stdout);
+			exit(0);
+		default:
+			print_help(stderr);
+			exit(2);
+		}
+	}
+	if (o->dot && o->watch) {
+		fprintf(stderr, "cowstat: --dot draws once: no --watch\n");
+		exit(2);
+	}
+	if (optind != argc) {
+		print_help(stderr);
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	FILE *probe;
+
+	parse(argc, argv, &o);
+	probe = open_debugfs("stats");
+	if (!probe) {
+		report_error(stderr);
+		return 1;
+	}
+	fclose(probe);
+	if (o.watch)
+		return watch(&o);
+	switch (render(stdout, &o)) {
+	case 0:
+		return 0;
+	case 1:
+		fprintf(stderr, "cowstat: pid %ld has no live cowmem view\n",
+			o.pid);
+		return 1;
+	default:
+		report_error(stderr);
+		return 1;
+	}
+}
