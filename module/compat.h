@@ -9,6 +9,7 @@
 #define _COWMEM_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 
 /* 6.3 made vma->vm_flags read-only outside its accessors, vm_flags_set() among them. */
 #ifndef COWMEM_HAVE_VM_FLAGS_SET
@@ -16,6 +17,28 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
+#endif
+
+/*
+ * Under CONFIG_DEBUG_VM, mmap_assert_locked() reports through dump_mm(),
+ * which is not exported to modules (6.1 through at least 6.12). There the
+ * same assertion is made with lockdep and a WARN.
+ */
+#if defined(CONFIG_DEBUG_VM) && !defined(COWMEM_HAVE_DUMP_MM)
+static inline void cowmem_mmap_assert_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held(&mm->mmap_lock);
+	WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+static inline void cowmem_mmap_assert_write_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held_write(&mm->mmap_lock);
+	WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+#else
+#define cowmem_mmap_assert_locked mmap_assert_locked
+#define cowmem_mmap_assert_write_locked mmap_assert_write_locked
 #endif
 
 #endif /* _COWMEM_COMPAT_H */

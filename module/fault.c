@@ -20,6 +20,7 @@
 #include <linux/pagemap.h>
 #include <linux/pgtable.h>
 
+#include "compat.h"
 #include "cowmem.h"
 #include "trace.h"
 
@@ -146,7 +147,7 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 	struct cowmem_view *view = cowmem_fault_view(vmf);
 	vm_fault_t ret;
 
-	mmap_assert_locked(vmf->vma->vm_mm);
+	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
 	cowmem_stat_inc(faults);
 	if (!view)
 		return VM_FAULT_SIGBUS;
@@ -176,7 +177,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret = 0;
 	bool replaced;
 
-	mmap_assert_locked(vmf->vma->vm_mm);
+	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
 	cowmem_stat_inc(faults);
 	if (!view)
 		return VM_FAULT_SIGBUS;
@@ -233,7 +234,7 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	pgoff_t pgoff = linear_page_index(vma, addr);
 	struct cowmem_frame *frame;
 
-	mmap_assert_locked(vma->vm_mm);
+	cowmem_mmap_assert_locked(vma->vm_mm);
 	if (!view || pgoff >= READ_ONCE(view->region->nr_pages))
 		return -EFAULT;
 	if (write && !(vma->vm_flags & VM_WRITE))
@@ -265,7 +266,7 @@ static void cowmem_vm_open(struct vm_area_struct *vma)
 {
 	struct cowmem_view *view = vma->vm_private_data;
 
-	mmap_assert_write_locked(vma->vm_mm);
+	cowmem_mmap_assert_write_locked(vma->vm_mm);
 	if (!view)
 		return;
 	if (vma->vm_mm == view->mm) {
@@ -285,7 +286,7 @@ static void cowmem_vm_close(struct vm_area_struct *vma)
 {
 	struct cowmem_view *view = vma->vm_private_data;
 
-	mmap_assert_locked(vma->vm_mm);
+	cowmem_mmap_assert_locked(vma->vm_mm);
 	if (!view)
 		return;
 	atomic_dec(&view->nr_vmas);

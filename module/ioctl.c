@@ -15,7 +15,7 @@
 #include "cowmem.h"
 
 /* Pages described per mmap_lock hold; the copy to userspace happens unlocked. */
-#define COWMEM_INFO_CHUNK 64
+#define COWMEM_INFO_CHUNK 16
 
 struct cowmem_info_fill {
 	pgoff_t first;

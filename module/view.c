@@ -13,6 +13,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "cowmem.h"
 #include "trace.h"
 
@@ -228,7 +229,7 @@ static void cowmem_view_zap_all(struct cowmem_view *view)
 	VMA_ITERATOR(vmi, view->mm, 0);
 	struct vm_area_struct *vma;
 
-	mmap_assert_locked(view->mm);
+	cowmem_mmap_assert_locked(view->mm);
 	for_each_vma(vmi, vma) {
 		if (cowmem_vma_maps_view(vma, view))
 			zap_vma_ptes(vma, vma->vm_start,
@@ -250,7 +251,7 @@ void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 	unsigned long addr;
 
 	lockdep_assert_held(&view->lock);
-	mmap_assert_locked(view->mm);
+	cowmem_mmap_assert_locked(view->mm);
 	if (skip && atomic_read(&view->nr_vmas) == 1)
 		return;
 	for_each_vma(vmi, vma) {
@@ -332,7 +333,7 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 	struct cowmem_view *view;
 	int err;
 
-	mmap_assert_write_locked(vma->vm_mm);
+	cowmem_mmap_assert_write_locked(vma->vm_mm);
 	if (end < vma->vm_pgoff)
 		return ERR_PTR(-EINVAL);
 	mutex_lock(&region->lock);
@@ -376,7 +377,7 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 	struct cowmem_region *region = parent->region;
 	struct cowmem_view *child;
 
-	mmap_assert_write_locked(parent->mm);
+	cowmem_mmap_assert_write_locked(parent->mm);
 	mutex_lock(&region->lock);
 	child = cowmem_region_find(region, vma->vm_mm, COWMEM_VIEW_FORK,
 				   parent->id);
@@ -451,7 +452,7 @@ int cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
 {
 	struct cowmem_pte_walk walk = { .vma = vma, .fn = fn, .data = data };
 
-	mmap_assert_locked(vma->vm_mm);
+	cowmem_mmap_assert_locked(vma->vm_mm);
 	if (start >= end)
 		return 0;
 	return apply_to_existing_page_range(vma->vm_mm, start, end - start,

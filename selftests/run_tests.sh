@@ -54,6 +54,22 @@ for test in "$here"/cowmem_*; do
 done
 rm -f "$log"
 
+# The bpftrace tools, all at once around a workload (each bpftrace start
+# compiles for tens of seconds under TCG): one test, where bpftrace exists.
+run_all="$here/../tools/bpftrace/run_all.sh"
+if command -v bpftrace >/dev/null && [[ -x "$run_all" ]]; then
+	if timeout -k 10 600 "$run_all"; then
+		echo "ok - bpftrace tools saw the workload"
+		pass=$((pass + 1))
+	else
+		echo "not ok - bpftrace tools (tools/bpftrace/run_all.sh)"
+		fail=$((fail + 1))
+	fi
+else
+	echo "ok - bpftrace tools # SKIP no bpftrace in this guest"
+	skip=$((skip + 1))
+fi
+
 # Every process of the run is gone: the module must hold nothing any more.
 stats=/sys/kernel/debug/cowmem/stats
 held=$(grep -E '^(regions|views|pages|shared_pages): ' "$stats" | grep -v ': 0$' || true)

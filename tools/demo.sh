@@ -1,9 +1,36 @@
 #!/bin/bash
-# Runs inside the test VM for `make demo`: loads the module, runs cowdemo,
-# unloads the module.
+# Runs inside the test VM for `make demo`: loads the module, narrates the
+# seed scenario with cowdemo, shows the views with cowstat while a workload
+# holds them, then watches COW breaks live with bpftrace around the same
+# workload, and unloads the module.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 insmod "$here/../module/cowmem.ko"
 trap 'rmmod cowmem' EXIT
+export NO_COLOR=1
+
 "$here/cowdemo"
+
+echo
+echo "=== cowstat, while cowload holds a parent and 3 forked children"
+"$here/cowload" --hold 4 >/dev/null &
+load=$!
+sleep 2
+"$here/cowstat"
+wait "$load"
+
+echo
+echo "=== bpftrace tools/bpftrace/cow_breaks.bt around the same workload"
+log=$(mktemp)
+timeout -s INT 240 bpftrace "$here/bpftrace/cow_breaks.bt" >"$log" 2>&1 &
+trace=$!
+for _ in $(seq 180); do
+	grep -q '^Attaching' "$log" && break
+	sleep 1
+done
+"$here/cowload" >/dev/null
+kill -INT "$trace"
+wait "$trace" || true
+grep -v '^$' "$log"
+rm -f "$log"
