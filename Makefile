@@ -22,8 +22,13 @@ selftests:
 tools:
 	$(MAKE) -C tools
 
+# make check KERNEL=debug: the suite on the KASAN/lockdep/kmemleak kernel.
 check:
+ifeq ($(KERNEL),debug)
+	scripts/check-debug
+else
 	scripts/check
+endif
 
 # make check on every installed kernel; the backports kernel (6.12) first
 # gets installed, which adds bookworm-backports to apt's sources.
@@ -46,6 +51,27 @@ lint checkpatch sparse format-check shellcheck:
 format:
 	scripts/format
 
+# The plain way onto your own machine: the module for KVER, then depmod.
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod -a $(KVER)
+
+# The DKMS way: sources to /usr/src/cowmem-VERSION, built for every kernel.
+VERSION := $(shell cat VERSION)
+dkms-install:
+	rm -rf /usr/src/cowmem-$(VERSION)
+	mkdir -p /usr/src/cowmem-$(VERSION)
+	cp -r Kbuild Makefile VERSION dkms.conf module /usr/src/cowmem-$(VERSION)/
+	dkms add -m cowmem -v $(VERSION)
+	dkms install -m cowmem -v $(VERSION) -k $(KVER)
+
+dkms-remove:
+	dkms remove -m cowmem -v $(VERSION) --all
+	rm -rf /usr/src/cowmem-$(VERSION)
+
+install-udev:
+	install -m 0644 scripts/udev/70-cowmem.rules /etc/udev/rules.d/
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
@@ -53,3 +79,4 @@ clean:
 
 .PHONY: all module selftests tools check check-all demo vm deps clean
 .PHONY: lint checkpatch sparse format-check shellcheck format
+.PHONY: install dkms-install dkms-remove install-udev

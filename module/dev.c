@@ -122,4 +122,5 @@ module_init(cowmem_init);
 module_exit(cowmem_exit);
 MODULE_DESCRIPTION("Copy-on-write memory done by a driver, to watch fork()");
 MODULE_AUTHOR("The cowmem developers");
+MODULE_VERSION(COWMEM_VERSION);
 MODULE_LICENSE("GPL");
