@@ -139,6 +139,8 @@ struct cowmem_stats {
 	unsigned long first_writes;
 	unsigned long forks;
 	unsigned long injected_failures;
+	unsigned long page_allocs; /* data pages allocated */
+	unsigned long clone_zaps; /* VMAs zapped as a clone shared them */
 };
 
 DECLARE_PER_CPU(struct cowmem_stats, cowmem_stats);
@@ -154,6 +156,7 @@ extern struct workqueue_struct *cowmem_wq;
 /* index.c: frames and the per-view page index */
 int cowmem_frames_init(void);
 void cowmem_frames_exit(void);
+unsigned int cowmem_frame_bytes(void);
 struct cowmem_frame *cowmem_frame_alloc_zeroed(void);
 struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src);
 void cowmem_frame_get(struct cowmem_frame *frame);

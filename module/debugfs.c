@@ -50,6 +50,9 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "first_writes: %lu\n", s.first_writes);
 	seq_printf(m, "forks: %lu\n", s.forks);
 	seq_printf(m, "injected_failures: %lu\n", s.injected_failures);
+	seq_printf(m, "page_allocs: %lu\n", s.page_allocs);
+	seq_printf(m, "clone_zaps: %lu\n", s.clone_zaps);
+	seq_printf(m, "frame_bytes: %u\n", cowmem_frame_bytes());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);

@@ -20,6 +20,12 @@ int cowmem_frames_init(void)
 	return cowmem_frame_cache ? 0 : -ENOMEM;
 }
 
+/* What one frame costs in the slab, for the metadata-per-page figure. */
+unsigned int cowmem_frame_bytes(void)
+{
+	return kmem_cache_size(cowmem_frame_cache);
+}
+
 void cowmem_frames_exit(void)
 {
 	kmem_cache_destroy(cowmem_frame_cache);
@@ -58,6 +64,7 @@ static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
 		goto free_frame;
 	refcount_set(&frame->sharers, 1);
 	frame->id = cowmem_frame_next_id();
+	cowmem_stat_inc(page_allocs);
 	cowmem_stat_inc(pages);
 	cowmem_stat_inc(slots);
 	return frame;

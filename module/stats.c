@@ -31,5 +31,7 @@ void cowmem_stats_sum(struct cowmem_stats *sum)
 		sum->first_writes += READ_ONCE(one->first_writes);
 		sum->forks += READ_ONCE(one->forks);
 		sum->injected_failures += READ_ONCE(one->injected_failures);
+		sum->page_allocs += READ_ONCE(one->page_allocs);
+		sum->clone_zaps += READ_ONCE(one->clone_zaps);
 	}
 }

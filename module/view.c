@@ -231,9 +231,10 @@ static void cowmem_view_zap_all(struct cowmem_view *view)
 
 	cowmem_mmap_assert_locked(view->mm);
 	for_each_vma(vmi, vma) {
-		if (cowmem_vma_maps_view(vma, view))
-			zap_vma_ptes(vma, vma->vm_start,
-				     vma->vm_end - vma->vm_start);
+		if (!cowmem_vma_maps_view(vma, view))
+			continue;
+		zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+		cowmem_stat_inc(clone_zaps);
 	}
 }
 

@@ -65,7 +65,9 @@ static void *thread_main(void *arg)
 	unsigned long iter = 0;
 
 	while (time(NULL) < deadline && !sh->failed) {
-		size_t p = (size_t)(rand_r(&t->seed) % (PAGES / nthreads)) * nthreads + t->index;
+		size_t p = (size_t)(rand_r(&t->seed) % (PAGES / nthreads)) *
+				   nthreads +
+			   t->index;
 		char value = (char)(iter++ & 0x7f);
 		pid_t pid;
 
@@ -116,21 +118,24 @@ static void read_file(const char *path)
 /* Reads every debugfs file, views included, until the deadline. */
 static void debugfs_reader(void)
 {
-	static const char *const files[] = { "stats", "tree", "check" };
+	static const char *const files[3] = { "stats", "tree", "check" };
 	char path[512];
 	struct dirent *e;
 	DIR *d;
 
 	while (time(NULL) < deadline) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			snprintf(path, sizeof(path), COWMEM_DEBUGFS "/%s", files[i]);
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), COWMEM_DEBUGFS "/%s",
+				 files[i]);
 			read_file(path);
 		}
 		d = opendir(COWMEM_DEBUGFS "/views");
 		while (d && (e = readdir(d))) {
-			snprintf(path, sizeof(path), COWMEM_DEBUGFS "/views/%s/info", e->d_name);
+			snprintf(path, sizeof(path),
+				 COWMEM_DEBUGFS "/views/%s/info", e->d_name);
 			read_file(path);
-			snprintf(path, sizeof(path), COWMEM_DEBUGFS "/views/%s/pages", e->d_name);
+			snprintf(path, sizeof(path),
+				 COWMEM_DEBUGFS "/views/%s/pages", e->d_name);
 			read_file(path);
 		}
 		if (d)
@@ -180,7 +185,8 @@ static int run(int seconds, int workers)
 	pid_t pids[260];
 	int n = 0, fd = cowmem_open();
 
-	if (fd < 0 || !(map = cowmem_map(fd, PAGES, 0)))
+	map = fd < 0 ? NULL : cowmem_map(fd, PAGES, 0);
+	if (!map)
 		return -1;
 	for (size_t p = 0; p < PAGES; p++)
 		memset(map + p * psz, 'o', psz);
@@ -191,7 +197,7 @@ static int run(int seconds, int workers)
 		pids[n++] = spawn(worker, w);
 	for (int i = 0; i < n; i++)
 		if (pids[i] < 0 || wait_status(pids[i]) != 0)
-			fail("a process of the stress run failed");
+			fail("a worker, the reader or the rmmod loop failed");
 	for (size_t p = 0; p < PAGES; p++)
 		if (map[p * psz] != 'o' || map[p * psz + 1] != 'o')
 			fail("the owner's pages changed");
@@ -222,7 +228,8 @@ int main(int argc, char **argv)
 			return KSFT_FAIL;
 	}
 	psz = page_size();
-	sh = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sh = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		  -1, 0);
 	ksft_print_header();
 	ksft_set_plan(1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -233,12 +240,13 @@ int main(int argc, char **argv)
 		fail("the module holds more pages than before the run");
 	if (!cowmem_check_ok())
 		fail("debugfs check after the run");
-	printf("# %d workers x %d threads, %d s: %lu ops (%lu ops/s), %lu debugfs sweeps, %lu refused rmmods\n",
-	       workers, nthreads, seconds, sh->ops, sh->ops / (seconds ?: 1),
-	       sh->debugfs_reads, sh->rmmod_tries);
+	printf("# %d workers x %d threads, %d s: %lu ops (%lu ops/s)\n",
+	       workers, nthreads, seconds, sh->ops, sh->ops / (seconds ?: 1));
+	printf("# %lu debugfs sweeps, %lu refused rmmods\n", sh->debugfs_reads,
+	       sh->rmmod_tries);
 	printf("# counters: cow_breaks %ld reuses %ld faults %ld forks %ld\n",
-	       cowmem_stat("cow_breaks"), cowmem_stat("reuses"), cowmem_stat("faults"),
-	       cowmem_stat("forks"));
+	       cowmem_stat("cow_breaks"), cowmem_stat("reuses"),
+	       cowmem_stat("faults"), cowmem_stat("forks"));
 	if (sh->failed)
 		ksft_test_result_fail("stress\n");
 	else
