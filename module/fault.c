@@ -24,17 +24,27 @@
 #include "cowmem.h"
 #include "trace.h"
 
+static pgprot_t cowmem_frame_prot(struct vm_area_struct *vma,
+				  struct cowmem_frame *frame)
+{
+	/* vm_page_prot is read-only: pfn_mkwrite makes the kernel write-notify. */
+	if (cowmem_frame_exclusive(frame))
+		return vm_get_page_prot(vma->vm_flags);
+	return vma->vm_page_prot;
+}
+
+/* Maps @frame (writable only if exclusive), or the zero page for NULL. */
 static vm_fault_t cowmem_insert(struct vm_fault *vmf,
-				struct cowmem_frame *frame, bool writable)
+				struct cowmem_frame *frame)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long pfn;
-	pgprot_t prot;
 
-	/* vm_page_prot is read-only: pfn_mkwrite makes the kernel write-notify. */
-	prot = writable ? vm_get_page_prot(vma->vm_flags) : vma->vm_page_prot;
-	pfn = frame ? page_to_pfn(frame->page) : my_zero_pfn(vmf->address);
-	return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
+	if (!frame)
+		return vmf_insert_pfn_prot(vma, vmf->address,
+					   my_zero_pfn(vmf->address),
+					   vma->vm_page_prot);
+	return vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(frame->page),
+				   cowmem_frame_prot(vma, frame));
 }
 
 /*
@@ -111,7 +121,36 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		return VM_FAULT_OOM;
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	return cowmem_insert(vmf, frame, true);
+	return cowmem_insert(vmf, frame);
+}
+
+/* Pages a read fault maps at once: the faulting one and its aligned block. */
+#define COWMEM_FAULT_AROUND 16
+
+/*
+ * Maps the frames the view holds around a read fault, so that reading a
+ * region after fork costs a fault per block rather than per page. Pages
+ * nobody wrote are left to fault on their own (and count as zero_maps).
+ * A PTE that is already there stays as it is.
+ * Called with view->lock held.
+ */
+static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
+	unsigned long start =
+		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
+	unsigned long end = min(vma->vm_end, start + size);
+	struct cowmem_frame *frame;
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		frame = cowmem_index_lookup(view, linear_page_index(vma, addr));
+		if (!frame || addr == vmf->address)
+			continue;
+		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
+				    cowmem_frame_prot(vma, frame));
+	}
 }
 
 /* A read of a page with no PTE. Called with view->lock held. */
@@ -123,9 +162,10 @@ static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 	trace_fault(view->id, vmf->pgoff, false, !frame);
 	if (!frame) {
 		cowmem_stat_inc(zero_maps);
-		return cowmem_insert(vmf, NULL, false);
+		return cowmem_insert(vmf, NULL);
 	}
-	return cowmem_insert(vmf, frame, cowmem_frame_exclusive(frame));
+	cowmem_fault_around(view, vmf);
+	return cowmem_insert(vmf, frame);
 }
 
 static struct cowmem_view *cowmem_fault_view(struct vm_fault *vmf)
@@ -198,7 +238,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	ret = cowmem_insert(vmf, frame, true);
+	ret = cowmem_insert(vmf, frame);
 unlock:
 	mutex_unlock(&view->lock);
 	return ret;

@@ -73,8 +73,8 @@ static long view_info(const char *dir, const char *key)
 	return value;
 }
 
-/* The debugfs directory of the live view owned by @pid, written into @dir. */
-static int find_view_dir(pid_t pid, char *dir, size_t len)
+/* One look through views/ for the live view owned by @pid. */
+static int find_view_dir_once(pid_t pid, char *dir, size_t len)
 {
 	DIR *d = opendir(COWMEM_DEBUGFS "/views");
 	struct dirent *e;
@@ -90,6 +90,20 @@ static int find_view_dir(pid_t pid, char *dir, size_t len)
 	}
 	closedir(d);
 	return found;
+}
+
+/*
+ * The debugfs directory of the live view owned by @pid, written into @dir.
+ * A view's directory is made from a workqueue, a moment after the view.
+ */
+static int find_view_dir(pid_t pid, char *dir, size_t len)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		if (find_view_dir_once(pid, dir, len))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
 }
 
 struct debugfs_page {
