@@ -24,13 +24,15 @@
  *
  * Lock order
  * ----------
- *   cowmem_regions_lock            (mutex; open, release, debugfs walks)
  *   mm->mmap_lock                  (fault, mmap, munmap, fork: parent, then
  *                                   child nested, both for write)
+ *   cowmem_regions_lock            (mutex; open, release, debugfs walks;
+ *                                   never held together with an mmap_lock)
  *     region->lock                 (mutex)
  *       view->lock                 (mutex)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
  *           page table lock        (zap_vma_ptes(), vmf_insert_pfn_prot())
+ *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
  *
  * Only one mm's mmap_lock is ever held at a time, except in fork, where the
  * kernel holds both. This is why a cross-process clone zaps the origin's PTEs
