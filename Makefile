@@ -45,7 +45,7 @@ deps:
 	scripts/deps
 
 # The kernel's quality gates; `make lint` runs them all (make check does too).
-lint checkpatch sparse format-check shellcheck:
+lint checkpatch sparse format-check shellcheck coccinelle:
 	scripts/lint $(subst format-check,format,$(filter-out lint,$@))
 
 format:
@@ -78,5 +78,5 @@ clean:
 	$(MAKE) -C tools clean
 
 .PHONY: all module selftests tools check check-all demo vm deps clean
-.PHONY: lint checkpatch sparse format-check shellcheck format
+.PHONY: lint checkpatch sparse format-check shellcheck coccinelle format
 .PHONY: install dkms-install dkms-remove install-udev
