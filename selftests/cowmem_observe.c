@@ -55,6 +55,48 @@ static void seed_child(int fd, char *map, int go, int out, int done)
 	_exit(0);
 }
 
+/* The parent's ends of the pipes to Q, the seed scenario's child. */
+struct seed_q {
+	pid_t pid;
+	int go, out, done;
+};
+
+/* Forks Q, which waits for seed_ask(); returns -1 when it cannot. */
+static int seed_fork(int fd, char *map, struct seed_q *q)
+{
+	int go[2], out[2], done[2];
+
+	if (pipe(go) || pipe(out) || pipe(done))
+		return -1;
+	q->pid = fork();
+	if (q->pid == 0) {
+		close(done[1]);
+		seed_child(fd, map, go[0], out[1], done[0]);
+	}
+	close(done[0]);
+	q->go = go[1];
+	q->out = out[0];
+	q->done = done[1];
+	return q->pid < 0 ? -1 : 0;
+}
+
+/* Q's page-info for the 4 pages; Q stays alive until seed_release(). */
+static int seed_ask(struct seed_q *q, struct cowmem_page_info *theirs)
+{
+	ssize_t len = 4 * sizeof(*theirs);
+
+	if (write(q->go, "g", 1) != 1 || read(q->out, theirs, len) != len)
+		return -1;
+	return 0;
+}
+
+/* Lets Q exit; returns its exit status. */
+static int seed_release(struct seed_q *q)
+{
+	close(q->done);
+	return wait_status(q->pid);
+}
+
 /* Reads one "key: value" number from a view's debugfs info; -1 if absent. */
 static long view_info(const char *dir, const char *key)
 {
@@ -152,27 +194,15 @@ static int read_debugfs_pages(const char *dir, struct debugfs_page *pages)
 TEST_F(seed, page_info_shows_only_page_three_copied)
 {
 	struct cowmem_page_info mine[4], theirs[4];
-	int go[2], out[2], done[2];
+	struct seed_q q;
 	long breaks;
-	pid_t pid;
 
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(out));
-	ASSERT_EQ(0, pipe(done));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		close(done[1]);
-		seed_child(self->fd, self->map, go[0], out[1], done[0]);
-	}
-	close(done[0]);
+	ASSERT_EQ(0, seed_fork(self->fd, self->map, &q));
 	breaks = cowmem_stat("cow_breaks");
 	self->map[3 * self->psz] = 'P';
 	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ((ssize_t)sizeof(theirs),
-		  read(out[0], theirs, sizeof(theirs)));
+	ASSERT_EQ(0, seed_ask(&q, theirs));
 	for (int i = 0; i < 3; i++) {
 		EXPECT_EQ(COWMEM_PAGE_SHARED, mine[i].state);
 		EXPECT_EQ(2, mine[i].refcount);
@@ -184,8 +214,7 @@ TEST_F(seed, page_info_shows_only_page_three_copied)
 	EXPECT_EQ(1, mine[3].refcount);
 	EXPECT_EQ(1, theirs[3].refcount);
 	EXPECT_NE(mine[3].frame_id, theirs[3].frame_id);
-	close(done[1]);
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, seed_release(&q));
 }
 
 /*
@@ -196,27 +225,15 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 {
 	struct debugfs_page dp[4] = {}, dq[4] = {};
 	struct cowmem_page_info mine[4], theirs[4];
-	int go[2], out[2], done[2];
 	char pdir[512], qdir[512];
-	pid_t pid;
+	struct seed_q q;
 
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(out));
-	ASSERT_EQ(0, pipe(done));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		close(done[1]);
-		seed_child(self->fd, self->map, go[0], out[1], done[0]);
-	}
-	close(done[0]);
+	ASSERT_EQ(0, seed_fork(self->fd, self->map, &q));
 	self->map[3 * self->psz] = 'P';
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ((ssize_t)sizeof(theirs),
-		  read(out[0], theirs, sizeof(theirs)));
+	ASSERT_EQ(0, seed_ask(&q, theirs));
 	ASSERT_TRUE(find_view_dir(getpid(), pdir, sizeof(pdir)));
-	ASSERT_TRUE(find_view_dir(pid, qdir, sizeof(qdir)));
+	ASSERT_TRUE(find_view_dir(q.pid, qdir, sizeof(qdir)));
 	ASSERT_EQ(4, read_debugfs_pages(pdir, dp));
 	ASSERT_EQ(4, read_debugfs_pages(qdir, dq));
 	EXPECT_EQ(4, view_info(pdir, "present"));
@@ -225,16 +242,17 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 	for (int i = 0; i < 4; i++) {
 		EXPECT_EQ(mine[i].refcount, dp[i].refcount);
 		EXPECT_EQ(theirs[i].refcount, dq[i].refcount);
-		EXPECT_STREQ(mine[i].state == COWMEM_PAGE_SHARED ? "shared" :
-								   "exclusive",
-			     dp[i].state);
+		const char *state = mine[i].state == COWMEM_PAGE_SHARED ?
+					    "shared" :
+					    "exclusive";
+
+		EXPECT_STREQ(state, dp[i].state);
 		EXPECT_EQ(mine[i].frame_id == theirs[i].frame_id,
 			  dp[i].pfn == dq[i].pfn);
 		/* A frame id is never the PFN. */
 		EXPECT_NE(mine[i].frame_id, dp[i].pfn);
 	}
-	close(done[1]);
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, seed_release(&q));
 }
 
 /*
