@@ -38,6 +38,13 @@ check-all:
 demo:
 	scripts/demo
 
+# The differential fuzzer for longer than make check gives it (FUZZ_SECONDS).
+FUZZ_SECONDS ?= 600
+fuzz: module selftests
+	scripts/vm --kver $(KVER) --timeout $$(($(FUZZ_SECONDS) + 300)) -- bash -c \
+		'insmod module/cowmem.ko && selftests/cowmem_fuzz --seconds $(FUZZ_SECONDS); \
+		 rc=$$?; rmmod cowmem; exit $$rc'
+
 vm: all
 	scripts/vm --kver $(KVER)
 
@@ -77,6 +84,6 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools check check-all demo vm deps clean
+.PHONY: all module selftests tools check check-all demo fuzz vm deps clean
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle format
 .PHONY: install dkms-install dkms-remove install-udev

@@ -88,4 +88,21 @@ else
 	echo "not ok - rmmod cowmem"
 	fail=$((fail + 1))
 fi
+
+# Loading and unloading 100 times in a row leaves nothing behind.
+reloads=0
+for _ in $(seq 100); do
+	if ! insmod "$module" || ! rmmod cowmem; then
+		break
+	fi
+	reloads=$((reloads + 1))
+done
+if ((reloads == 100)) && ! grep -q '^cowmem ' /proc/modules &&
+	[[ ! -e /sys/kernel/debug/cowmem && ! -e /dev/cowmem ]]; then
+	echo "ok - 100 loads and unloads leave nothing behind"
+	pass=$((pass + 1))
+else
+	echo "not ok - load/unload $reloads times, or something was left behind"
+	fail=$((fail + 1))
+fi
 finish
