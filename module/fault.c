@@ -108,6 +108,40 @@ static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
 		cowmem_frame_put(old);
 }
 
+/* Pages a fault maps at once: the faulting one and its aligned block. */
+#define COWMEM_FAULT_AROUND 16
+
+/*
+ * Maps the frames the view holds around a fault, so that touching a region
+ * after fork costs a fault per block rather than per page. After a read,
+ * every frame the view holds (read-only where shared); after a write, only
+ * exclusive ones, writable: a shared neighbour mapped read-only would turn
+ * its coming write into a costlier pfn_mkwrite. Pages nobody wrote are left
+ * to fault on their own (and count as zero_maps). A PTE that is already
+ * there stays as it is.
+ * Called with view->lock held.
+ */
+static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
+				bool exclusive_only)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
+	unsigned long start =
+		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
+	unsigned long end = min(vma->vm_end, start + size);
+	struct cowmem_frame *frame;
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		frame = cowmem_index_lookup(view, linear_page_index(vma, addr));
+		if (!frame || addr == vmf->address ||
+		    (exclusive_only && !cowmem_frame_exclusive(frame)))
+			continue;
+		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
+				    cowmem_frame_prot(vma, frame));
+	}
+}
+
 /* A write to a page with no PTE. Called with view->lock held. */
 static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 				     struct vm_fault *vmf)
@@ -121,36 +155,8 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		return VM_FAULT_OOM;
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
+	cowmem_fault_around(view, vmf, true);
 	return cowmem_insert(vmf, frame);
-}
-
-/* Pages a read fault maps at once: the faulting one and its aligned block. */
-#define COWMEM_FAULT_AROUND 16
-
-/*
- * Maps the frames the view holds around a read fault, so that reading a
- * region after fork costs a fault per block rather than per page. Pages
- * nobody wrote are left to fault on their own (and count as zero_maps).
- * A PTE that is already there stays as it is.
- * Called with view->lock held.
- */
-static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
-	unsigned long start =
-		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
-	unsigned long end = min(vma->vm_end, start + size);
-	struct cowmem_frame *frame;
-	unsigned long addr;
-
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		frame = cowmem_index_lookup(view, linear_page_index(vma, addr));
-		if (!frame || addr == vmf->address)
-			continue;
-		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
-				    cowmem_frame_prot(vma, frame));
-	}
 }
 
 /* A read of a page with no PTE. Called with view->lock held. */
@@ -164,7 +170,7 @@ static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 		cowmem_stat_inc(zero_maps);
 		return cowmem_insert(vmf, NULL);
 	}
-	cowmem_fault_around(view, vmf);
+	cowmem_fault_around(view, vmf, false);
 	return cowmem_insert(vmf, frame);
 }
 
