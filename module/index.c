@@ -88,12 +88,18 @@ struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src)
 	return frame;
 }
 
-void cowmem_frame_get(struct cowmem_frame *frame)
+/* One more index slot holds @frame; true when it was exclusive until now. */
+static bool cowmem_frame_share(struct cowmem_frame *frame)
 {
 	int old;
 
 	__refcount_inc(&frame->sharers, &old);
-	if (old == 1)
+	return old == 1;
+}
+
+void cowmem_frame_get(struct cowmem_frame *frame)
+{
+	if (cowmem_frame_share(frame))
 		cowmem_stat_inc(shared_pages);
 	cowmem_stat_inc(slots);
 }
@@ -138,29 +144,66 @@ int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff,
 }
 
 /*
- * Makes @dst (new, unreachable by anyone else) share every frame of @src.
+ * Copies @src's slots into @dst from @from on, taking a reference on each
+ * frame, until done or out of index nodes (the error stays in @to). Counts
+ * the slots in *@shared and the frames that stopped being exclusive in
+ * *@newly, for the counters to be added once.
+ * Returns an injected failure, or 0. Called with @to's xa_lock held.
+ */
+static int cowmem_index_copy_run(struct xa_state *from, struct xa_state *to,
+				 unsigned long *shared, long *newly)
+{
+	struct cowmem_frame *frame;
+
+	xas_for_each(from, frame, ULONG_MAX) {
+		if (cowmem_should_fail())
+			return -ENOMEM;
+		/* Runs of consecutive pages stay in the same index node. */
+		if (to->xa_node && !xas_invalid(to) &&
+		    to->xa_index + 1 == from->xa_index)
+			xas_next(to);
+		else
+			xas_set(to, from->xa_index);
+		xas_store(to, frame);
+		if (xas_error(to))
+			break;
+		*newly += cowmem_frame_share(frame);
+		(*shared)++;
+	}
+	return 0;
+}
+
+/*
+ * Makes @dst (new, unreachable by anyone else) share every frame of @src,
+ * walking both indexes in step rather than looking each page up from the
+ * root: this is most of what a fork of a large region costs.
  * Called with src->lock held. On failure @dst keeps what it got so far, and
  * the caller releases it with the rest of the view.
  */
 int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
 		       unsigned long *shared)
 {
-	struct cowmem_frame *frame;
-	unsigned long pgoff;
-	void *old;
+	XA_STATE(from, &src->frames, 0);
+	XA_STATE(to, &dst->frames, 0);
+	long newly = 0;
+	int err;
 
 	lockdep_assert_held(&src->lock);
 	*shared = 0;
-	xa_for_each(&src->frames, pgoff, frame) {
-		if (cowmem_should_fail())
-			return -ENOMEM;
-		old = xa_store(&dst->frames, pgoff, frame, GFP_KERNEL_ACCOUNT);
-		if (xa_is_err(old))
-			return xa_err(old);
-		cowmem_frame_get(frame);
-		(*shared)++;
-	}
-	return 0;
+	do {
+		/* Resume at the slot that ran out of nodes (or at 0). */
+		xas_set(&from, to.xa_index);
+		xas_lock(&to);
+		rcu_read_lock();
+		err = cowmem_index_copy_run(&from, &to, shared, &newly);
+		rcu_read_unlock();
+		xas_unlock(&to);
+	} while (!err && xas_nomem(&to, GFP_KERNEL_ACCOUNT));
+	if (err)
+		xas_nomem(&to, 0); /* without an error, it frees a spare node */
+	this_cpu_add(cowmem_stats.shared_pages, newly);
+	this_cpu_add(cowmem_stats.slots, *shared);
+	return err ?: xas_error(&to);
 }
 
 /* Drops every frame of a view that no VMA maps any more; returns how many. */
