@@ -38,6 +38,11 @@ check-all:
 demo:
 	scripts/demo
 
+# cowmem against the kernel's own COW, side by side in one VM: table, CSV
+# and chart in .cache/bench/ (scripts/bench --sizes 4,64,256 --reps 5).
+bench:
+	scripts/bench
+
 # The differential fuzzer for longer than make check gives it (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 600
 fuzz: module selftests
@@ -84,6 +89,6 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools check check-all demo fuzz vm deps clean
+.PHONY: all module selftests tools check check-all demo bench fuzz vm deps clean
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle format
 .PHONY: install dkms-install dkms-remove install-udev

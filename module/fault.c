@@ -114,9 +114,9 @@ static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
 /*
  * Maps the frames the view holds around a fault, so that touching a region
  * after fork costs a fault per block rather than per page. After a read,
- * every frame the view holds (read-only where shared); after a write, only
- * exclusive ones, writable: a shared neighbour mapped read-only would turn
- * its coming write into a costlier pfn_mkwrite. Pages nobody wrote are left
+ * every frame the view holds (read-only where shared); after a write that
+ * reused its page, only exclusive ones, writable: a shared neighbour mapped
+ * read-only would turn its coming write into a costlier pfn_mkwrite. Pages nobody wrote are left
  * to fault on their own (and count as zero_maps). A PTE that is already
  * there stays as it is.
  * Called with view->lock held.
@@ -153,9 +153,15 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
 	if (IS_ERR(frame))
 		return VM_FAULT_OOM;
+	/*
+	 * A reuse means the other sharers went away: the neighbours are likely
+	 * exclusive too and about to be written. After a copy they are likely
+	 * shared, or already mapped, and looking costs more than it saves.
+	 */
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	cowmem_fault_around(view, vmf, true);
+	else
+		cowmem_fault_around(view, vmf, true);
 	return cowmem_insert(vmf, frame);
 }
 
