@@ -53,9 +53,16 @@ static int try_mapping(int flags, int prot)
  */
 TEST(mmap_flag_and_prot_sweep)
 {
-	static const int extra[] = { 0, MAP_POPULATE, MAP_LOCKED, MAP_NORESERVE,
-				     MAP_NONBLOCK, MAP_STACK, MAP_HUGETLB,
-				     MAP_32BIT, MAP_GROWSDOWN, MAP_SYNC,
+	static const int extra[] = { 0,
+				     MAP_POPULATE,
+				     MAP_LOCKED,
+				     MAP_NORESERVE,
+				     MAP_NONBLOCK,
+				     MAP_STACK,
+				     MAP_HUGETLB,
+				     MAP_32BIT,
+				     MAP_GROWSDOWN,
+				     MAP_SYNC,
 				     MAP_POPULATE | MAP_LOCKED };
 	static const int type[] = { MAP_SHARED, MAP_SHARED_VALIDATE,
 				    MAP_PRIVATE };
@@ -70,7 +77,8 @@ TEST(mmap_flag_and_prot_sweep)
 				int r = try_mapping(flags, prot[p]);
 
 				EXPECT_TRUE(r == 0 || r == 1)
-				TH_LOG("flags %#x prot %#x: %d", flags, prot[p], r);
+				TH_LOG("flags %#x prot %#x: %d", flags, prot[p],
+				       r);
 				if (type[t] == MAP_PRIVATE)
 					EXPECT_EQ(1, r);
 			}
@@ -93,7 +101,8 @@ static void *fault_loop(void *arg)
 	size_t slot = r->seed % 64;
 
 	while (time(NULL) < r->until) {
-		char *p = r->map + (rand_r(&r->seed) % r->pages) * page_size() + slot;
+		char *p = r->map + (rand_r(&r->seed) % r->pages) * page_size() +
+			  slot;
 		char v = (char)rand_r(&r->seed);
 
 		*p = v;
@@ -121,12 +130,14 @@ TEST(close_and_map_race_with_faults)
 	map = cowmem_map(fd, PAGES, 0);
 	ASSERT_NE(NULL, map);
 	for (int i = 0; i < 4; i++) {
-		r[i] = (struct racer){ map, PAGES, time(NULL) + 3, (unsigned int)i * 17 + 3 };
+		r[i] = (struct racer){ map, PAGES, time(NULL) + 3,
+				       (unsigned int)i * 17 + 3 };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, fault_loop, &r[i]));
 	}
 	while (time(NULL) < r[0].until) {
 		int other = dup(fd);
-		char *window = cowmem_map(other, 8, (size_t)(rand() % (PAGES - 8)));
+		char *window =
+			cowmem_map(other, 8, (size_t)(rand() % (PAGES - 8)));
 		pid_t pid;
 
 		ASSERT_LE(0, other);
@@ -224,7 +235,8 @@ TEST(pages_are_charged_to_the_writers_memcg)
 	/* The group was empty before the child joined: its pages are the charge. */
 	EXPECT_LE((long)(PAGES * page_size()), during - before)
 	TH_LOG("memory.current %ld -> %ld", before, during);
-	EXPECT_GT((long)(PAGES * page_size()) / 2 + before, cg_read("memory.current"));
+	EXPECT_GT((long)(PAGES * page_size()) / 2 + before,
+		  cg_read("memory.current"));
 	EXPECT_EQ(0, rmdir(CG));
 }
 
