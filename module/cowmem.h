@@ -30,6 +30,9 @@
  *                                   never held together with an mmap_lock)
  *     region->lock                 (mutex)
  *       view->lock                 (mutex)
+ *         view->frames' xa_lock    (inside xa_store(); held directly by the
+ *                                   fork clone's cursors, with rcu_read_lock()
+ *                                   for walking the source index)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
  *           page table lock        (zap_vma_ptes(), vmf_insert_pfn_prot())
  *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
