@@ -188,10 +188,10 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 				     struct vm_area_struct *vma);
 void cowmem_view_note_owner(struct cowmem_view *view);
-void cowmem_view_get(struct cowmem_view *view);
+void cowmem_view_get_vma(struct cowmem_view *view);
+void cowmem_view_put_vma(struct cowmem_view *view);
 void cowmem_view_pin(struct cowmem_view *view);
 void cowmem_view_unpin(struct cowmem_view *view);
-void cowmem_view_put(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view);

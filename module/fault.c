@@ -235,18 +235,14 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
 	trace_fault(view->id, vmf->pgoff, true, false);
-	frame = cowmem_index_lookup(view, vmf->pgoff);
-	if (frame && cowmem_frame_exclusive(frame) &&
-	    pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page)) {
-		cowmem_stat_inc(reuses);
-		trace_reuse(view->id, vmf->pgoff, frame->id);
-		goto unlock;
-	}
 	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
 	if (IS_ERR(frame)) {
 		ret = VM_FAULT_OOM;
 		goto unlock;
 	}
+	/* A reuse, and the PTE maps that very frame: the kernel flips it. */
+	if (!replaced && pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page))
+		goto unlock;
 	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
@@ -322,8 +318,7 @@ static void cowmem_vm_open(struct vm_area_struct *vma)
 	if (!view)
 		return;
 	if (vma->vm_mm == view->mm) {
-		cowmem_view_get(view);
-		atomic_inc(&view->nr_vmas);
+		cowmem_view_get_vma(view);
 		return;
 	}
 	vma->vm_private_data = cowmem_view_fork(view, vma);
@@ -339,10 +334,8 @@ static void cowmem_vm_close(struct vm_area_struct *vma)
 	struct cowmem_view *view = vma->vm_private_data;
 
 	cowmem_mmap_assert_locked(vma->vm_mm);
-	if (!view)
-		return;
-	atomic_dec(&view->nr_vmas);
-	cowmem_view_put(view);
+	if (view)
+		cowmem_view_put_vma(view);
 }
 
 const struct vm_operations_struct cowmem_vm_ops = {

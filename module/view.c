@@ -162,9 +162,11 @@ void cowmem_view_unpin(struct cowmem_view *view)
 	}
 }
 
-void cowmem_view_get(struct cowmem_view *view)
+/* One more VMA maps @view: the reference it holds in vm_private_data. */
+void cowmem_view_get_vma(struct cowmem_view *view)
 {
 	kref_get(&view->ref);
+	atomic_inc(&view->nr_vmas);
 }
 
 /* Entered with region->lock held by kref_put_mutex(); returns with it released. */
@@ -177,9 +179,13 @@ static void cowmem_view_release(struct kref *ref)
 	mutex_unlock(&region->lock);
 }
 
-/* Must not be called with region->lock held: the last put takes it. */
-void cowmem_view_put(struct cowmem_view *view)
+/*
+ * A VMA of @view went away. Must not be called with region->lock held: the
+ * last put takes it.
+ */
+void cowmem_view_put_vma(struct cowmem_view *view)
 {
+	atomic_dec(&view->nr_vmas);
 	kref_put_mutex(&view->ref, cowmem_view_release, &view->region->lock);
 }
 
@@ -345,8 +351,7 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 	}
 	view = cowmem_region_find(region, vma->vm_mm, COWMEM_VIEW_OPEN, 0);
 	if (view) {
-		cowmem_view_get(view);
-		atomic_inc(&view->nr_vmas);
+		cowmem_view_get_vma(view);
 	} else if (region->origin) {
 		view = cowmem_region_clone_origin(region, vma->vm_mm);
 	} else {
@@ -383,8 +388,7 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 	child = cowmem_region_find(region, vma->vm_mm, COWMEM_VIEW_FORK,
 				   parent->id);
 	if (child) {
-		cowmem_view_get(child);
-		atomic_inc(&child->nr_vmas);
+		cowmem_view_get_vma(child);
 		goto unlock;
 	}
 	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
