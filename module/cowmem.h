@@ -40,6 +40,8 @@
  * Only one mm's mmap_lock is ever held at a time, except in fork, where the
  * kernel holds both. This is why a cross-process clone zaps the origin's PTEs
  * through the region's address_space rather than through the origin's mm.
+ * The fault path allocates pages and index nodes (GFP_KERNEL) under
+ * view->lock: reclaim never enters cowmem, whose pages are not on the LRU.
  * Several view->locks are held at once only under their region->lock (or
  * under cowmem_regions_lock with every region->lock held: a debugfs freeze),
  * and cowmem_regions_lock is never taken under an mmap_lock. debugfs files
@@ -110,7 +112,7 @@ struct cowmem_view {
 	struct kref ref;
 	refcount_t users; /* the struct's memory, see above */
 	struct cowmem_region *region;
-	struct mm_struct *mm;
+	struct mm_struct *mm; /* set to NULL under lock when the view dies */
 	struct list_head node; /* in region->views, protected by region->lock */
 	struct mutex lock;
 	struct xarray frames; /* pgoff -> frame; protected by lock */
@@ -122,8 +124,8 @@ struct cowmem_view {
 	enum cowmem_view_origin how;
 	u64 id;
 	u64 parent_id; /* view this one was cloned from, or 0 */
-	pid_t pid; /* tgid of the creating task */
-	char comm[TASK_COMM_LEN];
+	pid_t pid; /* owner's tgid; protected by lock (set at first fault) */
+	char comm[TASK_COMM_LEN]; /* protected by lock */
 };
 
 /*
