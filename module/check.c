@@ -3,7 +3,9 @@
  * cowmem: debugfs "check", which verifies the module's invariants and prints
  * "ok" or one line per violation:
  *
- *  - each frame's sharer count equals the number of view indexes holding it;
+ *  - each index node's and each frame's reference count equals the number
+ *    of holders the census finds (index roots and parent slots for a node,
+ *    leaf slots for a frame);
  *  - the counters in "stats" agree with what the indexes hold;
  *  - every PTE of a view maps the frame its index holds at that page (or
  *    the zero page where it holds none), and a writable PTE maps a frame
@@ -26,8 +28,8 @@
 struct cowmem_check {
 	struct seq_file *m;
 	unsigned long violations;
-	struct xarray holders; /* frame address -> number of holders */
-	long views, regions, pages, shared;
+	struct cowmem_census census;
+	long views, regions, snapshots, pages, nodes;
 	struct cowmem_view **live; /* pinned for the PTE pass */
 	struct mm_struct **mms; /* their mms, with mm_users held, or NULL */
 	long nr_live;
@@ -45,51 +47,6 @@ static __printf(2, 3) void cowmem_bad(struct cowmem_check *c, const char *fmt,
 	seq_putc(c->m, '\n');
 }
 
-static void cowmem_world_freeze(void)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-
-	mutex_lock(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node)
-		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node)
-		list_for_each_entry(view, &region->views, node)
-			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
-}
-
-static void cowmem_world_thaw(void)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-
-	list_for_each_entry(region, &cowmem_regions, node) {
-		list_for_each_entry(view, &region->views, node)
-			mutex_unlock(&view->lock);
-		mutex_unlock(&region->lock);
-	}
-	mutex_unlock(&cowmem_regions_lock);
-}
-
-/* Counts the holders of every frame of @view. Called frozen. */
-static int cowmem_check_count_view(struct cowmem_check *c,
-				   struct cowmem_view *view)
-{
-	struct cowmem_frame *frame;
-	unsigned long pgoff, n;
-	void *old;
-
-	xa_for_each(&view->frames, pgoff, frame) {
-		n = xa_to_value(xa_load(&c->holders, (unsigned long)frame) ?:
-					xa_mk_value(0));
-		old = xa_store(&c->holders, (unsigned long)frame,
-			       xa_mk_value(n + 1), GFP_KERNEL);
-		if (xa_is_err(old))
-			return xa_err(old);
-	}
-	return 0;
-}
-
 /* Pins @view and its mm for the PTE pass. Called frozen. */
 static void cowmem_check_keep(struct cowmem_check *c, struct cowmem_view *view)
 {
@@ -99,38 +56,65 @@ static void cowmem_check_keep(struct cowmem_check *c, struct cowmem_view *view)
 	c->nr_live++;
 }
 
+static void cowmem_check_node(struct cowmem_check *c, struct cowmem_node *node,
+			      unsigned long holders)
+{
+	unsigned int ref = refcount_read(&node->ref);
+
+	c->nodes++;
+	if (ref != holders)
+		cowmem_bad(c, "node at level %u: refcount %u, %lu holders",
+			   node->level, ref, holders);
+}
+
+static void cowmem_check_frame(struct cowmem_check *c,
+			       struct cowmem_frame *frame,
+			       unsigned long holders)
+{
+	unsigned int ref = refcount_read(&frame->sharers);
+
+	c->pages++;
+	if (ref != holders)
+		cowmem_bad(c, "frame %llu: refcount %u, %lu holders", frame->id,
+			   ref, holders);
+}
+
+/* Compares every reference count with the holders the census found. */
+static void cowmem_check_tallies(struct cowmem_check *c)
+{
+	unsigned int level;
+	unsigned long key;
+	void *tally;
+
+	for (level = 0; level < COWMEM_INDEX_MAX_LEVELS; level++)
+		xa_for_each(&c->census.nodes[level], key, tally)
+			cowmem_check_node(c, (struct cowmem_node *)key,
+					  cowmem_census_holders(tally));
+	xa_for_each(&c->census.frames, key, tally)
+		cowmem_check_frame(c, (struct cowmem_frame *)key,
+				   cowmem_census_holders(tally));
+}
+
 /* Called frozen. */
 static int cowmem_check_indexes(struct cowmem_check *c)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
-	struct cowmem_frame *frame;
-	unsigned long addr;
-	void *entry;
 	int err;
 
 	list_for_each_entry(region, &cowmem_regions, node) {
 		c->regions++;
+		c->snapshots += region->is_snapshot;
 		list_for_each_entry(view, &region->views, node) {
 			c->views++;
-			err = cowmem_check_count_view(c, view);
-			if (err)
-				return err;
 			if (c->live)
 				cowmem_check_keep(c, view);
 		}
 	}
-	xa_for_each(&c->holders, addr, entry) {
-		frame = (struct cowmem_frame *)addr;
-		c->pages++;
-		if (xa_to_value(entry) > 1)
-			c->shared++;
-		if (refcount_read(&frame->sharers) != xa_to_value(entry))
-			cowmem_bad(c, "frame %llu: refcount %u, %lu holders",
-				   frame->id, refcount_read(&frame->sharers),
-				   xa_to_value(entry));
-	}
-	return 0;
+	err = cowmem_census_world(&c->census);
+	if (!err)
+		cowmem_check_tallies(c);
+	return err;
 }
 
 /* Called frozen: the counters move only under the locks the freeze holds. */
@@ -142,13 +126,15 @@ static void cowmem_check_counters(struct cowmem_check *c)
 	if (s.regions != c->regions)
 		cowmem_bad(c, "stats: regions %ld, found %ld", s.regions,
 			   c->regions);
+	if (s.snapshots != c->snapshots)
+		cowmem_bad(c, "stats: snapshots %ld, found %ld", s.snapshots,
+			   c->snapshots);
 	if (s.views != c->views)
 		cowmem_bad(c, "stats: views %ld, found %ld", s.views, c->views);
 	if (s.pages != c->pages)
 		cowmem_bad(c, "stats: pages %ld, found %ld", s.pages, c->pages);
-	if (s.shared_pages != c->shared)
-		cowmem_bad(c, "stats: shared_pages %ld, found %ld",
-			   s.shared_pages, c->shared);
+	if (s.nodes != c->nodes)
+		cowmem_bad(c, "stats: nodes %ld, found %ld", s.nodes, c->nodes);
 }
 
 struct cowmem_check_pte {
@@ -160,15 +146,17 @@ struct cowmem_check_pte {
 static void cowmem_check_one_pte(pgoff_t pgoff, pte_t pte, void *data)
 {
 	struct cowmem_check_pte *p = data;
-	struct cowmem_frame *frame = xa_load(&p->view->frames, pgoff);
 	unsigned long pfn = pte_pfn(pte);
+	struct cowmem_frame *frame;
 	const char *bad = NULL;
+	bool exclusive;
 
+	frame = cowmem_index_lookup(&p->view->index, pgoff, &exclusive);
 	if (!frame && !is_zero_pfn(pfn))
 		bad = "maps a page the view does not hold";
 	else if (frame && pfn != page_to_pfn(frame->page))
 		bad = "is stale: it does not map the view's frame";
-	else if (pte_write(pte) && (!frame || !cowmem_frame_exclusive(frame)))
+	else if (pte_write(pte) && !exclusive)
 		bad = "is writable, but the page is not exclusive";
 	if (bad)
 		cowmem_bad(p->c, "view %llu index %lu: PTE %s", p->view->id,
@@ -214,7 +202,7 @@ static int cowmem_check_show(struct seq_file *m, void *unused)
 	long i, n;
 	int err;
 
-	xa_init(&c.holders);
+	cowmem_census_init(&c.census);
 	cowmem_world_freeze();
 	n = cowmem_count_views();
 	c.live = kvcalloc(n ?: 1, sizeof(*c.live), GFP_KERNEL);
@@ -227,7 +215,7 @@ static int cowmem_check_show(struct seq_file *m, void *unused)
 	if (!err)
 		cowmem_check_counters(&c);
 	cowmem_world_thaw();
-	xa_destroy(&c.holders);
+	cowmem_census_destroy(&c.census);
 
 	for (i = 0; i < c.nr_live; i++) {
 		if (c.mms[i]) {

@@ -88,8 +88,32 @@
 
 struct cowmem_frame {
 	struct page *page;
-	refcount_t sharers;
+	refcount_t sharers; /* index leaf slots holding it */
 	u64 id; /* opaque, never a PFN; unique since load */
+};
+
+#define COWMEM_NODE_SHIFT 6
+#define COWMEM_NODE_SLOTS BIT(COWMEM_NODE_SHIFT)
+#define COWMEM_INDEX_MAX_LEVELS DIV_ROUND_UP(BITS_PER_LONG, COWMEM_NODE_SHIFT)
+
+/*
+ * A node of a page index: a radix tree of 64 slots per node whose nodes are
+ * shared between indexes and copied on write, like the page tables of a
+ * Btrfs or ZFS snapshot. A node is immutable while shared (ref > 1); whoever
+ * needs to change one first copies it (and takes a reference on each of its
+ * children), so cloning an index is taking a reference on its root.
+ */
+struct cowmem_node {
+	refcount_t ref; /* holders: parent slots and index roots */
+	unsigned int level; /* 0: slots hold frames; else nodes one level down */
+	void *slots[COWMEM_NODE_SLOTS];
+};
+
+/* What a view (or a snapshot) holds: page offset -> frame. */
+struct cowmem_index {
+	struct cowmem_node *root; /* NULL while empty */
+	unsigned int levels; /* height, from the region's size */
+	unsigned long present; /* pages that have a frame */
 };
 
 enum cowmem_view_origin {
@@ -106,6 +130,11 @@ struct cowmem_region {
 	struct cowmem_view *origin; /* protected by lock; no reference */
 	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
 	u64 id;
+	/* A snapshot's frozen contents; set before the file exists, then immutable. */
+	struct cowmem_index base;
+	bool is_snapshot;
+	u64 source_region; /* a snapshot's: the region and view it was taken of */
+	u64 source_view;
 };
 
 struct cowmem_view {
@@ -115,7 +144,7 @@ struct cowmem_view {
 	struct mm_struct *mm; /* set to NULL under lock when the view dies */
 	struct list_head node; /* in region->views, protected by region->lock */
 	struct mutex lock;
-	struct xarray frames; /* pgoff -> frame; protected by lock */
+	struct cowmem_index index; /* protected by lock */
 	struct dentry *debugfs; /* only touched from cowmem_wq */
 	struct work_struct publish_work;
 	struct work_struct retire_work;
@@ -130,15 +159,16 @@ struct cowmem_view {
 
 /*
  * Counters since load, per CPU so that the fault path touches no shared
- * cache line. Gauges (regions, views, pages, shared_pages) may go negative
- * on one CPU; only their sum means something.
+ * cache line; every field is a long (see cowmem_stats_sum()). Gauges
+ * (regions, views, snapshots, pages, nodes) may go negative on one CPU;
+ * only their sum means something.
  */
 struct cowmem_stats {
 	long regions;
 	long views;
 	long pages;
-	long shared_pages;
-	long slots; /* index slots in all views: sum of sharers */
+	long nodes; /* index nodes */
+	long snapshots;
 	unsigned long faults;
 	unsigned long cow_breaks;
 	unsigned long reuses;
@@ -148,6 +178,10 @@ struct cowmem_stats {
 	unsigned long injected_failures;
 	unsigned long page_allocs; /* data pages allocated */
 	unsigned long clone_zaps; /* VMAs zapped as a clone shared them */
+	unsigned long node_copies; /* shared index nodes copied on write */
+	unsigned long rollbacks;
+	unsigned long merged_pages; /* pages freed by merging */
+	unsigned long merged_zero; /* of those, zero-filled ones */
 };
 
 DECLARE_PER_CPU(struct cowmem_stats, cowmem_stats);
@@ -160,27 +194,60 @@ extern struct mutex cowmem_regions_lock;
 extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
 extern struct workqueue_struct *cowmem_wq;
 
-/* index.c: frames and the per-view page index */
+/* index.c: frames and the copy-on-write page index */
 int cowmem_frames_init(void);
 void cowmem_frames_exit(void);
 unsigned int cowmem_frame_bytes(void);
+unsigned int cowmem_node_bytes(void);
 struct cowmem_frame *cowmem_frame_alloc_zeroed(void);
 struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src);
 void cowmem_frame_get(struct cowmem_frame *frame);
-void cowmem_frame_put(struct cowmem_frame *frame);
+bool cowmem_frame_put(struct cowmem_frame *frame);
 
-static inline bool cowmem_frame_exclusive(struct cowmem_frame *frame)
+/* Pairs with the release in refcount_dec(): a sharer that let go is done. */
+static inline bool cowmem_frame_sole(struct cowmem_frame *frame)
 {
-	return refcount_read(&frame->sharers) == 1;
+	return atomic_read_acquire(&frame->sharers.refs) == 1;
 }
 
-struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view,
-					 pgoff_t pgoff);
-int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff,
-			 struct cowmem_frame *frame);
-int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
-		       unsigned long *shared);
-unsigned long cowmem_index_release(struct cowmem_view *view);
+static inline bool cowmem_node_sole(struct cowmem_node *node)
+{
+	return atomic_read_acquire(&node->ref.refs) == 1;
+}
+
+void cowmem_index_init(struct cowmem_index *index, pgoff_t nr_pages);
+struct cowmem_node *cowmem_index_leaf(struct cowmem_index *index, pgoff_t pgoff,
+				      bool *sole);
+struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
+					 pgoff_t pgoff, bool *exclusive);
+int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
+			 struct cowmem_frame *frame, struct cowmem_frame **old);
+void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);
+unsigned long cowmem_index_release(struct cowmem_index *index);
+typedef void (*cowmem_index_fn)(pgoff_t pgoff, struct cowmem_frame *frame,
+				bool exclusive, void *data);
+void cowmem_index_walk(struct cowmem_index *index, cowmem_index_fn fn,
+		       void *data);
+unsigned long cowmem_index_diff(struct cowmem_index *a, struct cowmem_index *b);
+
+/* census.c: who holds what, over every index at once */
+struct cowmem_census {
+	struct xarray nodes[COWMEM_INDEX_MAX_LEVELS]; /* node -> tally */
+	struct xarray frames; /* frame -> tally */
+	int err;
+};
+
+void cowmem_census_init(struct cowmem_census *c);
+void cowmem_census_destroy(struct cowmem_census *c);
+void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
+int cowmem_census_world(struct cowmem_census *c);
+unsigned long cowmem_census_reach(void *tally);
+unsigned long cowmem_census_holders(void *tally);
+unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
+					struct cowmem_frame *frame);
+void cowmem_world_freeze(void);
+bool cowmem_world_freeze_live(struct cowmem_view *view);
+void cowmem_world_thaw(void);
 
 /* view.c: regions and views */
 struct cowmem_region *cowmem_region_create(struct inode *inode);
@@ -194,6 +261,7 @@ void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);
 void cowmem_view_pin(struct cowmem_view *view);
 void cowmem_view_unpin(struct cowmem_view *view);
+unsigned long cowmem_view_zap_all(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view);
@@ -205,6 +273,19 @@ void cowmem_region_thaw(struct cowmem_region *region);
 
 /* ioctl.c */
 long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr);
+
+/* dev.c */
+struct file *cowmem_file_open_snapshot(void);
+bool cowmem_file_is_ours(struct file *file);
+
+/* snapshot.c: snapshots and rollback */
+long cowmem_ioctl_snapshot(struct file *file, void __user *uarg);
+long cowmem_ioctl_rollback(struct file *file, void __user *uarg);
+struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snapshot);
+
+/* merge.c: same-page merging */
+long cowmem_ioctl_merge(struct file *file, void __user *uarg);
 
 /* inject.c: allocation-failure injection */
 bool cowmem_should_fail(void);

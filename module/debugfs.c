@@ -32,6 +32,53 @@ static const char *const cowmem_view_how[] = {
 	[COWMEM_VIEW_MAPPING] = "mapping",
 };
 
+/* Prints each snapshot's changed pages and their sum. Called frozen. */
+static void cowmem_stats_snapshots(struct seq_file *m)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *source;
+	unsigned long changed, sum = 0;
+
+	list_for_each_entry(region, &cowmem_regions, node) {
+		if (!region->is_snapshot)
+			continue;
+		source = cowmem_snapshot_source(region);
+		changed = source ? cowmem_index_diff(&region->base,
+						     &source->index) :
+				   0;
+		sum += changed;
+		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", region->id,
+			   changed);
+	}
+	seq_printf(m, "changed_pages: %lu\n", sum);
+}
+
+/*
+ * What sharing saves needs the census: pages held by two or more views or
+ * snapshots, and the copies that would exist without sharing.
+ */
+static void cowmem_stats_sharing(struct seq_file *m)
+{
+	unsigned long key, reach, shared = 0, saved = 0;
+	struct cowmem_census c;
+	void *tally;
+
+	cowmem_census_init(&c);
+	cowmem_world_freeze();
+	if (!cowmem_census_world(&c)) {
+		xa_for_each(&c.frames, key, tally) {
+			reach = cowmem_census_reach(tally);
+			shared += reach > 1;
+			saved += reach - 1;
+		}
+		seq_printf(m, "shared_pages: %lu\n", shared);
+		seq_printf(m, "bytes_saved: %lu\n", saved * PAGE_SIZE);
+	}
+	cowmem_stats_snapshots(m);
+	cowmem_world_thaw();
+	cowmem_census_destroy(&c);
+}
+
 static int cowmem_stats_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_stats s;
@@ -39,10 +86,9 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	cowmem_stats_sum(&s);
 	seq_printf(m, "regions: %ld\n", s.regions);
 	seq_printf(m, "views: %ld\n", s.views);
+	seq_printf(m, "snapshots: %ld\n", s.snapshots);
 	seq_printf(m, "pages: %ld\n", s.pages);
-	seq_printf(m, "shared_pages: %ld\n", s.shared_pages);
-	seq_printf(m, "bytes_saved: %ld\n",
-		   (s.slots - s.pages) * (long)PAGE_SIZE);
+	seq_printf(m, "nodes: %ld\n", s.nodes);
 	seq_printf(m, "faults: %lu\n", s.faults);
 	seq_printf(m, "cow_breaks: %lu\n", s.cow_breaks);
 	seq_printf(m, "reuses: %lu\n", s.reuses);
@@ -52,7 +98,13 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "injected_failures: %lu\n", s.injected_failures);
 	seq_printf(m, "page_allocs: %lu\n", s.page_allocs);
 	seq_printf(m, "clone_zaps: %lu\n", s.clone_zaps);
+	seq_printf(m, "node_copies: %lu\n", s.node_copies);
+	seq_printf(m, "rollbacks: %lu\n", s.rollbacks);
+	seq_printf(m, "merged_pages: %lu\n", s.merged_pages);
+	seq_printf(m, "merged_zero: %lu\n", s.merged_zero);
 	seq_printf(m, "frame_bytes: %u\n", cowmem_frame_bytes());
+	seq_printf(m, "node_bytes: %u\n", cowmem_node_bytes());
+	cowmem_stats_sharing(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
@@ -89,19 +141,41 @@ static void cowmem_debugfs_thaw(struct cowmem_region *region)
 	mutex_unlock(&cowmem_regions_lock);
 }
 
+static void cowmem_view_count_one(pgoff_t pgoff, struct cowmem_frame *frame,
+				  bool exclusive, void *data)
+{
+	unsigned long *shared = data;
+
+	*shared += !exclusive;
+}
+
 /* Called with the view's region frozen. */
 static void cowmem_view_count(struct cowmem_view *view, unsigned long *present,
 			      unsigned long *shared)
 {
-	struct cowmem_frame *frame;
-	unsigned long pgoff;
-
-	*present = 0;
+	*present = view->index.present;
 	*shared = 0;
-	xa_for_each(&view->frames, pgoff, frame) {
-		(*present)++;
-		if (!cowmem_frame_exclusive(frame))
-			(*shared)++;
+	cowmem_index_walk(&view->index, cowmem_view_count_one, shared);
+}
+
+/*
+ * The snapshots taken of @view, and what @view is a snapshot of.
+ * Called with cowmem_regions_lock held and @view's region frozen; the
+ * snapshots' frozen indexes need no lock.
+ */
+static void cowmem_view_info_snapshots(struct seq_file *m,
+				       struct cowmem_view *view)
+{
+	struct cowmem_region *region;
+
+	if (view->region->is_snapshot)
+		seq_printf(m, "snapshot_of_view: %llu\n",
+			   view->region->source_view);
+	list_for_each_entry(region, &cowmem_regions, node) {
+		if (!region->is_snapshot || region->source_view != view->id)
+			continue;
+		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", region->id,
+			   cowmem_index_diff(&region->base, &view->index));
 	}
 }
 
@@ -123,6 +197,7 @@ static int cowmem_view_info_show(struct seq_file *m, void *unused)
 		   present);
 	seq_printf(m, "shared: %lu\nexclusive: %lu\n", shared,
 		   present - shared);
+	cowmem_view_info_snapshots(m, view);
 	seq_puts(m, "state: live\n");
 	cowmem_debugfs_thaw(region);
 	return 0;
@@ -130,10 +205,11 @@ static int cowmem_view_info_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(cowmem_view_info);
 
 /*
- * Pins the mm of a live @view: returns it with a mm_users reference, or
- * NULL when the view or its mm is gone.
+ * Pins the mm of a live @view: returns it with a mm_users reference and the
+ * size of its region in *@nr_pages, or NULL when the view or its mm is gone.
  */
-static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view)
+static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view,
+						pgoff_t *nr_pages)
 {
 	struct cowmem_region *region = cowmem_debugfs_freeze_view(view);
 	struct mm_struct *mm = NULL;
@@ -142,6 +218,7 @@ static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view)
 		return NULL;
 	if (mmget_not_zero(view->mm))
 		mm = view->mm;
+	*nr_pages = region->nr_pages;
 	cowmem_debugfs_thaw(region);
 	return mm;
 }
@@ -181,24 +258,27 @@ unlock:
 	mmap_read_unlock(mm);
 }
 
-/* Called with the view's region frozen. */
+/* Called frozen, with @c counted. */
 static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
-			     pgoff_t pgoff, struct cowmem_frame *frame)
+			     pgoff_t pgoff, struct cowmem_census *c)
 {
+	struct cowmem_frame *frame;
 	struct cowmem_view *other;
-	bool any = false;
+	bool exclusive, any = false;
 
+	frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
 	if (!frame) {
 		seq_printf(m, "%8lu %10s %8u %10s  %-9s -\n", pgoff, "zero", 0,
 			   "-", "zero");
 		return;
 	}
-	seq_printf(m, "%8lu %#10lx %8u %10d  %-9s", pgoff,
-		   page_to_pfn(frame->page), refcount_read(&frame->sharers),
-		   page_count(frame->page),
-		   cowmem_frame_exclusive(frame) ? "exclusive" : "shared");
+	seq_printf(m, "%8lu %#10lx %8lu %10d  %-9s", pgoff,
+		   page_to_pfn(frame->page),
+		   cowmem_census_frame_reach(c, frame), page_count(frame->page),
+		   exclusive ? "exclusive" : "shared");
 	list_for_each_entry(other, &view->region->views, node) {
-		if (other == view || xa_load(&other->frames, pgoff) != frame)
+		if (other == view ||
+		    cowmem_index_lookup(&other->index, pgoff, NULL) != frame)
 			continue;
 		seq_printf(m, "%s%llu", any ? "," : " ", other->id);
 		any = true;
@@ -206,35 +286,48 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	seq_puts(m, any ? "\n" : " -\n");
 }
 
+/* The lines of "pages". Called frozen. */
+static void cowmem_view_pages_lines(struct seq_file *m,
+				    struct cowmem_view *view,
+				    unsigned long *zero, pgoff_t nr_pages)
+{
+	struct cowmem_census c;
+	pgoff_t pgoff;
+
+	cowmem_census_init(&c);
+	if (cowmem_census_world(&c)) {
+		seq_puts(m, "out of memory\n");
+		goto destroy;
+	}
+	for (pgoff = 0; pgoff < nr_pages; pgoff++) {
+		if (cowmem_index_lookup(&view->index, pgoff, NULL) ||
+		    (zero && test_bit(pgoff, zero)))
+			cowmem_page_line(m, view, pgoff, &c);
+	}
+destroy:
+	cowmem_census_destroy(&c);
+}
+
 static int cowmem_view_pages_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_view *view = m->private;
-	pgoff_t nr_pages = max_t(pgoff_t, READ_ONCE(view->region->nr_pages), 1);
-	struct cowmem_region *region;
-	struct cowmem_frame *frame;
 	unsigned long *zero;
 	struct mm_struct *mm;
-	pgoff_t pgoff;
+	pgoff_t nr_pages;
 
 	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn",
 		   "refcount", "page_count", "state", "shared_with");
-	mm = cowmem_debugfs_view_mm(view);
+	mm = cowmem_debugfs_view_mm(view, &nr_pages);
 	if (!mm)
 		return 0;
 	zero = bitmap_zalloc(nr_pages, GFP_KERNEL);
 	if (zero)
 		cowmem_debugfs_zero_ptes(view, mm, zero, nr_pages);
 	mmput(mm);
-	region = cowmem_debugfs_freeze_view(view);
-	if (!region)
-		goto free_zero;
-	for (pgoff = 0; pgoff < region->nr_pages && pgoff < nr_pages; pgoff++) {
-		frame = xa_load(&view->frames, pgoff);
-		if (frame || (zero && test_bit(pgoff, zero)))
-			cowmem_page_line(m, view, pgoff, frame);
+	if (cowmem_world_freeze_live(view)) {
+		cowmem_view_pages_lines(m, view, zero, nr_pages);
+		cowmem_world_thaw();
 	}
-	cowmem_debugfs_thaw(region);
-free_zero:
 	bitmap_free(zero);
 	return 0;
 }

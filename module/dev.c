@@ -5,6 +5,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -71,6 +73,34 @@ static const struct file_operations cowmem_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
+
+/* A /dev/cowmem file, or a snapshot's: the ioctls take either. */
+bool cowmem_file_is_ours(struct file *file)
+{
+	return file->f_op == &cowmem_fops;
+}
+
+/*
+ * The file of a new snapshot: a region of its own, empty until the caller
+ * fills it in, on an anonymous inode as it has no device node.
+ */
+struct file *cowmem_file_open_snapshot(void)
+{
+	struct cowmem_region *region = cowmem_region_create(NULL);
+	struct file *file;
+
+	if (!region)
+		return ERR_PTR(-ENOMEM);
+	file = anon_inode_getfile("[cowmem-snapshot]", &cowmem_fops, region,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		cowmem_region_destroy(region);
+		return file;
+	}
+	region->mapping.host = file_inode(file);
+	file->f_mapping = &region->mapping;
+	return file;
+}
 
 static struct miscdevice cowmem_misc = {
 	.minor = MISC_DYNAMIC_MINOR,

@@ -24,18 +24,17 @@
 #include "cowmem.h"
 #include "trace.h"
 
-static pgprot_t cowmem_frame_prot(struct vm_area_struct *vma,
-				  struct cowmem_frame *frame)
+static pgprot_t cowmem_frame_prot(struct vm_area_struct *vma, bool exclusive)
 {
 	/* vm_page_prot is read-only: pfn_mkwrite makes the kernel write-notify. */
-	if (cowmem_frame_exclusive(frame))
+	if (exclusive)
 		return vm_get_page_prot(vma->vm_flags);
 	return vma->vm_page_prot;
 }
 
-/* Maps @frame (writable only if exclusive), or the zero page for NULL. */
+/* Maps @frame (writable only if @exclusive), or the zero page for NULL. */
 static vm_fault_t cowmem_insert(struct vm_fault *vmf,
-				struct cowmem_frame *frame)
+				struct cowmem_frame *frame, bool exclusive)
 {
 	struct vm_area_struct *vma = vmf->vma;
 
@@ -44,7 +43,7 @@ static vm_fault_t cowmem_insert(struct vm_fault *vmf,
 					   my_zero_pfn(vmf->address),
 					   vma->vm_page_prot);
 	return vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(frame->page),
-				   cowmem_frame_prot(vma, frame));
+				   cowmem_frame_prot(vma, exclusive));
 }
 
 /*
@@ -61,21 +60,23 @@ static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view,
 {
 	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
 	struct cowmem_frame *frame;
+	bool exclusive;
 	int err;
 
 	lockdep_assert_held(&view->lock);
-	*old = cowmem_index_lookup(view, pgoff);
+	*old = cowmem_index_lookup(&view->index, pgoff, &exclusive);
 	*replaced = false;
-	if (*old && cowmem_frame_exclusive(*old)) {
+	if (exclusive) {
 		cowmem_stat_inc(reuses);
 		trace_reuse(view->id, pgoff, (*old)->id);
 		return *old;
 	}
+	/* Shared, so nobody writes it: the copy is stable without locks. */
 	frame = *old ? cowmem_frame_alloc_copy(*old) :
 		       cowmem_frame_alloc_zeroed();
 	if (!frame)
 		return ERR_PTR(-ENOMEM);
-	err = cowmem_index_replace(view, pgoff, frame);
+	err = cowmem_index_replace(&view->index, pgoff, frame, old);
 	if (err) {
 		cowmem_frame_put(frame);
 		return ERR_PTR(err);
@@ -131,14 +132,17 @@ static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
 	unsigned long end = min(vma->vm_end, start + size);
 	struct cowmem_frame *frame;
 	unsigned long addr;
+	bool exclusive;
+	pgoff_t pgoff;
 
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		frame = cowmem_index_lookup(view, linear_page_index(vma, addr));
+		pgoff = linear_page_index(vma, addr);
+		frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
 		if (!frame || addr == vmf->address ||
-		    (exclusive_only && !cowmem_frame_exclusive(frame)))
+		    (exclusive_only && !exclusive))
 			continue;
 		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
-				    cowmem_frame_prot(vma, frame));
+				    cowmem_frame_prot(vma, exclusive));
 	}
 }
 
@@ -162,22 +166,24 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
 	else
 		cowmem_fault_around(view, vmf, true);
-	return cowmem_insert(vmf, frame);
+	return cowmem_insert(vmf, frame, true);
 }
 
 /* A read of a page with no PTE. Called with view->lock held. */
 static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 				    struct vm_fault *vmf)
 {
-	struct cowmem_frame *frame = cowmem_index_lookup(view, vmf->pgoff);
+	struct cowmem_frame *frame;
+	bool exclusive;
 
+	frame = cowmem_index_lookup(&view->index, vmf->pgoff, &exclusive);
 	trace_fault(view->id, vmf->pgoff, false, !frame);
 	if (!frame) {
 		cowmem_stat_inc(zero_maps);
-		return cowmem_insert(vmf, NULL);
+		return cowmem_insert(vmf, NULL, false);
 	}
 	cowmem_fault_around(view, vmf, false);
-	return cowmem_insert(vmf, frame);
+	return cowmem_insert(vmf, frame, exclusive);
 }
 
 static struct cowmem_view *cowmem_fault_view(struct vm_fault *vmf)
@@ -246,7 +252,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	ret = cowmem_insert(vmf, frame);
+	ret = cowmem_insert(vmf, frame, true);
 unlock:
 	mutex_unlock(&view->lock);
 	return ret;
@@ -292,7 +298,7 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	if (write) {
 		len = cowmem_access_write(view, vma, pgoff, offset, buf, len);
 	} else {
-		frame = cowmem_index_lookup(view, pgoff);
+		frame = cowmem_index_lookup(&view->index, pgoff, NULL);
 		if (frame)
 			memcpy_from_page(buf, frame->page, offset, len);
 		else

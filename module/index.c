@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: frames (a data page and its sharer count) and the per-view page
- * index that maps a page offset in the region to a frame.
+ * cowmem: frames (a data page and its sharer count) and the page index that
+ * maps a page offset to a frame: a radix tree whose nodes are shared between
+ * the indexes of a view, its fork children and its snapshots, and copied on
+ * write. Cloning an index takes one reference on its root; the first write
+ * under a shared node copies the nodes on its path (path copying), each copy
+ * taking a reference on the children it now also points at.
+ *
+ * A page is exclusive to an index only when every node on its path and its
+ * frame have a single holder. Holder counts are structural (a frame counts
+ * the leaf slots that hold it), so how many views see a page is a question
+ * for the census (census.c), not a field.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,12 +21,22 @@
 #include "cowmem.h"
 
 static struct kmem_cache *cowmem_frame_cache;
+static struct kmem_cache *cowmem_node_cache;
 static DEFINE_PER_CPU(u64, cowmem_frame_seq);
 
 int cowmem_frames_init(void)
 {
 	cowmem_frame_cache = KMEM_CACHE(cowmem_frame, SLAB_ACCOUNT);
-	return cowmem_frame_cache ? 0 : -ENOMEM;
+	if (!cowmem_frame_cache)
+		return -ENOMEM;
+	cowmem_node_cache = KMEM_CACHE(cowmem_node, SLAB_ACCOUNT);
+	if (!cowmem_node_cache)
+		goto destroy_frames;
+	return 0;
+
+destroy_frames:
+	kmem_cache_destroy(cowmem_frame_cache);
+	return -ENOMEM;
 }
 
 /* What one frame costs in the slab, for the metadata-per-page figure. */
@@ -26,8 +45,14 @@ unsigned int cowmem_frame_bytes(void)
 	return kmem_cache_size(cowmem_frame_cache);
 }
 
+unsigned int cowmem_node_bytes(void)
+{
+	return kmem_cache_size(cowmem_node_cache);
+}
+
 void cowmem_frames_exit(void)
 {
+	kmem_cache_destroy(cowmem_node_cache);
 	kmem_cache_destroy(cowmem_frame_cache);
 }
 
@@ -66,7 +91,6 @@ static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
 	frame->id = cowmem_frame_next_id();
 	cowmem_stat_inc(page_allocs);
 	cowmem_stat_inc(pages);
-	cowmem_stat_inc(slots);
 	return frame;
 
 free_frame:
@@ -88,134 +112,287 @@ struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src)
 	return frame;
 }
 
-/* One more index slot holds @frame; true when it was exclusive until now. */
-static bool cowmem_frame_share(struct cowmem_frame *frame)
-{
-	int old;
-
-	__refcount_inc(&frame->sharers, &old);
-	return old == 1;
-}
-
+/* One more index leaf slot holds @frame. */
 void cowmem_frame_get(struct cowmem_frame *frame)
 {
-	if (cowmem_frame_share(frame))
-		cowmem_stat_inc(shared_pages);
-	cowmem_stat_inc(slots);
+	refcount_inc(&frame->sharers);
 }
 
-void cowmem_frame_put(struct cowmem_frame *frame)
+/* Returns true when that was the last holder: the frame is freed. */
+bool cowmem_frame_put(struct cowmem_frame *frame)
 {
-	int old;
-	bool last = __refcount_dec_and_test(&frame->sharers, &old);
-
-	cowmem_stat_dec(slots);
-	if (old == 2)
-		cowmem_stat_dec(shared_pages);
-	if (!last)
-		return;
+	if (!refcount_dec_and_test(&frame->sharers))
+		return false;
 	__free_page(frame->page);
 	kmem_cache_free(cowmem_frame_cache, frame);
 	cowmem_stat_dec(pages);
+	return true;
 }
 
-/* Called with view->lock held, or on a view nobody else can reach. */
-struct cowmem_frame *cowmem_index_lookup(struct cowmem_view *view,
-					 pgoff_t pgoff)
+static struct cowmem_node *cowmem_node_alloc(unsigned int level)
 {
-	return xa_load(&view->frames, pgoff);
-}
+	struct cowmem_node *node;
 
-/*
- * Puts @frame (whose reference the caller passes in) at @pgoff. The frame it
- * replaces keeps its reference, which the caller drops once no PTE maps it.
- * Called with view->lock held.
- */
-int cowmem_index_replace(struct cowmem_view *view, pgoff_t pgoff,
-			 struct cowmem_frame *frame)
-{
-	void *old;
-
-	lockdep_assert_held(&view->lock);
 	if (cowmem_should_fail())
-		return -ENOMEM;
-	old = xa_store(&view->frames, pgoff, frame, GFP_KERNEL_ACCOUNT);
-	return xa_err(old);
+		return NULL;
+	node = kmem_cache_zalloc(cowmem_node_cache, GFP_KERNEL);
+	if (!node)
+		return NULL;
+	refcount_set(&node->ref, 1);
+	node->level = level;
+	cowmem_stat_inc(nodes);
+	return node;
 }
 
 /*
- * Copies @src's slots into @dst from @from on, taking a reference on each
- * frame, until done or out of index nodes (the error stays in @to). Counts
- * the slots in *@shared and the frames that stopped being exclusive in
- * *@newly, for the counters to be added once.
- * Returns an injected failure, or 0. Called with @to's xa_lock held.
+ * The last holder frees the node and lets go of its children; a shared
+ * subtree stops at its top. Returns how many frames that freed. Recurses
+ * at most COWMEM_INDEX_MAX_LEVELS deep.
  */
-static int cowmem_index_copy_run(struct xa_state *from, struct xa_state *to,
-				 unsigned long *shared, long *newly)
+static unsigned long cowmem_node_put(struct cowmem_node *node)
+{
+	unsigned long freed = 0;
+	unsigned int i;
+
+	if (!refcount_dec_and_test(&node->ref))
+		return 0;
+	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
+		if (!node->slots[i])
+			continue;
+		if (node->level)
+			freed += cowmem_node_put(node->slots[i]);
+		else
+			freed += cowmem_frame_put(node->slots[i]);
+	}
+	kmem_cache_free(cowmem_node_cache, node);
+	cowmem_stat_dec(nodes);
+	return freed;
+}
+
+/* The index of the slot covering @pgoff in a node at @level. */
+static unsigned int cowmem_slot(pgoff_t pgoff, unsigned int level)
+{
+	return (pgoff >> (level * COWMEM_NODE_SHIFT)) & (COWMEM_NODE_SLOTS - 1);
+}
+
+void cowmem_index_init(struct cowmem_index *index, pgoff_t nr_pages)
+{
+	unsigned int levels = 1;
+
+	while (levels < COWMEM_INDEX_MAX_LEVELS &&
+	       nr_pages > 1UL << (levels * COWMEM_NODE_SHIFT))
+		levels++;
+	index->root = NULL;
+	index->levels = levels;
+	index->present = 0;
+}
+
+/*
+ * The leaf node covering @pgoff, or NULL. *@sole tells whether every node on
+ * the path has a single holder, so that the leaf belongs to this index alone.
+ * Called with the index's owner locked (view->lock), or on an immutable one.
+ */
+struct cowmem_node *cowmem_index_leaf(struct cowmem_index *index, pgoff_t pgoff,
+				      bool *sole)
+{
+	struct cowmem_node *node = index->root;
+
+	*sole = true;
+	while (node) {
+		*sole = *sole && cowmem_node_sole(node);
+		if (!node->level)
+			break;
+		node = node->slots[cowmem_slot(pgoff, node->level)];
+	}
+	return node;
+}
+
+/*
+ * The frame at @pgoff, or NULL. With @exclusive, tells whether this index
+ * alone holds it (and so it may be mapped writable).
+ */
+struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
+					 pgoff_t pgoff, bool *exclusive)
 {
 	struct cowmem_frame *frame;
+	struct cowmem_node *leaf;
+	bool sole;
 
-	xas_for_each(from, frame, ULONG_MAX) {
-		if (cowmem_should_fail())
-			return -ENOMEM;
-		/* Runs of consecutive pages stay in the same index node. */
-		if (to->xa_node && !xas_invalid(to) &&
-		    to->xa_index + 1 == from->xa_index)
-			xas_next(to);
+	leaf = cowmem_index_leaf(index, pgoff, &sole);
+	frame = leaf ? leaf->slots[cowmem_slot(pgoff, 0)] : NULL;
+	if (exclusive)
+		*exclusive = frame && sole && cowmem_frame_sole(frame);
+	return frame;
+}
+
+/* Takes a reference on everything a copied node now points at too. */
+static void cowmem_node_get_children(struct cowmem_node *node)
+{
+	struct cowmem_node *child;
+	unsigned int i;
+
+	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
+		if (!node->slots[i])
+			continue;
+		child = node->slots[i];
+		if (node->level)
+			refcount_inc(&child->ref);
 		else
-			xas_set(to, from->xa_index);
-		xas_store(to, frame);
-		if (xas_error(to))
-			break;
-		*newly += cowmem_frame_share(frame);
-		(*shared)++;
+			cowmem_frame_get(node->slots[i]);
 	}
+}
+
+/*
+ * Makes the node in *@slot (the root, or a slot of a node this index alone
+ * holds) one this index alone holds: a new empty node where there is none,
+ * a copy where the node is shared. Returns it, or NULL when out of memory.
+ */
+static struct cowmem_node *cowmem_node_unshare(void **slot, unsigned int level)
+{
+	struct cowmem_node *node = *slot, *copy;
+
+	if (node && cowmem_node_sole(node))
+		return node;
+	copy = cowmem_node_alloc(level);
+	if (!copy)
+		return NULL;
+	if (node) {
+		memcpy(copy->slots, node->slots, sizeof(copy->slots));
+		cowmem_node_get_children(copy);
+		cowmem_node_put(node);
+		cowmem_stat_inc(node_copies);
+	}
+	*slot = copy;
+	return copy;
+}
+
+/*
+ * Puts @frame (whose reference the caller passes in; NULL empties the slot)
+ * at @pgoff, copying the shared nodes on the way. The frame it replaces is
+ * returned in *@old with its reference, which the caller drops once no PTE
+ * maps it. On failure nothing the index shows has changed.
+ * Called with the index's owner locked (view->lock).
+ */
+int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
+			 struct cowmem_frame *frame, struct cowmem_frame **old)
+{
+	void **slot = (void **)&index->root;
+	unsigned int level = index->levels;
+	struct cowmem_node *node;
+
+	*old = NULL;
+	if (cowmem_should_fail())
+		return -ENOMEM;
+	while (level--) {
+		node = cowmem_node_unshare(slot, level);
+		if (!node)
+			return -ENOMEM;
+		slot = &node->slots[cowmem_slot(pgoff, level)];
+	}
+	*old = *slot;
+	*slot = frame;
+	index->present += !!frame - !!*old;
 	return 0;
 }
 
-/*
- * Makes @dst (new, unreachable by anyone else) share every frame of @src,
- * walking both indexes in step rather than looking each page up from the
- * root: this is most of what a fork of a large region costs.
- * Called with src->lock held. On failure @dst keeps what it got so far, and
- * the caller releases it with the rest of the view.
- */
-int cowmem_index_clone(struct cowmem_view *dst, struct cowmem_view *src,
-		       unsigned long *shared)
+/* Makes @dst (empty) hold what @src holds: one reference, whatever the size. */
+void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src)
 {
-	XA_STATE(from, &src->frames, 0);
-	XA_STATE(to, &dst->frames, 0);
-	long newly = 0;
-	int err;
-
-	lockdep_assert_held(&src->lock);
-	*shared = 0;
-	do {
-		/* Resume at the slot that ran out of nodes (or at 0). */
-		xas_set(&from, to.xa_index);
-		xas_lock(&to);
-		rcu_read_lock();
-		err = cowmem_index_copy_run(&from, &to, shared, &newly);
-		rcu_read_unlock();
-		xas_unlock(&to);
-	} while (!err && xas_nomem(&to, GFP_KERNEL_ACCOUNT));
-	if (err)
-		xas_nomem(&to, 0); /* without an error, it frees a spare node */
-	this_cpu_add(cowmem_stats.shared_pages, newly);
-	this_cpu_add(cowmem_stats.slots, *shared);
-	return err ?: xas_error(&to);
+	*dst = *src;
+	if (dst->root)
+		refcount_inc(&dst->root->ref);
 }
 
-/* Drops every frame of a view that no VMA maps any more; returns how many. */
-unsigned long cowmem_index_release(struct cowmem_view *view)
+/* Lets go of everything @index holds; returns how many frames that freed. */
+unsigned long cowmem_index_release(struct cowmem_index *index)
 {
-	struct cowmem_frame *frame;
-	unsigned long pgoff, n = 0;
+	struct cowmem_node *root = index->root;
 
-	xa_for_each(&view->frames, pgoff, frame) {
-		cowmem_frame_put(frame);
-		n++;
+	index->root = NULL;
+	index->present = 0;
+	return root ? cowmem_node_put(root) : 0;
+}
+
+struct cowmem_walk {
+	cowmem_index_fn fn;
+	void *data;
+};
+
+static void cowmem_node_walk(struct cowmem_walk *w, struct cowmem_node *node,
+			     pgoff_t first, bool sole)
+{
+	pgoff_t step = 1UL << (node->level * COWMEM_NODE_SHIFT);
+	struct cowmem_frame *frame;
+	unsigned int i;
+
+	sole = sole && cowmem_node_sole(node);
+	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
+		if (!node->slots[i])
+			continue;
+		if (node->level) {
+			cowmem_node_walk(w, node->slots[i], first + i * step,
+					 sole);
+			continue;
+		}
+		frame = node->slots[i];
+		w->fn(first + i, frame, sole && cowmem_frame_sole(frame),
+		      w->data);
 	}
-	xa_destroy(&view->frames);
+}
+
+/*
+ * Calls @fn for every frame of @index in page order, saying whether the
+ * index alone holds it. Called with the index's owner locked.
+ */
+void cowmem_index_walk(struct cowmem_index *index, cowmem_index_fn fn,
+		       void *data)
+{
+	struct cowmem_walk w = { .fn = fn, .data = data };
+
+	if (index->root)
+		cowmem_node_walk(&w, index->root, 0, true);
+}
+
+static unsigned long cowmem_node_present(struct cowmem_node *node)
+{
+	unsigned long n = 0;
+	unsigned int i;
+
+	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
+		if (!node->slots[i])
+			continue;
+		n += node->level ? cowmem_node_present(node->slots[i]) : 1;
+	}
 	return n;
+}
+
+static unsigned long cowmem_node_diff(struct cowmem_node *a,
+				      struct cowmem_node *b)
+{
+	unsigned long n = 0;
+	unsigned int i;
+
+	if (a == b)
+		return 0;
+	if (!a || !b)
+		return cowmem_node_present(a ?: b);
+	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
+		if (a->level)
+			n += cowmem_node_diff(a->slots[i], b->slots[i]);
+		else
+			n += a->slots[i] != b->slots[i];
+	}
+	return n;
+}
+
+/*
+ * How many pages hold different frames in @a and @b, two indexes of the same
+ * height. Subtrees they still share are skipped whole: the cost follows what
+ * changed, not the size. Called with both indexes' owners locked.
+ */
+unsigned long cowmem_index_diff(struct cowmem_index *a, struct cowmem_index *b)
+{
+	if (a->levels != b->levels)
+		return max(a->present, b->present);
+	return cowmem_node_diff(a->root, b->root);
 }

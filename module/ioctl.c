@@ -2,7 +2,8 @@
 /*
  * cowmem: ioctls on /dev/cowmem. COWMEM_IOC_PAGE_INFO tells an unprivileged
  * process what each page of one of its cowmem mappings is, by frame id and
- * sharer count, never by physical address.
+ * sharer count, never by physical address; the others are dispatched to
+ * snapshot.c and merge.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,10 +13,11 @@
 #include <linux/uaccess.h>
 #include <linux/cowmem.h>
 
+#include "compat.h"
 #include "cowmem.h"
 
-/* Pages described per mmap_lock hold; the copy to userspace happens unlocked. */
-#define COWMEM_INFO_CHUNK 16
+/* Pages described per census: the copy to userspace happens unlocked. */
+#define COWMEM_INFO_BATCH 1024
 
 struct cowmem_info_fill {
 	pgoff_t first;
@@ -26,10 +28,9 @@ struct cowmem_info_fill {
 static void cowmem_info_note_zero(pgoff_t pgoff, pte_t pte, void *data)
 {
 	struct cowmem_info_fill *fill = data;
-	struct cowmem_page_info *info = &fill->info[pgoff - fill->first];
 
-	if (is_zero_pfn(pte_pfn(pte)) && info->state == COWMEM_PAGE_NONE)
-		info->state = COWMEM_PAGE_ZERO;
+	if (is_zero_pfn(pte_pfn(pte)))
+		fill->info[pgoff - fill->first].state = COWMEM_PAGE_ZERO;
 }
 
 /*
@@ -47,84 +48,149 @@ static struct vm_area_struct *cowmem_info_vma(unsigned long addr,
 	return vma;
 }
 
-/* Describes @nr pages from @addr. Called with current->mm's mmap_lock held. */
-static int cowmem_info_fill(unsigned long addr, unsigned int nr,
-			    struct cowmem_page_info *info)
+/*
+ * The view of @file's region mapped at @addr in current->mm, or NULL: the
+ * mapping an ioctl names must belong to the file it is made on.
+ * Called with current->mm's mmap_lock held.
+ */
+struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr)
 {
-	struct vm_area_struct *vma =
-		cowmem_info_vma(addr, addr + nr * PAGE_SIZE);
-	struct cowmem_info_fill fill = { .nr = nr, .info = info };
-	struct cowmem_frame *frame;
-	struct cowmem_view *view;
-	unsigned int i;
+	struct vm_area_struct *vma;
 
-	if (!vma)
-		return -EINVAL;
+	cowmem_mmap_assert_locked(current->mm);
+	vma = cowmem_info_vma(addr, addr + 1);
+	if (!vma || vma->vm_file->private_data != file->private_data)
+		return NULL;
+	return vma->vm_private_data;
+}
+
+/*
+ * Marks the pages whose PTE maps the zero page, and pins the view.
+ * Takes and drops current->mm's mmap_lock, then the view's lock.
+ */
+static struct cowmem_view *cowmem_info_ptes(unsigned long addr,
+					    struct cowmem_info_fill *fill)
+{
+	unsigned long end = addr + fill->nr * PAGE_SIZE;
+	struct vm_area_struct *vma;
+	struct cowmem_view *view;
+
+	if (mmap_read_lock_killable(current->mm))
+		return ERR_PTR(-EINTR);
+	vma = cowmem_info_vma(addr, end);
+	if (!vma) {
+		mmap_read_unlock(current->mm);
+		return ERR_PTR(-EINVAL);
+	}
 	view = vma->vm_private_data;
-	fill.first = linear_page_index(vma, addr);
-	memset(info, 0, nr * sizeof(*info));
+	cowmem_view_pin(view);
+	fill->first = linear_page_index(vma, addr);
 	mutex_lock(&view->lock);
 	if (unlikely(!view->pid))
 		cowmem_view_note_owner(view);
-	for (i = 0; i < nr; i++) {
-		frame = cowmem_index_lookup(view, fill.first + i);
+	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
+	mutex_unlock(&view->lock);
+	mmap_read_unlock(current->mm);
+	return view;
+}
+
+/* Fills in the frames, counted by the census. Called frozen. */
+static int cowmem_info_frames(struct cowmem_view *view,
+			      struct cowmem_info_fill *fill)
+{
+	struct cowmem_page_info *info = fill->info;
+	struct cowmem_frame *frame;
+	struct cowmem_census c;
+	bool exclusive;
+	unsigned int i;
+	int err;
+
+	cowmem_census_init(&c);
+	err = cowmem_census_world(&c);
+	for (i = 0; i < fill->nr && !err; i++) {
+		frame = cowmem_index_lookup(&view->index, fill->first + i,
+					    &exclusive);
 		if (!frame)
 			continue;
 		info[i].frame_id = frame->id;
-		info[i].refcount = refcount_read(&frame->sharers);
-		info[i].state = info[i].refcount > 1 ? COWMEM_PAGE_SHARED :
-						       COWMEM_PAGE_EXCLUSIVE;
+		info[i].refcount = cowmem_census_frame_reach(&c, frame);
+		info[i].state = exclusive ? COWMEM_PAGE_EXCLUSIVE :
+					    COWMEM_PAGE_SHARED;
 	}
-	cowmem_vma_walk_ptes(vma, addr, addr + nr * PAGE_SIZE,
-			     cowmem_info_note_zero, &fill);
-	mutex_unlock(&view->lock);
-	return 0;
+	cowmem_census_destroy(&c);
+	return err;
+}
+
+/* Describes @fill->nr pages from @addr into @fill->info. */
+static int cowmem_info_batch(unsigned long addr, struct cowmem_info_fill *fill)
+{
+	struct cowmem_view *view;
+	int err = -EINVAL;
+
+	memset(fill->info, 0, fill->nr * sizeof(*fill->info));
+	view = cowmem_info_ptes(addr, fill);
+	if (IS_ERR(view))
+		return PTR_ERR(view);
+	/* The mapping may have gone while no lock was held. */
+	if (cowmem_world_freeze_live(view)) {
+		err = cowmem_info_frames(view, fill);
+		cowmem_world_thaw();
+	}
+	cowmem_view_unpin(view);
+	return err;
 }
 
 static long cowmem_ioctl_page_info(void __user *uarg)
 {
-	struct cowmem_page_info info[COWMEM_INFO_CHUNK];
+	struct cowmem_info_fill fill = {};
 	struct cowmem_page_info_args args;
 	struct cowmem_page_info __user *out;
-	unsigned long addr;
 	u64 done;
-	int err;
+	int err = 0;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
 	if (!args.nr_pages || offset_in_page(args.addr) ||
 	    args.nr_pages > (TASK_SIZE_MAX - args.addr) >> PAGE_SHIFT)
 		return -EINVAL;
+	/* The whole range must lie in one cowmem mapping, checked up front. */
+	if (mmap_read_lock_killable(current->mm))
+		return -EINTR;
+	if (!cowmem_info_vma(args.addr, args.addr + args.nr_pages * PAGE_SIZE))
+		err = -EINVAL;
+	mmap_read_unlock(current->mm);
+	if (err)
+		return err;
+	fill.info = kvmalloc_array(min_t(u64, args.nr_pages, COWMEM_INFO_BATCH),
+				   sizeof(*fill.info), GFP_KERNEL);
+	if (!fill.info)
+		return -ENOMEM;
 	out = u64_to_user_ptr(args.info);
-	for (done = 0; done < args.nr_pages; done += COWMEM_INFO_CHUNK) {
-		unsigned int nr =
-			min_t(u64, COWMEM_INFO_CHUNK, args.nr_pages - done);
-
-		addr = args.addr + done * PAGE_SIZE;
-		if (mmap_read_lock_killable(current->mm))
-			return -EINTR;
-		/* The whole range must lie in one cowmem mapping, checked up front. */
-		err = 0;
-		if (!done &&
-		    !cowmem_info_vma(addr, addr + args.nr_pages * PAGE_SIZE))
-			err = -EINVAL;
-		if (!err)
-			err = cowmem_info_fill(addr, nr, info);
-		mmap_read_unlock(current->mm);
-		if (err)
-			return err;
-		if (copy_to_user(out + done, info, nr * sizeof(*info)))
-			return -EFAULT;
+	for (done = 0; done < args.nr_pages && !err; done += fill.nr) {
+		fill.nr = min_t(u64, COWMEM_INFO_BATCH, args.nr_pages - done);
+		err = cowmem_info_batch(args.addr + done * PAGE_SIZE, &fill);
+		if (!err && copy_to_user(out + done, fill.info,
+					 fill.nr * sizeof(*fill.info)))
+			err = -EFAULT;
 	}
-	return 0;
+	kvfree(fill.info);
+	return err;
 }
 
-/* Entered with no lock held: the ioctl takes current->mm's mmap_lock itself. */
+/* Entered with no lock held: each ioctl takes what it needs itself. */
 long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	void __user *uarg = (void __user *)arg;
+
 	switch (cmd) {
 	case COWMEM_IOC_PAGE_INFO:
-		return cowmem_ioctl_page_info((void __user *)arg);
+		return cowmem_ioctl_page_info(uarg);
+	case COWMEM_IOC_SNAPSHOT:
+		return cowmem_ioctl_snapshot(file, uarg);
+	case COWMEM_IOC_ROLLBACK:
+		return cowmem_ioctl_rollback(file, uarg);
+	case COWMEM_IOC_MERGE:
+		return cowmem_ioctl_merge(file, uarg);
 	default:
 		return -ENOTTY;
 	}

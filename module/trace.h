@@ -92,6 +92,61 @@ TRACE_EVENT(view_free,
 	    TP_printk("view=%llu pages=%lu", __entry->view, __entry->pages)
 );
 
+/* A snapshot of a view was taken: @pages are shared with it, none copied. */
+TRACE_EVENT(snapshot,
+	    TP_PROTO(u64 view, u64 snapshot, unsigned long pages),
+	    TP_ARGS(view, snapshot, pages),
+	    TP_STRUCT__entry(__field(u64, view)
+			     __field(u64, snapshot)
+			     __field(unsigned long, pages)),
+	    TP_fast_assign(__entry->view = view;
+			   __entry->snapshot = snapshot;
+			   __entry->pages = pages;),
+	    TP_printk("view=%llu snapshot=%llu pages=%lu", __entry->view,
+		      __entry->snapshot, __entry->pages)
+);
+
+/* A view was rolled back to a snapshot; @freed pages went with its old contents. */
+TRACE_EVENT(rollback,
+	    TP_PROTO(u64 view, u64 snapshot, unsigned long pages,
+		     unsigned long freed),
+	    TP_ARGS(view, snapshot, pages, freed),
+	    TP_STRUCT__entry(__field(u64, view)
+			     __field(u64, snapshot)
+			     __field(unsigned long, pages)
+			     __field(unsigned long, freed)),
+	    TP_fast_assign(__entry->view = view;
+			   __entry->snapshot = snapshot;
+			   __entry->pages = pages;
+			   __entry->freed = freed;),
+	    TP_printk("view=%llu snapshot=%llu pages=%lu freed=%lu",
+		      __entry->view, __entry->snapshot, __entry->pages,
+		      __entry->freed)
+);
+
+/* One same-page merging pass over a region (and maybe a second one). */
+TRACE_EVENT(merge,
+	    TP_PROTO(u64 region, u64 other, unsigned long scanned,
+		     unsigned long merged, unsigned long zeroed,
+		     unsigned long skipped),
+	    TP_ARGS(region, other, scanned, merged, zeroed, skipped),
+	    TP_STRUCT__entry(__field(u64, region)
+			     __field(u64, other)
+			     __field(unsigned long, scanned)
+			     __field(unsigned long, merged)
+			     __field(unsigned long, zeroed)
+			     __field(unsigned long, skipped)),
+	    TP_fast_assign(__entry->region = region;
+			   __entry->other = other;
+			   __entry->scanned = scanned;
+			   __entry->merged = merged;
+			   __entry->zeroed = zeroed;
+			   __entry->skipped = skipped;),
+	    TP_printk("region=%llu other=%llu scanned=%lu merged=%lu zeroed=%lu skipped=%lu",
+		      __entry->region, __entry->other, __entry->scanned,
+		      __entry->merged, __entry->zeroed, __entry->skipped)
+);
+
 #endif /* _COWMEM_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

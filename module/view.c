@@ -59,7 +59,10 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	mutex_lock(&cowmem_regions_lock);
 	list_del(&region->node);
 	cowmem_stat_dec(regions);
+	if (region->is_snapshot)
+		cowmem_stat_dec(snapshots);
 	mutex_unlock(&cowmem_regions_lock);
+	cowmem_index_release(&region->base);
 	mutex_destroy(&region->lock);
 	kfree(region);
 }
@@ -83,7 +86,7 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	view->mm = mm;
 	mmgrab(mm);
 	mutex_init(&view->lock);
-	xa_init(&view->frames);
+	cowmem_index_init(&view->index, region->nr_pages);
 	atomic_set(&view->nr_vmas, 1);
 	INIT_WORK(&view->publish_work, cowmem_debugfs_view_publish);
 	INIT_WORK(&view->retire_work, cowmem_debugfs_view_retire);
@@ -102,15 +105,6 @@ void cowmem_view_note_owner(struct cowmem_view *view)
 {
 	view->pid = current->tgid;
 	get_task_comm(view->comm, current);
-}
-
-/* Frees a view that was never published: nobody else ever saw it. */
-static void cowmem_view_discard(struct cowmem_view *view)
-{
-	cowmem_index_release(view);
-	mmdrop(view->mm);
-	cowmem_stat_dec(views);
-	cowmem_view_unpin(view);
 }
 
 /* Makes a new view visible: in its region's list and, soon, in debugfs. */
@@ -138,7 +132,7 @@ static void cowmem_view_die(struct cowmem_view *view)
 	if (view->region->origin == view)
 		view->region->origin = NULL;
 	mutex_lock(&view->lock);
-	pages = cowmem_index_release(view);
+	pages = cowmem_index_release(&view->index);
 	mm = view->mm;
 	view->mm = NULL;
 	mutex_unlock(&view->lock);
@@ -191,33 +185,25 @@ void cowmem_view_put_vma(struct cowmem_view *view)
 
 /*
  * A clone of @src for @mm: a new view whose index shares every frame of
- * @src. Called with region->lock held; the caller zaps the PTEs of @src
- * that the sharing makes stale.
+ * @src, at the cost of one reference on its root. Called with region->lock
+ * held; the caller zaps the PTEs of @src that the sharing makes stale.
  */
 static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 					     struct mm_struct *mm,
 					     enum cowmem_view_origin how)
 {
 	struct cowmem_view *view;
-	unsigned long shared;
-	int err;
 
 	lockdep_assert_held(&src->region->lock);
 	view = cowmem_view_alloc(src->region, mm, how, src);
 	if (!view)
 		return ERR_PTR(-ENOMEM);
 	mutex_lock(&src->lock);
-	err = cowmem_index_clone(view, src, &shared);
+	cowmem_index_share(&view->index, &src->index);
 	mutex_unlock(&src->lock);
-	if (err)
-		goto discard_view;
 	cowmem_view_publish(view);
-	trace_view_clone(src->id, view->id, shared);
+	trace_view_clone(src->id, view->id, view->index.present);
 	return view;
-
-discard_view:
-	cowmem_view_discard(view);
-	return ERR_PTR(err);
 }
 
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
@@ -227,21 +213,24 @@ bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
 
 /*
  * Zaps every PTE of @view, in every VMA of its mm that maps it: the ones
- * fork() copies and the MADV_DONTFORK ones it skips alike.
+ * fork() copies and the MADV_DONTFORK ones it skips alike. Returns how many
+ * VMAs that was.
  * Called with view->mm's mmap_lock held.
  */
-static void cowmem_view_zap_all(struct cowmem_view *view)
+unsigned long cowmem_view_zap_all(struct cowmem_view *view)
 {
 	VMA_ITERATOR(vmi, view->mm, 0);
 	struct vm_area_struct *vma;
+	unsigned long n = 0;
 
 	cowmem_mmap_assert_locked(view->mm);
 	for_each_vma(vmi, vma) {
 		if (!cowmem_vma_maps_view(vma, view))
 			continue;
 		zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
-		cowmem_stat_inc(clone_zaps);
+		n++;
 	}
+	return n;
 }
 
 /*
@@ -361,6 +350,9 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 			view = ERR_PTR(-ENOMEM);
 			goto unlock;
 		}
+		/* A snapshot's first mapping starts from its frozen contents. */
+		if (region->is_snapshot)
+			cowmem_index_share(&view->index, &region->base);
 		cowmem_view_publish(view);
 		region->origin = view;
 	}
@@ -392,7 +384,7 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 		goto unlock;
 	}
 	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
-	cowmem_view_zap_all(parent);
+	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(parent));
 	if (IS_ERR(child)) {
 		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
 				    parent->id);

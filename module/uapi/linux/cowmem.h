@@ -20,7 +20,8 @@ enum cowmem_page_state {
 /*
  * @frame_id: an opaque id, equal for two pages exactly when they are the same
  *            physical page; never a PFN. 0 for NONE and ZERO.
- * @refcount: how many views share the page (0 for NONE and ZERO).
+ * @refcount: how many views and snapshots hold the page, at this offset or
+ *            (after a merge) at another (0 for NONE and ZERO).
  * @state:    an enum cowmem_page_state.
  */
 struct cowmem_page_info {
@@ -40,9 +41,84 @@ struct cowmem_page_info_args {
 	__u64 info;
 };
 
+/*
+ * COWMEM_IOC_SNAPSHOT: a copy-on-write snapshot of the caller's view of one
+ * mapping, as it is now. No page is copied: the snapshot shares every page
+ * with the view, and the view's writable PTEs are dropped so that its next
+ * write to each page breaks COW.
+ * @addr:  in: an address inside a cowmem mapping of the ioctl's file
+ * @flags: in: 0 or COWMEM_SNAPSHOT_CLOEXEC
+ * @fd:    out: a new file descriptor of the snapshot; mmap() it (same size
+ *         as the region, or less) to read the frozen contents. A mapping of
+ *         it is a view like any other: writes to it break COW and are lost
+ *         when it is unmapped, while the snapshot itself stays frozen.
+ */
+struct cowmem_snapshot_args {
+	__u64 addr;
+	__u32 flags;
+	__s32 fd;
+};
+
+#define COWMEM_SNAPSHOT_CLOEXEC 0x1
+
+/*
+ * COWMEM_IOC_ROLLBACK: makes the caller's view of one mapping identical to
+ * a snapshot again, sharing its pages copy-on-write. The view's PTEs are
+ * dropped, so every mapping of it reads the rolled-back contents at once.
+ * @addr:        in: an address inside a cowmem mapping of the ioctl's file
+ * @snapshot_fd: in: a snapshot taken of a view of that same region
+ *               (EINVAL otherwise, EBADF if not a file descriptor)
+ * @flags:       in: 0
+ */
+struct cowmem_rollback_args {
+	__u64 addr;
+	__s32 snapshot_fd;
+	__u32 flags;
+};
+
+/*
+ * COWMEM_IOC_MERGE: same-page merging. Scans the pages of every view of the
+ * ioctl's region (the caller's and those of processes sharing the region)
+ * and, with @fd >= 0, of that second cowmem file's region, from page offset
+ * @start on, and merges pages with identical contents into one shared,
+ * write-protected page; a zero-filled page goes back to the zero page.
+ * A later write breaks COW as usual. Pages charged to different memory
+ * cgroups are never merged (counted in @skipped).
+ * @addr:    in: an address inside a cowmem mapping of the ioctl's file
+ * @fd:      in: -1, or a second /dev/cowmem or snapshot file descriptor
+ * @flags:   in: 0
+ * @start:   in: first page offset to scan
+ * @budget:  in: most pages to scan, 1 to COWMEM_MERGE_MAX_BUDGET; pages
+ *           merge with the pages scanned in the same call
+ * @next:    out: where the next call should start; 0 after the last page
+ * @scanned: out: pages looked at
+ * @merged:  out: pages freed, merged into another page or the zero page
+ * @zeroed:  out: of those, zero-filled pages now reading the zero page
+ * @skipped: out: identical pages left apart: different memory cgroups
+ */
+struct cowmem_merge_args {
+	__u64 addr;
+	__s32 fd;
+	__u32 flags;
+	__u64 start;
+	__u64 budget;
+	__u64 next;
+	__u64 scanned;
+	__u64 merged;
+	__u64 zeroed;
+	__u64 skipped;
+};
+
+#define COWMEM_MERGE_MAX_BUDGET 65536
+
 #define COWMEM_IOC_MAGIC 0xC3
 /* Bad ranges: EINVAL; bad pointers: EFAULT; unknown commands: ENOTTY. */
 #define COWMEM_IOC_PAGE_INFO \
 	_IOW(COWMEM_IOC_MAGIC, 0x01, struct cowmem_page_info_args)
+#define COWMEM_IOC_SNAPSHOT \
+	_IOWR(COWMEM_IOC_MAGIC, 0x02, struct cowmem_snapshot_args)
+#define COWMEM_IOC_ROLLBACK \
+	_IOW(COWMEM_IOC_MAGIC, 0x03, struct cowmem_rollback_args)
+#define COWMEM_IOC_MERGE _IOWR(COWMEM_IOC_MAGIC, 0x04, struct cowmem_merge_args)
 
 #endif /* _UAPI_LINUX_COWMEM_H */

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem: the census, which counts who holds each index node and each frame
+ * over every index at once (views and snapshots alike).
+ *
+ * Index nodes are shared and hold structural counts (see index.c), so how
+ * many views see a page is not written anywhere: it is the number of paths
+ * from an index root down to the frame. The census walks each distinct node
+ * once, from the top level down, handing every node's reach (the paths to
+ * it) to its children. Its cost follows the nodes that exist, not the pages
+ * the views see. It also counts each node's and frame's holders, which
+ * debugfs "check" compares with their reference counts.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+
+#include "cowmem.h"
+
+/* A tally packs reach (high bits) and holders (low 32 bits) in an xa value. */
+#define COWMEM_TALLY_SHIFT 32
+
+unsigned long cowmem_census_reach(void *tally)
+{
+	return xa_to_value(tally) >> COWMEM_TALLY_SHIFT;
+}
+
+unsigned long cowmem_census_holders(void *tally)
+{
+	return xa_to_value(tally) & U32_MAX;
+}
+
+void cowmem_census_init(struct cowmem_census *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
+		xa_init(&c->nodes[i]);
+	xa_init(&c->frames);
+	c->err = 0;
+}
+
+void cowmem_census_destroy(struct cowmem_census *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
+		xa_destroy(&c->nodes[i]);
+	xa_destroy(&c->frames);
+}
+
+/* One more holder of @key, through which @reach more paths lead to it. */
+static void cowmem_census_tally(struct cowmem_census *c, struct xarray *xa,
+				void *key, unsigned long reach)
+{
+	void *tally = xa_load(xa, (unsigned long)key);
+	unsigned long v = tally ? xa_to_value(tally) : 0;
+
+	v += (reach << COWMEM_TALLY_SHIFT) + 1;
+	tally = xa_store(xa, (unsigned long)key, xa_mk_value(v), GFP_KERNEL);
+	if (xa_is_err(tally))
+		c->err = xa_err(tally);
+}
+
+/* Counts @index's root. Called with the index's owner locked. */
+void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index)
+{
+	struct cowmem_node *root = index->root;
+
+	if (root)
+		cowmem_census_tally(c, &c->nodes[root->level], root, 1);
+}
+
+/* Hands the reach of every node at @level to its children. */
+static void cowmem_census_level(struct cowmem_census *c, unsigned int level)
+{
+	struct cowmem_node *node;
+	struct xarray *below;
+	unsigned long key, reach;
+	unsigned int i;
+	void *tally;
+
+	xa_for_each(&c->nodes[level], key, tally) {
+		node = (struct cowmem_node *)key;
+		reach = cowmem_census_reach(tally);
+		below = level ? &c->nodes[level - 1] : &c->frames;
+		for (i = 0; i < COWMEM_NODE_SLOTS && !c->err; i++)
+			if (node->slots[i])
+				cowmem_census_tally(c, below, node->slots[i],
+						    reach);
+	}
+}
+
+/*
+ * Counts every index of the module: each region's snapshot and each view.
+ * Returns 0, or -ENOMEM when the census could not be completed.
+ * Called with the world frozen (cowmem_world_freeze()).
+ */
+int cowmem_census_world(struct cowmem_census *c)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+	unsigned int level = COWMEM_INDEX_MAX_LEVELS;
+
+	lockdep_assert_held(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node) {
+		cowmem_census_add(c, &region->base);
+		list_for_each_entry(view, &region->views, node)
+			cowmem_census_add(c, &view->index);
+	}
+	while (level-- && !c->err)
+		cowmem_census_level(c, level);
+	return c->err;
+}
+
+/* How many paths from an index root lead to @frame: views and snapshots. */
+unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
+					struct cowmem_frame *frame)
+{
+	void *tally = xa_load(&c->frames, (unsigned long)frame);
+
+	return tally ? cowmem_census_reach(tally) : 0;
+}
+
+/*
+ * Holds cowmem_regions_lock, every region->lock and every view->lock, so
+ * that the indexes and reference counts agree while they are read.
+ */
+void cowmem_world_freeze(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	mutex_lock(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node)
+		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node)
+		list_for_each_entry(view, &region->views, node)
+			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
+}
+
+void cowmem_world_thaw(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	list_for_each_entry(region, &cowmem_regions, node) {
+		list_for_each_entry(view, &region->views, node)
+			mutex_unlock(&view->lock);
+		mutex_unlock(&region->lock);
+	}
+	mutex_unlock(&cowmem_regions_lock);
+}
+
+/*
+ * Freezes the world; true when @view is still alive in it, else thaws it
+ * again. A dead view's region may be gone: it is looked up by id.
+ */
+bool cowmem_world_freeze_live(struct cowmem_view *view)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *v;
+
+	cowmem_world_freeze();
+	list_for_each_entry(region, &cowmem_regions, node) {
+		if (region->id != view->region_id)
+			continue;
+		list_for_each_entry(v, &region->views, node)
+			if (v == view)
+				return true;
+	}
+	cowmem_world_thaw();
+	return false;
+}

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem: same-page merging, copy-on-write's third use. Like KSM, it folds
+ * pages with identical contents into one shared page, write-protected in
+ * every mapping, so that a later write breaks COW as usual; a zero-filled
+ * page goes back to the zero page.
+ *
+ * One call scans a bounded number of pages of every view of one region (and
+ * maybe a second), hashing each; pages merge with those scanned in the same
+ * call. A hash match is only a hint: both pages' PTEs are dropped first, so
+ * that no write can land while they are compared (a writer faults and waits
+ * on view->lock), and only then are their contents compared. A write racing
+ * with the merge therefore lands before (and the pages differ) or after (and
+ * breaks COW): it is never lost.
+ *
+ * Pages charged to different memory cgroups are never merged: the merged
+ * page would stay charged to one cgroup alone. cowmem refuses rather than
+ * moves charges, which the kernel does not offer to modules.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/jhash.h>
+#include <linux/log2.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/cowmem.h>
+
+#include "cowmem.h"
+#include "trace.h"
+
+/* A page scanned in this call: the first of its contents. */
+struct cowmem_merge_seen {
+	u32 hash;
+	int next; /* the next entry in the same bucket, or -1 */
+	struct cowmem_region *region;
+	pgoff_t pgoff;
+	struct cowmem_frame *frame;
+};
+
+struct cowmem_merge {
+	struct cowmem_region *regions[2]; /* the second may be NULL */
+	struct cowmem_merge_seen *seen;
+	int *buckets;
+	unsigned long nr_seen, nr_buckets;
+	struct cowmem_merge_args args;
+};
+
+static u32 cowmem_merge_hash(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	u32 hash = jhash2(addr, PAGE_SIZE / sizeof(u32), 0);
+
+	kunmap_local(addr);
+	return hash;
+}
+
+static bool cowmem_merge_zero(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	bool zero = !memchr_inv(addr, 0, PAGE_SIZE);
+
+	kunmap_local(addr);
+	return zero;
+}
+
+static bool cowmem_merge_same(struct page *a, struct page *b)
+{
+	void *x = kmap_local_page(a), *y = kmap_local_page(b);
+	bool same = !memcmp(x, y, PAGE_SIZE);
+
+	kunmap_local(y);
+	kunmap_local(x);
+	return same;
+}
+
+static bool cowmem_merge_same_memcg(struct page *a, struct page *b)
+{
+	bool same;
+
+	rcu_read_lock();
+	same = page_memcg_check(a) == page_memcg_check(b);
+	rcu_read_unlock();
+	return same;
+}
+
+/* No PTE of any view of @region maps page @pgoff any more. */
+static void cowmem_merge_zap(struct cowmem_region *region, pgoff_t pgoff)
+{
+	unmap_mapping_range(&region->mapping, (loff_t)pgoff << PAGE_SHIFT,
+			    PAGE_SIZE, 1);
+}
+
+/*
+ * Points @view's page @pgoff (whose PTEs are gone) at @to, a frame with
+ * the same contents, or at nothing for a zero-filled page; counts what that
+ * frees. Called with view->lock held.
+ */
+static void cowmem_merge_into(struct cowmem_merge *mg, struct cowmem_view *view,
+			      pgoff_t pgoff, struct cowmem_frame *to)
+{
+	struct cowmem_frame *old;
+
+	if (to)
+		cowmem_frame_get(to);
+	if (cowmem_index_replace(&view->index, pgoff, to, &old)) {
+		if (to)
+			cowmem_frame_put(to);
+		return;
+	}
+	if (!cowmem_frame_put(old))
+		return;
+	mg->args.merged++;
+	mg->args.zeroed += !to;
+}
+
+/* The first page seen with @frame's contents, or NULL. */
+static struct cowmem_merge_seen *
+cowmem_merge_find(struct cowmem_merge *mg, u32 hash, struct cowmem_frame *frame)
+{
+	struct cowmem_merge_seen *seen;
+	int i;
+
+	for (i = mg->buckets[hash & (mg->nr_buckets - 1)]; i >= 0;
+	     i = seen->next) {
+		seen = &mg->seen[i];
+		if (seen->hash == hash &&
+		    (seen->frame == frame ||
+		     cowmem_merge_same(seen->frame->page, frame->page)))
+			return seen;
+	}
+	return NULL;
+}
+
+static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
+				  struct cowmem_view *view, pgoff_t pgoff,
+				  struct cowmem_frame *frame)
+{
+	struct cowmem_merge_seen *seen = &mg->seen[mg->nr_seen];
+	int *bucket = &mg->buckets[hash & (mg->nr_buckets - 1)];
+
+	*seen = (struct cowmem_merge_seen){ .hash = hash,
+					    .next = *bucket,
+					    .region = view->region,
+					    .pgoff = pgoff,
+					    .frame = frame };
+	*bucket = mg->nr_seen++;
+}
+
+/*
+ * Looks at @view's page @pgoff: merges it into the zero page or into an
+ * identical page seen before, or remembers it.
+ * Called with both regions' locks and all their views' locks held.
+ */
+static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
+			      pgoff_t pgoff, struct cowmem_frame *frame)
+{
+	struct cowmem_merge_seen *seen;
+	u32 hash;
+
+	mg->args.scanned++;
+	if (cowmem_merge_zero(frame->page)) {
+		cowmem_merge_zap(view->region, pgoff);
+		/* Stable now that no PTE can write it: look again. */
+		if (cowmem_merge_zero(frame->page))
+			cowmem_merge_into(mg, view, pgoff, NULL);
+		return;
+	}
+	hash = cowmem_merge_hash(frame->page);
+	seen = cowmem_merge_find(mg, hash, frame);
+	if (seen && seen->frame == frame)
+		return;
+	if (!seen) {
+		cowmem_merge_remember(mg, hash, view, pgoff, frame);
+		return;
+	}
+	cowmem_merge_zap(seen->region, seen->pgoff);
+	cowmem_merge_zap(view->region, pgoff);
+	if (!cowmem_merge_same(seen->frame->page, frame->page))
+		return;
+	if (!cowmem_merge_same_memcg(seen->frame->page, frame->page)) {
+		mg->args.skipped++;
+		return;
+	}
+	cowmem_merge_into(mg, view, pgoff, seen->frame);
+}
+
+static unsigned long cowmem_merge_nr_views(struct cowmem_merge *mg)
+{
+	struct cowmem_view *view;
+	unsigned long n = 0;
+	int r;
+
+	for (r = 0; r < 2 && mg->regions[r]; r++)
+		list_for_each_entry(view, &mg->regions[r]->views, node)
+			n++;
+	return n;
+}
+
+/* Scans page @pgoff of every view; false once the budget is spent. */
+static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
+{
+	struct cowmem_frame *frame;
+	struct cowmem_view *view;
+	int r;
+
+	for (r = 0; r < 2 && mg->regions[r]; r++) {
+		if (pgoff >= mg->regions[r]->nr_pages)
+			continue;
+		list_for_each_entry(view, &mg->regions[r]->views, node) {
+			if (mg->args.scanned == mg->args.budget)
+				return false;
+			frame = cowmem_index_lookup(&view->index, pgoff, NULL);
+			if (frame)
+				cowmem_merge_page(mg, view, pgoff, frame);
+		}
+	}
+	return true;
+}
+
+/*
+ * Scans from args.start on, whole page offsets at a time while the budget
+ * lasts. Called with both regions' locks and all their views' locks held.
+ */
+static void cowmem_merge_scan(struct cowmem_merge *mg)
+{
+	pgoff_t pgoff, end = mg->regions[0]->nr_pages;
+	unsigned long views = cowmem_merge_nr_views(mg);
+
+	if (mg->regions[1])
+		end = max(end, mg->regions[1]->nr_pages);
+	mg->args.next = 0;
+	for (pgoff = mg->args.start; pgoff < end; pgoff++) {
+		if (mg->args.scanned &&
+		    mg->args.scanned + views > mg->args.budget) {
+			mg->args.next = pgoff;
+			return;
+		}
+		if (!cowmem_merge_offset(mg, pgoff)) {
+			mg->args.next = pgoff + 1 < end ? pgoff + 1 : 0;
+			return;
+		}
+		cond_resched();
+	}
+}
+
+/* Locks the regions in id order, then each one's views. */
+static void cowmem_merge_lock(struct cowmem_merge *mg)
+{
+	struct cowmem_region *a = mg->regions[0], *b = mg->regions[1];
+	struct cowmem_view *view;
+	int r;
+
+	if (b && b->id < a->id)
+		swap(a, b);
+	mutex_lock(&a->lock);
+	if (b)
+		mutex_lock_nested(&b->lock, SINGLE_DEPTH_NESTING);
+	for (r = 0; r < 2 && mg->regions[r]; r++)
+		list_for_each_entry(view, &mg->regions[r]->views, node)
+			mutex_lock_nest_lock(&view->lock,
+					     &mg->regions[r]->lock);
+}
+
+static void cowmem_merge_unlock(struct cowmem_merge *mg)
+{
+	struct cowmem_view *view;
+	int r;
+
+	for (r = 0; r < 2 && mg->regions[r]; r++) {
+		list_for_each_entry(view, &mg->regions[r]->views, node)
+			mutex_unlock(&view->lock);
+		mutex_unlock(&mg->regions[r]->lock);
+	}
+}
+
+/* Runs one call's scan with its table. Entered with no lock held. */
+static int cowmem_merge_run(struct cowmem_merge *mg)
+{
+	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
+	mg->seen =
+		kvmalloc_array(mg->args.budget, sizeof(*mg->seen), GFP_KERNEL);
+	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets),
+				     GFP_KERNEL);
+	if (!mg->seen || !mg->buckets)
+		goto free_table;
+	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
+	cowmem_merge_lock(mg);
+	cowmem_merge_scan(mg);
+	cowmem_merge_unlock(mg);
+	this_cpu_add(cowmem_stats.merged_pages, mg->args.merged);
+	this_cpu_add(cowmem_stats.merged_zero, mg->args.zeroed);
+	trace_merge(mg->regions[0]->id, mg->regions[1] ? mg->regions[1]->id : 0,
+		    mg->args.scanned, mg->args.merged, mg->args.zeroed,
+		    mg->args.skipped);
+free_table:
+	kvfree(mg->buckets);
+	kvfree(mg->seen);
+	return mg->seen && mg->buckets ? 0 : -ENOMEM;
+}
+
+/* The ioctl's mapping must belong to its file, as for the other ioctls. */
+static int cowmem_merge_check_addr(struct file *file, unsigned long addr)
+{
+	int err = 0;
+
+	if (mmap_read_lock_killable(current->mm))
+		return -EINTR;
+	if (!cowmem_ioctl_view(file, addr))
+		err = -EINVAL;
+	mmap_read_unlock(current->mm);
+	return err;
+}
+
+/* Entered with no lock held. */
+long cowmem_ioctl_merge(struct file *file, void __user *uarg)
+{
+	struct cowmem_merge mg = { .regions = { file->private_data } };
+	struct file *other = NULL;
+	int err;
+
+	if (copy_from_user(&mg.args, uarg, sizeof(mg.args)))
+		return -EFAULT;
+	if (mg.args.flags || !mg.args.budget ||
+	    mg.args.budget > COWMEM_MERGE_MAX_BUDGET)
+		return -EINVAL;
+	mg.args.scanned = 0;
+	mg.args.merged = 0;
+	mg.args.zeroed = 0;
+	mg.args.skipped = 0;
+	if (mg.args.fd >= 0) {
+		other = fget(mg.args.fd);
+		if (!other)
+			return -EBADF;
+		err = -EINVAL;
+		if (!cowmem_file_is_ours(other))
+			goto put_other;
+		if (other->private_data != mg.regions[0])
+			mg.regions[1] = other->private_data;
+	}
+	err = cowmem_merge_check_addr(file, mg.args.addr);
+	if (!err)
+		err = cowmem_merge_run(&mg);
+	if (!err && copy_to_user(uarg, &mg.args, sizeof(mg.args)))
+		err = -EFAULT;
+put_other:
+	if (other)
+		fput(other);
+	return err;
+}

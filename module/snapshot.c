@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem: snapshots and rollback, copy-on-write's other two uses.
+ *
+ * A snapshot is a region of its own, behind a file of its own, whose frozen
+ * index shares the view's index at the moment it is taken: one reference on
+ * the root node, whatever the size. What is left proportional to the size
+ * is dropping the view's PTEs, so that its next write to each page breaks
+ * COW instead of writing into the snapshot. Mapping the snapshot's file
+ * makes a view that starts from the frozen index, like any other view.
+ *
+ * A rollback gives the view the snapshot's index (again one reference),
+ * drops the view's PTEs so that every mapping refaults into it, and lets go
+ * of the old index. A thread writing meanwhile holds the same mmap_lock for
+ * read and waits on view->lock in its fault: each of its stores lands either
+ * before the rollback (and is undone) or after it (and is kept).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/cowmem.h>
+
+#include "compat.h"
+#include "cowmem.h"
+#include "trace.h"
+
+/*
+ * Makes @snap (new, not yet reachable from any file descriptor) a snapshot
+ * of the view mapped at @addr. Takes current->mm's mmap_lock, then
+ * snap->lock and view->lock.
+ */
+static int cowmem_snapshot_take(struct file *file, unsigned long addr,
+				struct cowmem_region *snap)
+{
+	struct cowmem_view *view;
+	int err = -EINVAL;
+
+	if (mmap_read_lock_killable(current->mm))
+		return -EINTR;
+	view = cowmem_ioctl_view(file, addr);
+	if (!view)
+		goto unlock_mm;
+	mutex_lock(&snap->lock);
+	mutex_lock(&view->lock);
+	cowmem_index_share(&snap->base, &view->index);
+	snap->nr_pages = view->region->nr_pages;
+	snap->source_region = view->region_id;
+	snap->source_view = view->id;
+	snap->is_snapshot = true;
+	cowmem_stat_inc(snapshots);
+	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
+	trace_snapshot(view->id, snap->id, snap->base.present);
+	mutex_unlock(&view->lock);
+	mutex_unlock(&snap->lock);
+	err = 0;
+unlock_mm:
+	mmap_read_unlock(current->mm);
+	return err;
+}
+
+/* Entered with no lock held. */
+long cowmem_ioctl_snapshot(struct file *file, void __user *uarg)
+{
+	struct cowmem_snapshot_args args;
+	unsigned int fd_flags = O_RDWR;
+	struct file *snap_file;
+	int fd, err;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags & ~COWMEM_SNAPSHOT_CLOEXEC)
+		return -EINVAL;
+	if (args.flags & COWMEM_SNAPSHOT_CLOEXEC)
+		fd_flags |= O_CLOEXEC;
+	fd = get_unused_fd_flags(fd_flags);
+	if (fd < 0)
+		return fd;
+	snap_file = cowmem_file_open_snapshot();
+	if (IS_ERR(snap_file)) {
+		err = PTR_ERR(snap_file);
+		goto put_fd;
+	}
+	err = cowmem_snapshot_take(file, args.addr, snap_file->private_data);
+	if (err)
+		goto put_file;
+	args.fd = fd;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		err = -EFAULT;
+		goto put_file;
+	}
+	fd_install(fd, snap_file);
+	return 0;
+
+put_file:
+	fput(snap_file);
+put_fd:
+	put_unused_fd(fd);
+	return err;
+}
+
+/*
+ * Gives the view mapped at @addr the contents of @snap. Takes current->mm's
+ * mmap_lock, then view->lock; @snap's index is frozen and needs no lock.
+ */
+static int cowmem_rollback(struct file *file, unsigned long addr,
+			   struct cowmem_region *snap)
+{
+	struct cowmem_index old;
+	struct cowmem_view *view;
+	unsigned long freed;
+	int err = -EINVAL;
+
+	if (mmap_read_lock_killable(current->mm))
+		return -EINTR;
+	view = cowmem_ioctl_view(file, addr);
+	if (!view || view->region_id != snap->source_region)
+		goto unlock_mm;
+	mutex_lock(&view->lock);
+	old = view->index;
+	cowmem_index_share(&view->index, &snap->base);
+	cowmem_view_zap_all(view);
+	/* No PTE maps the old frames any more: they may go. */
+	freed = cowmem_index_release(&old);
+	cowmem_stat_inc(rollbacks);
+	trace_rollback(view->id, snap->id, view->index.present, freed);
+	mutex_unlock(&view->lock);
+	err = 0;
+unlock_mm:
+	mmap_read_unlock(current->mm);
+	return err;
+}
+
+/* Entered with no lock held. */
+long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
+{
+	struct cowmem_rollback_args args;
+	struct cowmem_region *snap;
+	struct file *snap_file;
+	int err = -EINVAL;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags)
+		return -EINVAL;
+	snap_file = fget(args.snapshot_fd);
+	if (!snap_file)
+		return -EBADF;
+	snap = snap_file->private_data;
+	/* is_snapshot is set before the snapshot's fd exists, then fixed. */
+	if (cowmem_file_is_ours(snap_file) && snap->is_snapshot)
+		err = cowmem_rollback(file, args.addr, snap);
+	fput(snap_file);
+	return err;
+}
+
+/*
+ * The view a snapshot was taken of, if it is still alive.
+ * Called with cowmem_regions_lock held and the regions frozen.
+ */
+struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snap)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	lockdep_assert_held(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node) {
+		if (region->id != snap->source_region)
+			continue;
+		list_for_each_entry(view, &region->views, node)
+			if (view->id == snap->source_view)
+				return view;
+	}
+	return NULL;
+}
