@@ -4,35 +4,42 @@
  *
  * Objects
  * -------
- * region  One per open of /dev/cowmem (file->private_data). Its size is fixed
- *         by the first mmap(). It embeds the file's address_space, so that
- *         unmap_mapping_range() reaches the PTEs of every view of the region
- *         without taking any mm's mmap_lock.
+ * region  One per open of /dev/cowmem (file->private_data), and one per
+ *         snapshot, behind a file of its own on an anonymous inode. Its size
+ *         is fixed by the first mmap() (a snapshot's: by its source). It
+ *         embeds the file's address_space, so that unmap_mapping_range()
+ *         reaches the PTEs of every view of the region without taking any
+ *         mm's mmap_lock.
  * view    What one address space sees of a region: its own page index. The
  *         first process to mmap() a region creates the origin view; fork()
  *         clones each view the parent maps (one clone per view per fork);
  *         another process mmap()ing the file gets a clone of the origin.
  *         A view lives as long as something maps it, like anonymous memory:
  *         once the origin is unmapped, the next mmap() starts a new origin.
- * frame   One data page and the number of views whose index holds it.
+ * index   page offset -> frame, a radix tree whose nodes are shared between
+ *         indexes and copied on write (index.c). Each view has one, and a
+ *         snapshot region has a frozen one (its base), which its first
+ *         mapping's view starts from.
+ * frame   One data page and the number of index leaf slots holding it.
  *         Pages nobody wrote are absent from every index and map the zero page.
  *
  * The invariant everything else serves: a PTE may be writable only when the
- * frame it maps is exclusive to the view that maps it (sharers == 1). Any
- * operation that makes a frame shared (fork, a cross-process mmap) first
- * takes the new reference, then zaps the PTEs of the views that had it.
+ * frame it maps is exclusive to the view that maps it (a single holder for
+ * the frame and for every index node on its path). Any operation that makes
+ * a frame shared (fork, a cross-process mmap, a snapshot, a rollback, a
+ * merge) first takes the new reference, then zaps the PTEs of the views
+ * that had it.
  *
  * Lock order
  * ----------
  *   mm->mmap_lock                  (fault, mmap, munmap, fork: parent, then
  *                                   child nested, both for write)
- *   cowmem_regions_lock            (mutex; open, release, debugfs walks;
- *                                   never held together with an mmap_lock)
- *     region->lock                 (mutex)
+ *   cowmem_regions_lock            (mutex; open, release, debugfs walks, the
+ *                                   census; never held with an mmap_lock)
+ *     region->lock                 (mutex; a merge over two regions takes
+ *                                   the one with the lower id first; a
+ *                                   snapshot holds the new region's)
  *       view->lock                 (mutex)
- *         view->frames' xa_lock    (inside xa_store(); held directly by the
- *                                   fork clone's cursors, with rcu_read_lock()
- *                                   for walking the source index)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
  *           page table lock        (zap_vma_ptes(), vmf_insert_pfn_prot())
  *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
@@ -42,6 +49,9 @@
  * through the region's address_space rather than through the origin's mm.
  * The fault path allocates pages and index nodes (GFP_KERNEL) under
  * view->lock: reclaim never enters cowmem, whose pages are not on the LRU.
+ * Index nodes need no lock of their own: a node is changed in place only by
+ * the one view whose path holds it alone, under that view's lock; a shared
+ * node is read-only, and its holders only take or drop references.
  * Several view->locks are held at once only under their region->lock (or
  * under cowmem_regions_lock with every region->lock held: a debugfs freeze),
  * and cowmem_regions_lock is never taken under an mmap_lock. debugfs files
@@ -65,11 +75,16 @@
  *         was alive; the workqueue drops the first after removing the
  *         view's debugfs directory (which waits for its readers), and the
  *         last cowmem_view_unpin() frees the struct.
- * frame   refcount_t sharers: one per view index slot that holds it. The view
- *         whose put drops it to zero frees the page and the frame. PTEs hold
+ *         A snapshot region lives as long as its file; a view's or a
+ *         snapshot's source is named by ids, never by pointer.
+ * node    refcount_t ref: one per index root or parent slot pointing at it.
+ *         Whoever drops it to zero frees it and drops its children.
+ * frame   refcount_t sharers: one per index leaf slot that holds it. Whoever
+ *         drops it to zero frees the page and the frame. PTEs hold
  *         no reference (VM_PFNMAP): a frame leaves an index only after every
  *         PTE of that view mapping it has been zapped, and a view is freed
  *         only after its last VMA, and so its last PTE, is gone.
+ *         How many views see a frame is not stored: the census counts it.
  */
 #ifndef _COWMEM_H
 #define _COWMEM_H

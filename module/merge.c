@@ -142,6 +142,9 @@ static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
 	struct cowmem_merge_seen *seen = &mg->seen[mg->nr_seen];
 	int *bucket = &mg->buckets[hash & (mg->nr_buckets - 1)];
 
+	/* Only a first offset with more views than the budget gets here. */
+	if (mg->nr_seen == mg->args.budget)
+		return;
 	*seen = (struct cowmem_merge_seen){ .hash = hash,
 					    .next = *bucket,
 					    .region = view->region,
@@ -200,8 +203,8 @@ static unsigned long cowmem_merge_nr_views(struct cowmem_merge *mg)
 	return n;
 }
 
-/* Scans page @pgoff of every view; false once the budget is spent. */
-static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
+/* Scans page @pgoff of every view. */
+static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 {
 	struct cowmem_frame *frame;
 	struct cowmem_view *view;
@@ -211,19 +214,18 @@ static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 		if (pgoff >= mg->regions[r]->nr_pages)
 			continue;
 		list_for_each_entry(view, &mg->regions[r]->views, node) {
-			if (mg->args.scanned == mg->args.budget)
-				return false;
 			frame = cowmem_index_lookup(&view->index, pgoff, NULL);
 			if (frame)
 				cowmem_merge_page(mg, view, pgoff, frame);
 		}
 	}
-	return true;
 }
 
 /*
- * Scans from args.start on, whole page offsets at a time while the budget
- * lasts. Called with both regions' locks and all their views' locks held.
+ * Scans from args.start on, one page offset (in every view) at a time,
+ * while the budget lasts; the first offset is scanned whole even when it
+ * has more views than the budget, so that every call makes progress.
+ * Called with both regions' locks and all their views' locks held.
  */
 static void cowmem_merge_scan(struct cowmem_merge *mg)
 {
@@ -239,10 +241,7 @@ static void cowmem_merge_scan(struct cowmem_merge *mg)
 			mg->args.next = pgoff;
 			return;
 		}
-		if (!cowmem_merge_offset(mg, pgoff)) {
-			mg->args.next = pgoff + 1 < end ? pgoff + 1 : 0;
-			return;
-		}
+		cowmem_merge_offset(mg, pgoff);
 		cond_resched();
 	}
 }

@@ -234,6 +234,52 @@ unsigned long cowmem_view_zap_all(struct cowmem_view *view)
 }
 
 /*
+ * Clean as well as read-only: mprotect() makes a dirty PTE of a shared
+ * mapping writable again without a fault (can_change_pte_writable()).
+ * Cleared and set again so that no dirty bit set meanwhile is lost.
+ */
+static int cowmem_pte_wrprotect(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct mm_struct *mm = data;
+	pte_t pte;
+
+	if (!pte_write(ptep_get(ptep)) && !pte_dirty(ptep_get(ptep)))
+		return 0;
+	pte = ptep_get_and_clear(mm, addr, ptep);
+	set_pte_at(mm, addr, ptep, pte_mkclean(pte_wrprotect(pte)));
+	return 0;
+}
+
+/*
+ * At fork only: takes write permission away from every PTE of @view, in
+ * every VMA of its mm, and keeps them. copy_page_range() then copies them
+ * into the child, which reads its pages without a fault, and the parent
+ * reads on without one too. No TLB flush here: dup_mmap() flushes the
+ * parent's TLB (flush_tlb_mm()) before fork() returns and before the child
+ * can run, as it does for the kernel's own COW; a store racing with fork()
+ * in another thread may still reach the shared page, as with anonymous
+ * memory. Returns how many VMAs that was.
+ * Called with view->mm's mmap_lock held for write, in dup_mmap().
+ */
+static unsigned long cowmem_view_wrprotect_all(struct cowmem_view *view)
+{
+	VMA_ITERATOR(vmi, view->mm, 0);
+	struct vm_area_struct *vma;
+	unsigned long n = 0;
+
+	cowmem_mmap_assert_write_locked(view->mm);
+	for_each_vma(vmi, vma) {
+		if (!cowmem_vma_maps_view(vma, view))
+			continue;
+		apply_to_existing_page_range(view->mm, vma->vm_start,
+					     vma->vm_end - vma->vm_start,
+					     cowmem_pte_wrprotect, view->mm);
+		n++;
+	}
+	return n;
+}
+
+/*
  * Zaps the PTE of page @pgoff in every VMA of @view except @skip, after the
  * index replaced the frame there. Most views have a single VMA, which is the
  * faulting one: then there is nothing to walk.
@@ -363,10 +409,11 @@ unlock:
 
 /*
  * The view a VMA copied by fork() belongs to: one clone of @parent per fork,
- * shared by all of the child's VMAs of it. Returns NULL when the clone cannot
- * be allocated (the child's VMA then has no view and faults get SIGBUS).
- * Either way the parent's PTEs are zapped, before copy_page_range() could
- * copy them into the child, and so that the parent refaults read-only.
+ * shared by all of the child's VMAs of it. The parent's PTEs lose write
+ * permission before copy_page_range() copies them into the child. Returns
+ * NULL when the clone cannot be allocated (the child's VMA then has no view
+ * and faults get SIGBUS): then the parent's PTEs are zapped instead, so that
+ * the child gets none.
  * Called from vm_ops->open with both mms' mmap_lock held for write.
  */
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
@@ -384,7 +431,11 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 		goto unlock;
 	}
 	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
-	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(parent));
+	if (IS_ERR(child))
+		cowmem_view_zap_all(parent);
+	else
+		this_cpu_add(cowmem_stats.clone_zaps,
+			     cowmem_view_wrprotect_all(parent));
 	if (IS_ERR(child)) {
 		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
 				    parent->id);

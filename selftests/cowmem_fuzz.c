@@ -6,12 +6,16 @@
  * the oracle) and a cowmem region of the same size, then runs the same
  * random operations on both across a tree of processes: writes of a byte or
  * a range, fork, exit, threads writing disjoint pages, mprotect round trips,
- * partial munmap, mremap moves, closing the fd, and writes through a second,
- * MADV_DONTFORK mapping of the cowmem view (mirrored into the oracle). After
- * every step each process compares the two regions page by page. A
- * difference prints the seed, the process's lineage and its operations up to
- * the failing step, which replay with the same --seed. debugfs "check" must
- * say ok between rounds.
+ * partial munmap, mremap moves, closing the fd, writes through a second,
+ * MADV_DONTFORK mapping of the cowmem view (mirrored into the oracle), and
+ * snapshots: COWMEM_IOC_SNAPSHOT, whose oracle is a copy of the anonymous
+ * region taken at the same moment, COWMEM_IOC_ROLLBACK, which copies it back
+ * into the anonymous region, and read-only mappings of a snapshot compared
+ * with its copy. A process keeps up to MAX_SNAPS snapshots; a child inherits
+ * its parent's and may roll back to them. After every step each process
+ * compares the two regions page by page. A difference prints the seed, the
+ * process's lineage and its operations up to the failing step, which replay
+ * with the same --seed. debugfs "check" must say ok between rounds.
  *
  *   cowmem_fuzz [--seed N] [--seconds N]
  */
@@ -27,6 +31,7 @@
 #define MAX_STEPS 48
 #define MAX_DEPTH 3
 #define MAX_LOG 512
+#define MAX_SNAPS 3
 
 enum fuzz_op {
 	OP_WRITE,
@@ -40,18 +45,40 @@ enum fuzz_op {
 	OP_CLOSE,
 	OP_ALIAS,
 	OP_ALIAS_WRITE,
+	OP_SNAPSHOT,
+	OP_ROLLBACK,
+	OP_SNAP_READ,
 	OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-	"write",  "range",  "fork",  "exit",  "threads",     "mprotect",
-	"munmap", "mremap", "close", "alias", "alias-write",
+	[OP_WRITE] = "write",
+	[OP_RANGE] = "range",
+	[OP_FORK] = "fork",
+	[OP_EXIT] = "exit",
+	[OP_THREADS] = "threads",
+	[OP_MPROTECT] = "mprotect",
+	[OP_MUNMAP] = "munmap",
+	[OP_MREMAP] = "mremap",
+	[OP_CLOSE] = "close",
+	[OP_ALIAS] = "alias",
+	[OP_ALIAS_WRITE] = "alias-write",
+	[OP_SNAPSHOT] = "snapshot",
+	[OP_ROLLBACK] = "rollback",
+	[OP_SNAP_READ] = "snap-read",
 };
 
 struct logged {
 	enum fuzz_op op;
 	int depth;
 	unsigned long a, b;
+};
+
+/* A snapshot of the cowmem view and its oracle: the anonymous region then. */
+struct snap {
+	int fd; /* -1: an empty slot */
+	char *copy;
+	unsigned char mapped[64]; /* pages mapped when it was taken */
 };
 
 struct world {
@@ -61,6 +88,7 @@ struct world {
 	char *anon, *cow, *alias;
 	unsigned char mapped[64]; /* page still mapped in both regions */
 	int fd, depth, pristine;
+	struct snap snaps[MAX_SNAPS];
 	char path[64];
 	struct logged log[MAX_LOG];
 	int nlog;
@@ -263,6 +291,82 @@ static void op_alias(struct world *w)
 	note(w, OP_ALIAS, 0, 0);
 }
 
+/* A page of the view: through the region's mapping or, sometimes, the alias. */
+static char *view_addr(struct world *w, unsigned long p)
+{
+	return (w->alias && pick(w, 2) ? w->alias : w->cow) + p * w->psz;
+}
+
+/* Snapshots the view into a random slot; the oracle copies the anonymous region. */
+static void op_snapshot(struct world *w)
+{
+	unsigned long slot = pick(w, MAX_SNAPS), p = mapped_page(w);
+	struct snap *s = &w->snaps[slot];
+
+	if (w->fd < 0 || p == w->pages)
+		return;
+	note(w, OP_SNAPSHOT, slot, p);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (!s->copy)
+		s->copy = malloc(w->pages * w->psz);
+	if (!s->copy)
+		report(w, "malloc of a snapshot copy failed", p);
+	s->fd = cowmem_snapshot(w->fd, view_addr(w, p),
+				COWMEM_SNAPSHOT_CLOEXEC);
+	if (s->fd < 0)
+		report(w, "COWMEM_IOC_SNAPSHOT failed", p);
+	for (unsigned long q = 0; q < w->pages; q++) {
+		s->mapped[q] = w->mapped[q];
+		if (w->mapped[q])
+			memcpy(s->copy + q * w->psz, w->anon + q * w->psz,
+			       w->psz);
+	}
+}
+
+/*
+ * Rolls the whole view (the alias sees it too) back to one of the snapshots;
+ * the oracle copies that snapshot's copy back. A page mapped now was mapped
+ * when the snapshot was taken: munmap only ever takes pages away.
+ */
+static void op_rollback(struct world *w)
+{
+	unsigned long slot = pick(w, MAX_SNAPS), p = mapped_page(w);
+	struct snap *s = &w->snaps[slot];
+
+	if (w->fd < 0 || s->fd < 0 || p == w->pages)
+		return;
+	note(w, OP_ROLLBACK, slot, p);
+	if (cowmem_rollback(w->fd, view_addr(w, p), s->fd, 0))
+		report(w, "COWMEM_IOC_ROLLBACK failed", p);
+	for (unsigned long q = 0; q < w->pages; q++)
+		if (w->mapped[q] && s->mapped[q])
+			memcpy(w->anon + q * w->psz, s->copy + q * w->psz,
+			       w->psz);
+}
+
+/* A read-only mapping of a snapshot shows what its copy holds. */
+static void op_snap_read(struct world *w)
+{
+	unsigned long slot = pick(w, MAX_SNAPS);
+	struct snap *s = &w->snaps[slot];
+	size_t size = w->pages * w->psz;
+	char *map;
+
+	if (s->fd < 0)
+		return;
+	note(w, OP_SNAP_READ, slot, 0);
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, s->fd, 0);
+	if (map == MAP_FAILED)
+		report(w, "mmap of a snapshot failed", 0);
+	for (unsigned long q = 0; q < w->pages; q++)
+		if (s->mapped[q] &&
+		    memcmp(map + q * w->psz, s->copy + q * w->psz, w->psz))
+			report(w, "a snapshot differs from its copy", q);
+	if (munmap(map, size))
+		report(w, "munmap of a snapshot failed", 0);
+}
+
 static void run(struct world *w);
 
 static void op_fork(struct world *w, pid_t *children, int *nchildren)
@@ -334,6 +438,15 @@ static void step(struct world *w, enum fuzz_op op, pid_t *children,
 	case OP_ALIAS_WRITE:
 		op_alias_write(w);
 		break;
+	case OP_SNAPSHOT:
+		op_snapshot(w);
+		break;
+	case OP_ROLLBACK:
+		op_rollback(w);
+		break;
+	case OP_SNAP_READ:
+		op_snap_read(w);
+		break;
 	default:
 		break;
 	}
@@ -380,6 +493,8 @@ static int round_of(__u64 round_seed)
 		report(w, "cannot map the regions", 0);
 	madvise(w->anon, w->pages * w->psz, MADV_NOHUGEPAGE);
 	memset(w->mapped, 1, sizeof(w->mapped));
+	for (int i = 0; i < MAX_SNAPS; i++)
+		w->snaps[i].fd = -1;
 	w->pristine = 1;
 	snprintf(w->path, sizeof(w->path), "0");
 	run(w);

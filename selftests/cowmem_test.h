@@ -94,6 +94,58 @@ static inline int cowmem_page_info(int fd, const void *addr, size_t nr,
 	return ioctl(fd, COWMEM_IOC_PAGE_INFO, &args);
 }
 
+/*
+ * COWMEM_IOC_SNAPSHOT of the caller's view mapped at @addr (a mapping of
+ * @fd); the snapshot's new fd, or -1 with errno set.
+ */
+static inline int cowmem_snapshot(int fd, const void *addr, unsigned int flags)
+{
+	struct cowmem_snapshot_args args = {
+		.addr = (unsigned long)addr,
+		.flags = flags,
+		.fd = -1,
+	};
+
+	if (ioctl(fd, COWMEM_IOC_SNAPSHOT, &args))
+		return -1;
+	return args.fd;
+}
+
+/* COWMEM_IOC_ROLLBACK of the view mapped at @addr to @snapshot_fd; ioctl()'s result. */
+static inline int cowmem_rollback(int fd, const void *addr, int snapshot_fd,
+				  unsigned int flags)
+{
+	struct cowmem_rollback_args args = {
+		.addr = (unsigned long)addr,
+		.snapshot_fd = snapshot_fd,
+		.flags = flags,
+	};
+
+	return ioctl(fd, COWMEM_IOC_ROLLBACK, &args);
+}
+
+/*
+ * COWMEM_IOC_MERGE from page offset @start, at most @budget pages, of the
+ * region mapped at @addr (and of @other_fd's region, unless it is -1); the
+ * results in @out, which may be NULL. Returns ioctl()'s result.
+ */
+static inline int cowmem_merge(int fd, const void *addr, int other_fd,
+			       __u64 start, __u64 budget,
+			       struct cowmem_merge_args *out)
+{
+	struct cowmem_merge_args args = {
+		.addr = (unsigned long)addr,
+		.fd = other_fd,
+		.start = start,
+		.budget = budget,
+	};
+	int ret = ioctl(fd, COWMEM_IOC_MERGE, &args);
+
+	if (out)
+		*out = args;
+	return ret;
+}
+
 /* The exit status of @pid, or 255 when it did not exit normally. */
 static inline int wait_status(pid_t pid)
 {

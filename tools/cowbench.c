@@ -19,7 +19,10 @@
  *   a 4 KiB memcpy per page: the floor no COW break can beat.
  * The module's debugfs counters around R1 and R2 at the largest size give the
  * structure: faults and page allocations per COW break, zaps per fork, and
- * (tracefs, cowmem:cow_break) the time the copy itself takes.
+ * (tracefs, cowmem:cow_break) the time the copy itself takes. Last, for
+ * each size, a snapshot and a rollback of a fully written region: the pages
+ * and index nodes they allocate (none: they share the index's root) and
+ * their time, which only dropping the view's PTEs makes grow with the size.
  *
  * Goals are printed PASS or MISS. A MISS is a finding, not an error: the exit
  * status is 0 unless something failed (1) or the usage was wrong (2).
@@ -27,12 +30,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/cowmem.h>
 #include <linux/types.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -44,7 +49,7 @@
 #define MAX_THREADS 64
 #define TAG 'P' /* what the parent writes before fork() */
 /* The page index: an 8-byte xarray slot plus about 1 byte of node per page. */
-#define INDEX_BYTES_PER_PAGE 9
+#define INDEX_SLOTS_PER_NODE 64
 #define TRACE_DIR "/sys/kernel/tracing/events/cowmem/cow_break"
 #define TRACE_HIST "hist:keys=view:vals=ns"
 
@@ -642,6 +647,9 @@ enum stat_id {
 	ST_FORKS,
 	ST_CLONE_ZAPS,
 	ST_FRAME_BYTES,
+	ST_NODE_BYTES,
+	ST_PAGES,
+	ST_NODES,
 	NR_STATS
 };
 
@@ -653,6 +661,9 @@ static const char *const stat_names[NR_STATS] = {
 	[ST_FORKS] = "forks",
 	[ST_CLONE_ZAPS] = "clone_zaps",
 	[ST_FRAME_BYTES] = "frame_bytes",
+	[ST_NODE_BYTES] = "node_bytes",
+	[ST_PAGES] = "pages",
+	[ST_NODES] = "nodes",
 };
 
 /* Reads the counters into @v; -1 when the file or a counter is missing. */
@@ -737,6 +748,7 @@ static int structure_run(size_t mib, int s, long long *d, double *res)
 	for (i = 0; i < NR_STATS; i++)
 		d[i] = after[i] - before[i];
 	d[ST_FRAME_BYTES] = after[ST_FRAME_BYTES];
+	d[ST_NODE_BYTES] = after[ST_NODE_BYTES];
 	return 0;
 }
 
@@ -785,6 +797,7 @@ static void report_structure(size_t mib)
 	size_t pages = (mib << 20) / bench.psz;
 	long long d[NR_STATS];
 	double res[NR_METRICS];
+	double index;
 	bool ok;
 
 	printf("\n== structure, from cowmem's counters (%s) around single runs at %zu MiB\n",
@@ -802,11 +815,78 @@ static void report_structure(size_t mib)
 	       d[ST_REUSES], d[ST_COW_BREAKS], d[ST_PAGE_ALLOCS], pages);
 	printf("  fork:          %.2f clone_zaps per fork (VMAs whose PTEs fork zapped)\n",
 	       (double)d[ST_CLONE_ZAPS] / (d[ST_FORKS] ? d[ST_FORKS] : 1));
-	printf("  metadata:      %lld bytes per page (frame %lld + index %d), %.1f%% of a page\n",
-	       d[ST_FRAME_BYTES] + INDEX_BYTES_PER_PAGE, d[ST_FRAME_BYTES],
-	       INDEX_BYTES_PER_PAGE,
-	       100.0 * (d[ST_FRAME_BYTES] + INDEX_BYTES_PER_PAGE) / bench.psz);
+	/* A full leaf node serves 64 pages; the levels above add 1/64 of that. */
+	index = d[ST_NODE_BYTES] / (double)INDEX_SLOTS_PER_NODE *
+		(1 + 1.0 / INDEX_SLOTS_PER_NODE);
+	printf("  metadata:      %.1f bytes per page (frame %lld + index %.1f), %.1f%% of a page\n",
+	       d[ST_FRAME_BYTES] + index, d[ST_FRAME_BYTES], index,
+	       100.0 * (d[ST_FRAME_BYTES] + index) / bench.psz);
 	structure_trace(mib);
+}
+
+/* Times one ioctl on @fd; dies when it fails. */
+static __u64 timed_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
+{
+	__u64 t0 = now_ns();
+
+	if (ioctl(fd, cmd, arg))
+		die(what);
+	return now_ns() - t0;
+}
+
+/*
+ * A snapshot and a rollback of a fully written region of @mib: what they
+ * allocate (pages, index nodes) and how long they take. Neither should
+ * grow with the size but for dropping the view's PTEs.
+ */
+static void snapshot_run(size_t mib)
+{
+	struct cowmem_snapshot_args snap = { 0 };
+	struct cowmem_rollback_args back = { 0 };
+	long long s0[NR_STATS], s1[NR_STATS], s2[NR_STATS];
+	struct region r = { .psz = bench.psz,
+			    .pages = (mib << 20) / bench.psz };
+	int fd = open(bench.device, O_RDWR | O_CLOEXEC);
+	__u64 t_snap, t_back;
+
+	if (fd < 0)
+		die(bench.device);
+	r.map = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		     0);
+	if (r.map == MAP_FAILED)
+		die("mmap /dev/cowmem");
+	write_pages(&r, 0, r.pages, TAG);
+	snap.addr = (unsigned long)r.map;
+	back.addr = snap.addr;
+	if (stats_read(s0))
+		die("reading the counters");
+	t_snap = timed_ioctl(fd, COWMEM_IOC_SNAPSHOT, &snap,
+			     "COWMEM_IOC_SNAPSHOT");
+	stats_read(s1);
+	write_pages(&r, 0, r.pages, TAG + 1);
+	back.snapshot_fd = snap.fd;
+	t_back = timed_ioctl(fd, COWMEM_IOC_ROLLBACK, &back,
+			     "COWMEM_IOC_ROLLBACK");
+	stats_read(s2);
+	if (read_pages(&r, TAG))
+		fail("rollback: the region does not read the snapshot's contents");
+	printf("  %6zu MiB %8zu pages: snapshot %9.1f us, +%lld pages +%lld nodes;",
+	       mib, r.pages, t_snap / 1e3, s1[ST_PAGES] - s0[ST_PAGES],
+	       s1[ST_NODES] - s0[ST_NODES]);
+	printf(" rollback %9.1f us, %lld pages freed\n", t_back / 1e3,
+	       (s1[ST_PAGES] + (long long)r.pages) - s2[ST_PAGES]);
+	munmap(r.map, mib << 20);
+	close(snap.fd);
+	close(fd);
+}
+
+static void report_snapshot(void)
+{
+	int i;
+
+	printf("\n== snapshot and rollback of a fully written region (cowmem only)\n");
+	for (i = 0; i < bench.nr_sizes; i++)
+		snapshot_run(bench.sizes[i]);
 }
 
 /* The goals over every size: PASS, or MISS with the sizes that missed. */
@@ -993,6 +1073,7 @@ int main(int argc, char **argv)
 			largest = bench.sizes[i];
 	}
 	report_structure(largest);
+	report_snapshot();
 	report_goals();
 	if (bench.csv && fclose(bench.csv))
 		die("closing the CSV file");

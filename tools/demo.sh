@@ -1,8 +1,9 @@
 #!/bin/bash
 # Runs inside the test VM for `make demo`: loads the module, narrates the
-# seed scenario with cowdemo, shows the views with cowstat while a workload
-# holds them, then watches COW breaks live with bpftrace around the same
-# workload, and unloads the module.
+# seed scenario with cowdemo, then a snapshot-and-rollback transaction
+# (cowdemo --snapshot) and same-page merging (cowdemo --merge), shows the
+# views with cowstat while a workload holds them, then watches COW breaks
+# live with bpftrace around the same workload, and unloads the module.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +12,14 @@ trap 'rmmod cowmem' EXIT
 export NO_COLOR=1
 
 "$here/cowdemo"
+
+echo
+echo "=== cowdemo --snapshot: a transaction rolled back"
+"$here/cowdemo" --snapshot
+
+echo
+echo "=== cowdemo --merge: same-page merging across a parent and its child"
+"$here/cowdemo" --merge
 
 echo
 echo "=== cowstat, while cowload holds a parent and 3 forked children"

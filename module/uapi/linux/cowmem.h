@@ -66,8 +66,9 @@ struct cowmem_snapshot_args {
  * a snapshot again, sharing its pages copy-on-write. The view's PTEs are
  * dropped, so every mapping of it reads the rolled-back contents at once.
  * @addr:        in: an address inside a cowmem mapping of the ioctl's file
- * @snapshot_fd: in: a snapshot taken of a view of that same region
- *               (EINVAL otherwise, EBADF if not a file descriptor)
+ * @snapshot_fd: in: a snapshot taken of a view of that same region; a
+ *               snapshot of a snapshot belongs to the first snapshot's
+ *               region (EINVAL otherwise, EBADF if not a file descriptor)
  * @flags:       in: 0
  */
 struct cowmem_rollback_args {
@@ -86,15 +87,20 @@ struct cowmem_rollback_args {
  * cgroups are never merged (counted in @skipped).
  * @addr:    in: an address inside a cowmem mapping of the ioctl's file
  * @fd:      in: -1, or a second /dev/cowmem or snapshot file descriptor
+ *           (EBADF if not a file descriptor, EINVAL if not cowmem's)
  * @flags:   in: 0
  * @start:   in: first page offset to scan
- * @budget:  in: most pages to scan, 1 to COWMEM_MERGE_MAX_BUDGET; pages
- *           merge with the pages scanned in the same call
+ * @budget:  in: most pages to scan, 1 to COWMEM_MERGE_MAX_BUDGET. A page
+ *           is a written page of one view at one offset; the pages of all
+ *           views at an offset are scanned together (so a first offset with
+ *           more views than @budget is scanned whole). Pages merge with the
+ *           pages scanned in the same call.
  * @next:    out: where the next call should start; 0 after the last page
  * @scanned: out: pages looked at
  * @merged:  out: pages freed, merged into another page or the zero page
  * @zeroed:  out: of those, zero-filled pages now reading the zero page
- * @skipped: out: identical pages left apart: different memory cgroups
+ * @skipped: out: pages left apart from an identical one charged to a
+ *           different memory cgroup
  */
 struct cowmem_merge_args {
 	__u64 addr;
