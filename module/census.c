@@ -30,23 +30,30 @@ unsigned long cowmem_census_holders(void *tally)
 	return xa_to_value(tally) & U32_MAX;
 }
 
-void cowmem_census_init(struct cowmem_census *c)
+/* An empty census, or NULL. Too big for the stack with lockdep on. */
+struct cowmem_census *cowmem_census_create(void)
 {
+	struct cowmem_census *c = kzalloc(sizeof(*c), GFP_KERNEL);
 	unsigned int i;
 
+	if (!c)
+		return NULL;
 	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
 		xa_init(&c->nodes[i]);
 	xa_init(&c->frames);
-	c->err = 0;
+	return c;
 }
 
 void cowmem_census_destroy(struct cowmem_census *c)
 {
 	unsigned int i;
 
+	if (!c)
+		return;
 	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
 		xa_destroy(&c->nodes[i]);
 	xa_destroy(&c->frames);
+	kfree(c);
 }
 
 /* One more holder of @key, through which @reach more paths lead to it. */

@@ -28,7 +28,7 @@
 struct cowmem_check {
 	struct seq_file *m;
 	unsigned long violations;
-	struct cowmem_census census;
+	struct cowmem_census *census;
 	long views, regions, snapshots, pages, nodes;
 	struct cowmem_view **live; /* pinned for the PTE pass */
 	struct mm_struct **mms; /* their mms, with mm_users held, or NULL */
@@ -87,10 +87,10 @@ static void cowmem_check_tallies(struct cowmem_check *c)
 	void *tally;
 
 	for (level = 0; level < COWMEM_INDEX_MAX_LEVELS; level++)
-		xa_for_each(&c->census.nodes[level], key, tally)
+		xa_for_each(&c->census->nodes[level], key, tally)
 			cowmem_check_node(c, (struct cowmem_node *)key,
 					  cowmem_census_holders(tally));
-	xa_for_each(&c->census.frames, key, tally)
+	xa_for_each(&c->census->frames, key, tally)
 		cowmem_check_frame(c, (struct cowmem_frame *)key,
 				   cowmem_census_holders(tally));
 }
@@ -111,7 +111,7 @@ static int cowmem_check_indexes(struct cowmem_check *c)
 				cowmem_check_keep(c, view);
 		}
 	}
-	err = cowmem_census_world(&c->census);
+	err = c->census ? cowmem_census_world(c->census) : -ENOMEM;
 	if (!err)
 		cowmem_check_tallies(c);
 	return err;
@@ -202,7 +202,7 @@ static int cowmem_check_show(struct seq_file *m, void *unused)
 	long i, n;
 	int err;
 
-	cowmem_census_init(&c.census);
+	c.census = cowmem_census_create();
 	cowmem_world_freeze();
 	n = cowmem_count_views();
 	c.live = kvcalloc(n ?: 1, sizeof(*c.live), GFP_KERNEL);
@@ -215,7 +215,7 @@ static int cowmem_check_show(struct seq_file *m, void *unused)
 	if (!err)
 		cowmem_check_counters(&c);
 	cowmem_world_thaw();
-	cowmem_census_destroy(&c.census);
+	cowmem_census_destroy(c.census);
 
 	for (i = 0; i < c.nr_live; i++) {
 		if (c.mms[i]) {

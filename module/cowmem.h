@@ -252,7 +252,7 @@ struct cowmem_census {
 	int err;
 };
 
-void cowmem_census_init(struct cowmem_census *c);
+struct cowmem_census *cowmem_census_create(void);
 void cowmem_census_destroy(struct cowmem_census *c);
 void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
 int cowmem_census_world(struct cowmem_census *c);

@@ -60,13 +60,12 @@ static void cowmem_stats_snapshots(struct seq_file *m)
 static void cowmem_stats_sharing(struct seq_file *m)
 {
 	unsigned long key, reach, shared = 0, saved = 0;
-	struct cowmem_census c;
+	struct cowmem_census *c = cowmem_census_create();
 	void *tally;
 
-	cowmem_census_init(&c);
 	cowmem_world_freeze();
-	if (!cowmem_census_world(&c)) {
-		xa_for_each(&c.frames, key, tally) {
+	if (c && !cowmem_census_world(c)) {
+		xa_for_each(&c->frames, key, tally) {
 			reach = cowmem_census_reach(tally);
 			shared += reach > 1;
 			saved += reach - 1;
@@ -76,7 +75,7 @@ static void cowmem_stats_sharing(struct seq_file *m)
 	}
 	cowmem_stats_snapshots(m);
 	cowmem_world_thaw();
-	cowmem_census_destroy(&c);
+	cowmem_census_destroy(c);
 }
 
 static int cowmem_stats_show(struct seq_file *m, void *unused)
@@ -291,21 +290,20 @@ static void cowmem_view_pages_lines(struct seq_file *m,
 				    struct cowmem_view *view,
 				    unsigned long *zero, pgoff_t nr_pages)
 {
-	struct cowmem_census c;
+	struct cowmem_census *c = cowmem_census_create();
 	pgoff_t pgoff;
 
-	cowmem_census_init(&c);
-	if (cowmem_census_world(&c)) {
+	if (!c || cowmem_census_world(c)) {
 		seq_puts(m, "out of memory\n");
 		goto destroy;
 	}
 	for (pgoff = 0; pgoff < nr_pages; pgoff++) {
 		if (cowmem_index_lookup(&view->index, pgoff, NULL) ||
 		    (zero && test_bit(pgoff, zero)))
-			cowmem_page_line(m, view, pgoff, &c);
+			cowmem_page_line(m, view, pgoff, c);
 	}
 destroy:
-	cowmem_census_destroy(&c);
+	cowmem_census_destroy(c);
 }
 
 static int cowmem_view_pages_show(struct seq_file *m, void *unused)

@@ -100,24 +100,23 @@ static int cowmem_info_frames(struct cowmem_view *view,
 {
 	struct cowmem_page_info *info = fill->info;
 	struct cowmem_frame *frame;
-	struct cowmem_census c;
+	struct cowmem_census *c = cowmem_census_create();
 	bool exclusive;
 	unsigned int i;
 	int err;
 
-	cowmem_census_init(&c);
-	err = cowmem_census_world(&c);
+	err = c ? cowmem_census_world(c) : -ENOMEM;
 	for (i = 0; i < fill->nr && !err; i++) {
 		frame = cowmem_index_lookup(&view->index, fill->first + i,
 					    &exclusive);
 		if (!frame)
 			continue;
 		info[i].frame_id = frame->id;
-		info[i].refcount = cowmem_census_frame_reach(&c, frame);
+		info[i].refcount = cowmem_census_frame_reach(c, frame);
 		info[i].state = exclusive ? COWMEM_PAGE_EXCLUSIVE :
 					    COWMEM_PAGE_SHARED;
 	}
-	cowmem_census_destroy(&c);
+	cowmem_census_destroy(c);
 	return err;
 }
 

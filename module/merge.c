@@ -246,34 +246,50 @@ static void cowmem_merge_scan(struct cowmem_merge *mg)
 	}
 }
 
-/* Locks the regions in id order, then each one's views. */
-static void cowmem_merge_lock(struct cowmem_merge *mg)
+/* The regions in the order their locks are taken: the lower id first. */
+static void cowmem_merge_order(struct cowmem_merge *mg,
+			       struct cowmem_region **first,
+			       struct cowmem_region **second)
 {
-	struct cowmem_region *a = mg->regions[0], *b = mg->regions[1];
-	struct cowmem_view *view;
-	int r;
-
-	if (b && b->id < a->id)
-		swap(a, b);
-	mutex_lock(&a->lock);
-	if (b)
-		mutex_lock_nested(&b->lock, SINGLE_DEPTH_NESTING);
-	for (r = 0; r < 2 && mg->regions[r]; r++)
-		list_for_each_entry(view, &mg->regions[r]->views, node)
-			mutex_lock_nest_lock(&view->lock,
-					     &mg->regions[r]->lock);
+	*first = mg->regions[0];
+	*second = mg->regions[1];
+	if (*second && (*second)->id < (*first)->id)
+		swap(*first, *second);
 }
 
-static void cowmem_merge_unlock(struct cowmem_merge *mg)
+/*
+ * Locks the regions in id order, then each one's views, all nested under
+ * the first region's lock.
+ */
+static void cowmem_merge_lock(struct cowmem_merge *mg)
 {
+	struct cowmem_region *first, *second;
 	struct cowmem_view *view;
 	int r;
 
-	for (r = 0; r < 2 && mg->regions[r]; r++) {
+	cowmem_merge_order(mg, &first, &second);
+	mutex_lock(&first->lock);
+	if (second)
+		mutex_lock_nested(&second->lock, SINGLE_DEPTH_NESTING);
+	for (r = 0; r < 2 && mg->regions[r]; r++)
+		list_for_each_entry(view, &mg->regions[r]->views, node)
+			mutex_lock_nest_lock(&view->lock, &first->lock);
+}
+
+/* Unlocks in the reverse order: the views, then the regions. */
+static void cowmem_merge_unlock(struct cowmem_merge *mg)
+{
+	struct cowmem_region *first, *second;
+	struct cowmem_view *view;
+	int r;
+
+	cowmem_merge_order(mg, &first, &second);
+	for (r = 0; r < 2 && mg->regions[r]; r++)
 		list_for_each_entry(view, &mg->regions[r]->views, node)
 			mutex_unlock(&view->lock);
-		mutex_unlock(&mg->regions[r]->lock);
-	}
+	if (second)
+		mutex_unlock(&second->lock);
+	mutex_unlock(&first->lock);
 }
 
 /* Runs one call's scan with its table. Entered with no lock held. */

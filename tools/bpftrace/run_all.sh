@@ -1,7 +1,7 @@
 #!/bin/bash
-# Runs the three bpftrace tools at once around a small fork/write workload
-# (tools/cowload), prints what each of them printed, and fails unless each
-# one saw the workload. For the test VM, as root, with the module loaded:
+# Runs the four bpftrace tools at once around a small workload (tools/cowload
+# forks and writes, tools/cowdemo --snapshot and --merge), prints what each
+# of them printed, and fails unless each one saw the workload. For the test VM, as root, with the module loaded:
 #
 #   scripts/vm --timeout 600 -- bash -c 'insmod module/cowmem.ko &&
 #       tools/bpftrace/run_all.sh; rc=$?; rmmod cowmem; exit $rc'
@@ -13,7 +13,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cowload=$here/../cowload
-scripts=(cow_breaks faults_top fork_timeline)
+cowdemo=$here/../cowdemo
+scripts=(cow_breaks faults_top fork_timeline snapshots)
 attach_wait=${ATTACH_WAIT:-150}
 trace_limit=${TRACE_LIMIT:-400}
 
@@ -21,8 +22,8 @@ trace_limit=${TRACE_LIMIT:-400}
 	echo "run_all: no cowmem tracepoints: load module/cowmem.ko first (as root)" >&2
 	exit 1
 }
-[[ -x "$cowload" ]] || {
-	echo "run_all: $cowload is not built: run 'make tools'" >&2
+[[ -x "$cowload" && -x "$cowdemo" ]] || {
+	echo "run_all: $cowload or $cowdemo is not built: run 'make tools'" >&2
 	exit 1
 }
 
@@ -99,16 +100,19 @@ if ! wait_attached; then
 	show_logs
 	exit 1
 fi
-echo "run_all: all attached after $((SECONDS - start))s; running cowload"
+echo "run_all: all attached after $((SECONDS - start))s; running cowload and cowdemo"
 
 workload=0
 timeout -k 5 120 "$cowload" || workload=$?
+for mode in --snapshot --merge; do
+	timeout -k 5 60 "$cowdemo" "$mode" >/dev/null || workload=$?
+done
 # faults_top prints once a second: let it print the workload's last second.
 sleep 2
 stop_all
 show_logs
 if ((workload)); then
-	echo "run_all: cowload FAILED (exit $workload)"
+	echo "run_all: the workload FAILED (exit $workload)"
 	failed=1
 fi
 check cow_breaks '^@cow_breaks\[cowload, [0-9]+\]: [1-9]' "COW breaks of cowload"
@@ -122,4 +126,10 @@ check fork_timeline '^ *[0-9]+ +child-write +[0-9]+ +[0-9]+ +[0-9]+ +cowload +[0
 	"child first-write delta"
 check fork_timeline '^ *[0-9]+ +parent-write +[0-9]+ +[0-9]+ +[0-9]+ +cowload +[0-9]+ ' \
 	"parent first-write delta"
+check snapshots '^ *[0-9]+ +snapshot +[0-9]+ +cowdemo +view [0-9]+ -> snapshot [0-9]+, [0-9]+ pages shared' \
+	"snapshot by cowdemo"
+check snapshots '^ *[0-9]+ +rollback +[0-9]+ +cowdemo +view [0-9]+ <- snapshot [0-9]+, [0-9]+ pages, [1-9][0-9]* freed' \
+	"rollback that freed pages"
+check snapshots '^ *[0-9]+ +merge +[0-9]+ +cowdemo +region [0-9]+\+0: [1-9][0-9]* scanned, [1-9][0-9]* freed' \
+	"merge that freed pages"
 exit "$failed"
