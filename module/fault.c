@@ -146,6 +146,54 @@ static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
 	}
 }
 
+struct cowmem_upgrade {
+	struct cowmem_view *view;
+	struct vm_fault *vmf;
+};
+
+/* Runs under the page table lock: no sleeping. */
+static int cowmem_pte_upgrade(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct cowmem_upgrade *up = data;
+	struct vm_area_struct *vma = up->vmf->vma;
+	struct cowmem_frame *frame;
+	pte_t pte = ptep_get(ptep);
+	bool exclusive;
+
+	if (!pte_present(pte) || pte_write(pte) || addr == up->vmf->address)
+		return 0;
+	frame = cowmem_index_lookup(&up->view->index,
+				    linear_page_index(vma, addr), &exclusive);
+	if (frame && exclusive && pte_pfn(pte) == page_to_pfn(frame->page))
+		set_pte_at(vma->vm_mm, addr, ptep,
+			   maybe_mkwrite(pte_mkdirty(pte), vma));
+	return 0;
+}
+
+/*
+ * After a reuse: makes the read-only PTEs of the aligned block around the
+ * fault writable where they map a frame the view now holds alone (after
+ * fork the parent keeps its PTEs read-only, and once the child is gone each
+ * would take a write fault of its own). Adding a permission needs no TLB
+ * flush: a stale read-only entry takes a spurious fault, which the kernel
+ * resolves without calling cowmem.
+ * Called with view->lock and the mmap_lock held, no page table lock.
+ */
+static void cowmem_upgrade_around(struct cowmem_view *view,
+				  struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
+	unsigned long start =
+		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
+	unsigned long end = min(vma->vm_end, start + size);
+	struct cowmem_upgrade up = { .view = view, .vmf = vmf };
+
+	if (vma->vm_flags & VM_WRITE)
+		apply_to_existing_page_range(vma->vm_mm, start, end - start,
+					     cowmem_pte_upgrade, &up);
+}
+
 /* A write to a page with no PTE. Called with view->lock held. */
 static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 				     struct vm_fault *vmf)
@@ -162,10 +210,12 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 	 * exclusive too and about to be written. After a copy they are likely
 	 * shared, or already mapped, and looking costs more than it saves.
 	 */
-	if (replaced)
+	if (replaced) {
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	else
+	} else {
 		cowmem_fault_around(view, vmf, true);
+		cowmem_upgrade_around(view, vmf);
+	}
 	return cowmem_insert(vmf, frame, true);
 }
 
@@ -247,8 +297,10 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 		goto unlock;
 	}
 	/* A reuse, and the PTE maps that very frame: the kernel flips it. */
-	if (!replaced && pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page))
+	if (!replaced && pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page)) {
+		cowmem_upgrade_around(view, vmf);
 		goto unlock;
+	}
 	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
 	if (replaced)
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
