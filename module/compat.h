@@ -20,6 +20,18 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #endif
 
 /*
+ * 6.6 gave pte_mkwrite() a VMA (for shadow stacks); on x86 it is out of
+ * line and not exported. pte_mkwrite_novma() is the inline one, and cowmem
+ * VMAs are never shadow stacks.
+ */
+#ifndef COWMEM_HAVE_PTE_MKWRITE_NOVMA
+static inline pte_t pte_mkwrite_novma(pte_t pte)
+{
+	return pte_mkwrite(pte);
+}
+#endif
+
+/*
  * Under CONFIG_DEBUG_VM, mmap_assert_locked() reports through dump_mm(),
  * which is not exported to modules (6.1 through at least 6.12). There the
  * same assertion is made with lockdep and a WARN.

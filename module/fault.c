@@ -166,7 +166,7 @@ static int cowmem_pte_upgrade(pte_t *ptep, unsigned long addr, void *data)
 				    linear_page_index(vma, addr), &exclusive);
 	if (frame && exclusive && pte_pfn(pte) == page_to_pfn(frame->page))
 		set_pte_at(vma->vm_mm, addr, ptep,
-			   maybe_mkwrite(pte_mkdirty(pte), vma));
+			   pte_mkwrite_novma(pte_mkdirty(pte)));
 	return 0;
 }
 

@@ -211,13 +211,9 @@ bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
 	return vma->vm_ops == &cowmem_vm_ops && vma->vm_private_data == view;
 }
 
-/*
- * Zaps every PTE of @view, in every VMA of its mm that maps it: the ones
- * fork() copies and the MADV_DONTFORK ones it skips alike. Returns how many
- * VMAs that was.
- * Called with view->mm's mmap_lock held.
- */
-unsigned long cowmem_view_zap_all(struct cowmem_view *view)
+/* Calls @fn for every VMA of @view's mm that maps it; returns how many. */
+static unsigned long cowmem_view_each_vma(struct cowmem_view *view,
+					  void (*fn)(struct vm_area_struct *))
 {
 	VMA_ITERATOR(vmi, view->mm, 0);
 	struct vm_area_struct *vma;
@@ -227,10 +223,26 @@ unsigned long cowmem_view_zap_all(struct cowmem_view *view)
 	for_each_vma(vmi, vma) {
 		if (!cowmem_vma_maps_view(vma, view))
 			continue;
-		zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+		fn(vma);
 		n++;
 	}
 	return n;
+}
+
+static void cowmem_vma_zap(struct vm_area_struct *vma)
+{
+	zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+}
+
+/*
+ * Zaps every PTE of @view, in every VMA of its mm that maps it: the ones
+ * fork() copies and the MADV_DONTFORK ones it skips alike. Returns how many
+ * VMAs that was.
+ * Called with view->mm's mmap_lock held.
+ */
+unsigned long cowmem_view_zap_all(struct cowmem_view *view)
+{
+	return cowmem_view_each_vma(view, cowmem_vma_zap);
 }
 
 /*
@@ -250,6 +262,13 @@ static int cowmem_pte_wrprotect(pte_t *ptep, unsigned long addr, void *data)
 	return 0;
 }
 
+static void cowmem_vma_wrprotect(struct vm_area_struct *vma)
+{
+	apply_to_existing_page_range(vma->vm_mm, vma->vm_start,
+				     vma->vm_end - vma->vm_start,
+				     cowmem_pte_wrprotect, vma->vm_mm);
+}
+
 /*
  * At fork only: takes write permission away from every PTE of @view, in
  * every VMA of its mm, and keeps them. copy_page_range() then copies them
@@ -263,20 +282,8 @@ static int cowmem_pte_wrprotect(pte_t *ptep, unsigned long addr, void *data)
  */
 static unsigned long cowmem_view_wrprotect_all(struct cowmem_view *view)
 {
-	VMA_ITERATOR(vmi, view->mm, 0);
-	struct vm_area_struct *vma;
-	unsigned long n = 0;
-
 	cowmem_mmap_assert_write_locked(view->mm);
-	for_each_vma(vmi, vma) {
-		if (!cowmem_vma_maps_view(vma, view))
-			continue;
-		apply_to_existing_page_range(view->mm, vma->vm_start,
-					     vma->vm_end - vma->vm_start,
-					     cowmem_pte_wrprotect, view->mm);
-		n++;
-	}
-	return n;
+	return cowmem_view_each_vma(view, cowmem_vma_wrprotect);
 }
 
 /*

@@ -160,7 +160,6 @@ TEST(close_and_map_race_with_faults)
 	munmap(map, PAGES * page_size());
 }
 
-#define CGROOT "/sys/fs/cgroup"
 #define CG CGROOT "/cowmem_selftest"
 
 static long cg_read(const char *file)
@@ -178,22 +177,10 @@ static long cg_read(const char *file)
 	return v;
 }
 
-static int cg_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /* A cgroup v2 group with the memory controller, or 0 when there is none. */
 static int make_memory_cgroup(void)
 {
-	mount("none", CGROOT, "cgroup2", 0, NULL);
-	if (access(CGROOT "/cgroup.controllers", F_OK) ||
-	    cg_write(CGROOT "/cgroup.subtree_control", "+memory"))
+	if (!cg_enable_memory())
 		return 0;
 	rmdir(CG);
 	return mkdir(CG, 0755) == 0 && access(CG "/memory.current", F_OK) == 0;

@@ -34,20 +34,6 @@ FIXTURE_TEARDOWN(region)
 	close(self->fd);
 }
 
-static void fill(char *map, size_t pages, size_t psz, char base)
-{
-	for (size_t i = 0; i < pages; i++)
-		memset(map + i * psz, base + (char)i, psz);
-}
-
-static int page_is(const char *p, size_t psz, char c)
-{
-	for (size_t i = 0; i < psz; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
 /* A parent's writes after fork() are invisible to the child. */
 TEST_F(region, parent_writes_stay_in_parent)
 {

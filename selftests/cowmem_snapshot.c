@@ -40,21 +40,6 @@ FIXTURE_TEARDOWN(region)
 	close(self->fd);
 }
 
-/* Page i of @map filled with the byte @base + i, for @pages pages. */
-static void fill(char *map, size_t pages, size_t psz, char base)
-{
-	for (size_t i = 0; i < pages; i++)
-		memset(map + i * psz, base + (char)i, psz);
-}
-
-static int page_is(const char *p, size_t psz, char c)
-{
-	for (size_t i = 0; i < psz; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
 /* Every page i of @map holds @base + i in every byte. */
 static int filled(const char *map, size_t pages, size_t psz, char base)
 {
@@ -1024,26 +1009,13 @@ TEST_F(region, merge_bad_input)
 	close(fd2);
 }
 
-#define CGROOT "/sys/fs/cgroup"
 #define CG_A CGROOT "/cowmem_snapshot_a"
 #define CG_B CGROOT "/cowmem_snapshot_b"
-
-static int cg_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
 
 /* Two cgroup v2 groups with the memory controller; 0 when there are none. */
 static int make_memcgs(void)
 {
-	mount("none", CGROOT, "cgroup2", 0, NULL);
-	if (access(CGROOT "/cgroup.controllers", F_OK) ||
-	    cg_write(CGROOT "/cgroup.subtree_control", "+memory"))
+	if (!cg_enable_memory())
 		return 0;
 	rmdir(CG_A);
 	rmdir(CG_B);

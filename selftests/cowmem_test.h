@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <linux/cowmem.h>
 
 #define COWMEM_DEV "/dev/cowmem"
@@ -154,6 +156,43 @@ static inline int wait_status(pid_t pid)
 	if (waitpid(pid, &status, 0) != pid)
 		return 255;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+/* Page i of @map filled with the byte @base + i, for @pages pages. */
+static inline void fill(char *map, size_t pages, size_t psz, char base)
+{
+	for (size_t i = 0; i < pages; i++)
+		memset(map + i * psz, base + (char)i, psz);
+}
+
+/* 1 when all @psz bytes at @p are @c. */
+static inline int page_is(const char *p, size_t psz, char c)
+{
+	for (size_t i = 0; i < psz; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+#define CGROOT "/sys/fs/cgroup"
+
+/* Writes @text to the cgroup file @path; 0 on success. */
+static inline int cg_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* 1 when cgroup v2 is mounted (mounting it if need be) with memory enabled. */
+static inline int cg_enable_memory(void)
+{
+	mount("none", CGROOT, "cgroup2", 0, NULL);
+	return !access(CGROOT "/cgroup.controllers", F_OK) &&
+	       !cg_write(CGROOT "/cgroup.subtree_control", "+memory");
 }
 
 /* Loads and stores the compiler must not drop or merge (instead of volatile). */
