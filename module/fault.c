@@ -148,35 +148,43 @@ static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
 
 struct cowmem_upgrade {
 	struct cowmem_view *view;
-	struct vm_fault *vmf;
+	struct vm_area_struct *vma;
 };
 
-/* Runs under the page table lock: no sleeping. */
+/*
+ * Runs under the page table lock: no sleeping. Cleared and set again so
+ * that an accessed or dirty bit the MMU sets meanwhile is not lost.
+ */
 static int cowmem_pte_upgrade(pte_t *ptep, unsigned long addr, void *data)
 {
 	struct cowmem_upgrade *up = data;
-	struct vm_area_struct *vma = up->vmf->vma;
+	struct mm_struct *mm = up->vma->vm_mm;
+	pgoff_t pgoff = linear_page_index(up->vma, addr);
 	struct cowmem_frame *frame;
 	pte_t pte = ptep_get(ptep);
 	bool exclusive;
 
-	if (!pte_present(pte) || pte_write(pte) || addr == up->vmf->address)
+	if (!pte_present(pte) || pte_write(pte))
 		return 0;
-	frame = cowmem_index_lookup(&up->view->index,
-				    linear_page_index(vma, addr), &exclusive);
-	if (frame && exclusive && pte_pfn(pte) == page_to_pfn(frame->page))
-		set_pte_at(vma->vm_mm, addr, ptep,
-			   pte_mkwrite_novma(pte_mkdirty(pte)));
+	frame = cowmem_index_lookup(&up->view->index, pgoff, &exclusive);
+	if (!frame || !exclusive || pte_pfn(pte) != page_to_pfn(frame->page))
+		return 0;
+	pte = ptep_get_and_clear(mm, addr, ptep);
+	set_pte_at(mm, addr, ptep, pte_mkwrite_novma(pte_mkdirty(pte)));
 	return 0;
 }
 
 /*
  * After a reuse: makes the read-only PTEs of the aligned block around the
- * fault writable where they map a frame the view now holds alone (after
- * fork the parent keeps its PTEs read-only, and once the child is gone each
- * would take a write fault of its own). Adding a permission needs no TLB
- * flush: a stale read-only entry takes a spurious fault, which the kernel
- * resolves without calling cowmem.
+ * fault (the faulting one included) writable where they map a frame the
+ * view now holds alone (after fork the parent keeps its PTEs read-only, and
+ * once the child is gone each would take a write fault of its own). It is
+ * done here, under view->lock, and never left to the kernel's
+ * finish_mkwrite_fault(): that would check only that the PTE is unchanged,
+ * after view->lock is dropped, and a snapshot or a merge may meanwhile have
+ * shared the frame and a read fault mapped it again, identically.
+ * Adding a permission needs no TLB flush: a stale read-only entry takes a
+ * spurious fault, which the kernel resolves without calling cowmem.
  * Called with view->lock and the mmap_lock held, no page table lock.
  */
 static void cowmem_upgrade_around(struct cowmem_view *view,
@@ -187,7 +195,7 @@ static void cowmem_upgrade_around(struct cowmem_view *view,
 	unsigned long start =
 		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
 	unsigned long end = min(vma->vm_end, start + size);
-	struct cowmem_upgrade up = { .view = view, .vmf = vmf };
+	struct cowmem_upgrade up = { .view = view, .vma = vma };
 
 	if (vma->vm_flags & VM_WRITE)
 		apply_to_existing_page_range(vma->vm_mm, start, end - start,
@@ -211,6 +219,14 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 	 * shared, or already mapped, and looking costs more than it saves.
 	 */
 	if (replaced) {
+		/*
+		 * A racing read (or a neighbour's fault-around) may have mapped
+		 * the old frame here since the kernel saw no PTE: it goes too,
+		 * before the old frame may be freed. A zero-page PTE is harmless
+		 * and replaced when the write is retried.
+		 */
+		if (old)
+			zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
 	} else {
 		cowmem_fault_around(view, vmf, true);
@@ -272,9 +288,10 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 
 /*
  * A write to a read-only PTE: the zero page, a shared frame, or an exclusive
- * frame mapped read-only while it was shared. Returning 0 lets the kernel
- * make the PTE writable, if it is still the one the fault saw; otherwise the
- * PTE is replaced here and the fault returns VM_FAULT_NOPAGE.
+ * frame mapped read-only while it was shared. The PTE is made writable or
+ * replaced here, under view->lock, and the fault returns VM_FAULT_NOPAGE:
+ * returning 0 would let the kernel make it writable after the lock is gone
+ * (see cowmem_upgrade_around()).
  * Entered with vma->vm_mm's mmap_lock held for read, no page table lock and
  * no cowmem lock; returns with the same.
  */
@@ -282,7 +299,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct cowmem_view *view = cowmem_fault_view(vmf);
 	struct cowmem_frame *frame, *old;
-	vm_fault_t ret = 0;
+	vm_fault_t ret;
 	bool replaced;
 
 	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
@@ -296,9 +313,10 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 		ret = VM_FAULT_OOM;
 		goto unlock;
 	}
-	/* A reuse, and the PTE maps that very frame: the kernel flips it. */
+	/* A reuse, and the PTE maps that very frame: made writable in place. */
 	if (!replaced && pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page)) {
 		cowmem_upgrade_around(view, vmf);
+		ret = VM_FAULT_NOPAGE;
 		goto unlock;
 	}
 	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);

@@ -9,6 +9,7 @@
 
 #include <linux/atomic.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -41,8 +42,9 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 	region->mapping.a_ops = &cowmem_aops;
 	mutex_init(&region->lock);
 	INIT_LIST_HEAD(&region->views);
-	region->id = atomic64_inc_return(&cowmem_next_id);
+	/* Under the lock: the list is in id order, the world freeze's and a merge's. */
 	mutex_lock(&cowmem_regions_lock);
+	region->id = atomic64_inc_return(&cowmem_next_id);
 	list_add_tail(&region->node, &cowmem_regions);
 	cowmem_stat_inc(regions);
 	mutex_unlock(&cowmem_regions_lock);
@@ -61,8 +63,9 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	cowmem_stat_dec(regions);
 	if (region->is_snapshot)
 		cowmem_stat_dec(snapshots);
-	mutex_unlock(&cowmem_regions_lock);
+	/* With the region, so that a census never sees its nodes' counts move. */
 	cowmem_index_release(&region->base);
+	mutex_unlock(&cowmem_regions_lock);
 	mutex_destroy(&region->lock);
 	kfree(region);
 }
@@ -280,9 +283,16 @@ static void cowmem_vma_wrprotect(struct vm_area_struct *vma)
  * memory. Returns how many VMAs that was.
  * Called with view->mm's mmap_lock held for write, in dup_mmap().
  */
-static unsigned long cowmem_view_wrprotect_all(struct cowmem_view *view)
+static unsigned long cowmem_view_protect_at_fork(struct cowmem_view *view)
 {
 	cowmem_mmap_assert_write_locked(view->mm);
+	/*
+	 * A secondary MMU (KVM, an IOMMU sharing the mm) hears of a PTE
+	 * change only through an mmu notifier, which modules cannot send but
+	 * zap_vma_ptes() does: with one registered, zap.
+	 */
+	if (mm_has_notifiers(view->mm))
+		return cowmem_view_zap_all(view);
 	return cowmem_view_each_vma(view, cowmem_vma_wrprotect);
 }
 
@@ -438,16 +448,14 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 		goto unlock;
 	}
 	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
-	if (IS_ERR(child))
-		cowmem_view_zap_all(parent);
-	else
-		this_cpu_add(cowmem_stats.clone_zaps,
-			     cowmem_view_wrprotect_all(parent));
 	if (IS_ERR(child)) {
+		cowmem_view_zap_all(parent);
 		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
 				    parent->id);
 		child = NULL;
 	} else {
+		this_cpu_add(cowmem_stats.clone_zaps,
+			     cowmem_view_protect_at_fork(parent));
 		cowmem_stat_inc(forks);
 	}
 unlock:
