@@ -37,9 +37,12 @@
  *   cowmem_regions_lock            (mutex; open, release, debugfs walks, the
  *                                   census; never held with an mmap_lock)
  *     region->lock                 (mutex; a merge over two regions takes
- *                                   the one with the lower id first; a
+ *                                   the one with the lower id first, which
+ *                                   is also cowmem_regions' order; a
  *                                   snapshot holds the new region's)
- *       view->lock                 (mutex)
+ *       view->lock                 (mutex; a snapshot takes its source
+ *                                   view's, of another region, under the
+ *                                   new region's lock)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
  *           page table lock        (zap_vma_ptes(), vmf_insert_pfn_prot())
  *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
@@ -53,8 +56,16 @@
  * the one view whose path holds it alone, under that view's lock; a shared
  * node is read-only, and its holders only take or drop references.
  * Several view->locks are held at once only under their region->lock (or
- * under cowmem_regions_lock with every region->lock held: a debugfs freeze),
- * and cowmem_regions_lock is never taken under an mmap_lock. debugfs files
+ * under cowmem_regions_lock with every region->lock held: a debugfs freeze,
+ * or the census's world freeze). A world freeze takes every region->lock,
+ * in list order, before any view->lock: a snapshot, which holds one region's
+ * lock while it waits for a view->lock of another, relies on that.
+ * cowmem_regions_lock is never taken under an mmap_lock.
+ * A PTE gains write permission only under its view's view->lock (fault,
+ * pfn_mkwrite, the in-place upgrade after a reuse), never later through the
+ * kernel's finish_mkwrite_fault(): a snapshot or a merge may share the frame
+ * as soon as view->lock is released. It loses it by a zap (any path) or, at
+ * fork only, by write protection in place, flushed by dup_mmap(). debugfs files
  * are created and removed from a workqueue, never under an mmap_lock: a
  * getdents() of the debugfs directory faults with its i_rwsem held.
  *
@@ -62,7 +73,11 @@
  * ------------------------
  * region  Lives exactly as long as its struct file: created in open, freed in
  *         release. Every VMA pins the file (vma->vm_file), so no VMA and no
- *         view outlives the region.
+ *         view outlives the region. A snapshot's base index is filled under
+ *         the new region's lock before its file descriptor exists, then only
+ *         read (a rollback reads it holding the snapshot's file), and
+ *         released at destroy under cowmem_regions_lock, so that a census
+ *         never sees its references go.
  * view    kref, one reference per VMA (vma->vm_private_data). region->views
  *         and region->origin point at views without holding a reference: the
  *         last put unlinks the view from both under region->lock
@@ -145,7 +160,7 @@ struct cowmem_region {
 	struct cowmem_view *origin; /* protected by lock; no reference */
 	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
 	u64 id;
-	/* A snapshot's frozen contents; set before the file exists, then immutable. */
+	/* A snapshot's frozen contents: see "References and lifetimes". */
 	struct cowmem_index base;
 	bool is_snapshot;
 	u64 source_region; /* a snapshot's: the region and view it was taken of */

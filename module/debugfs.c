@@ -285,30 +285,29 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	seq_puts(m, any ? "\n" : " -\n");
 }
 
-/* The lines of "pages". Called frozen. */
+/* The lines of "pages", counted by the empty census @c. Called frozen. */
 static void cowmem_view_pages_lines(struct seq_file *m,
 				    struct cowmem_view *view,
-				    unsigned long *zero, pgoff_t nr_pages)
+				    unsigned long *zero, pgoff_t nr_pages,
+				    struct cowmem_census *c)
 {
-	struct cowmem_census *c = cowmem_census_create();
 	pgoff_t pgoff;
 
-	if (!c || cowmem_census_world(c)) {
+	if (cowmem_census_world(c)) {
 		seq_puts(m, "out of memory\n");
-		goto destroy;
+		return;
 	}
 	for (pgoff = 0; pgoff < nr_pages; pgoff++) {
 		if (cowmem_index_lookup(&view->index, pgoff, NULL) ||
 		    (zero && test_bit(pgoff, zero)))
 			cowmem_page_line(m, view, pgoff, c);
 	}
-destroy:
-	cowmem_census_destroy(c);
 }
 
 static int cowmem_view_pages_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_view *view = m->private;
+	struct cowmem_census *c;
 	unsigned long *zero;
 	struct mm_struct *mm;
 	pgoff_t nr_pages;
@@ -322,10 +321,12 @@ static int cowmem_view_pages_show(struct seq_file *m, void *unused)
 	if (zero)
 		cowmem_debugfs_zero_ptes(view, mm, zero, nr_pages);
 	mmput(mm);
-	if (cowmem_world_freeze_live(view)) {
-		cowmem_view_pages_lines(m, view, zero, nr_pages);
+	c = cowmem_census_create();
+	if (c && cowmem_world_freeze_live(view)) {
+		cowmem_view_pages_lines(m, view, zero, nr_pages, c);
 		cowmem_world_thaw();
 	}
+	cowmem_census_destroy(c);
 	bitmap_free(zero);
 	return 0;
 }

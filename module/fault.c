@@ -112,29 +112,36 @@ static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
 /* Pages a fault maps at once: the faulting one and its aligned block. */
 #define COWMEM_FAULT_AROUND 16
 
+/* The aligned block of COWMEM_FAULT_AROUND pages around a fault, in its VMA. */
+static void cowmem_fault_block(struct vm_fault *vmf, unsigned long *start,
+			       unsigned long *end)
+{
+	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
+
+	*start = max(vmf->vma->vm_start, ALIGN_DOWN(vmf->address, size));
+	*end = min(vmf->vma->vm_end, *start + size);
+}
+
 /*
  * Maps the frames the view holds around a fault, so that touching a region
- * after fork costs a fault per block rather than per page. After a read,
- * every frame the view holds (read-only where shared); after a write that
- * reused its page, only exclusive ones, writable: a shared neighbour mapped
- * read-only would turn its coming write into a costlier pfn_mkwrite. Pages nobody wrote are left
- * to fault on their own (and count as zero_maps). A PTE that is already
- * there stays as it is.
+ * costs a fault per block rather than per page. After a read, every frame
+ * the view holds (read-only where shared); after a write that reused its
+ * page, only exclusive ones, writable: a shared neighbour mapped read-only
+ * would turn its coming write into a costlier pfn_mkwrite. Pages nobody
+ * wrote are left to fault on their own (and count as zero_maps). A PTE that
+ * is already there stays as it is.
  * Called with view->lock held.
  */
 static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
 				bool exclusive_only)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
-	unsigned long start =
-		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
-	unsigned long end = min(vma->vm_end, start + size);
+	unsigned long start, end, addr;
 	struct cowmem_frame *frame;
-	unsigned long addr;
 	bool exclusive;
 	pgoff_t pgoff;
 
+	cowmem_fault_block(vmf, &start, &end);
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		pgoff = linear_page_index(vma, addr);
 		frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
@@ -190,16 +197,14 @@ static int cowmem_pte_upgrade(pte_t *ptep, unsigned long addr, void *data)
 static void cowmem_upgrade_around(struct cowmem_view *view,
 				  struct vm_fault *vmf)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
-	unsigned long start =
-		max(vma->vm_start, ALIGN_DOWN(vmf->address, size));
-	unsigned long end = min(vma->vm_end, start + size);
-	struct cowmem_upgrade up = { .view = view, .vma = vma };
+	struct cowmem_upgrade up = { .view = view, .vma = vmf->vma };
+	unsigned long start, end;
 
-	if (vma->vm_flags & VM_WRITE)
-		apply_to_existing_page_range(vma->vm_mm, start, end - start,
-					     cowmem_pte_upgrade, &up);
+	if (!(vmf->vma->vm_flags & VM_WRITE))
+		return;
+	cowmem_fault_block(vmf, &start, &end);
+	apply_to_existing_page_range(vmf->vma->vm_mm, start, end - start,
+				     cowmem_pte_upgrade, &up);
 }
 
 /* A write to a page with no PTE. Called with view->lock held. */
@@ -215,23 +220,23 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		return VM_FAULT_OOM;
 	/*
 	 * A reuse means the other sharers went away: the neighbours are likely
-	 * exclusive too and about to be written. After a copy they are likely
-	 * shared, or already mapped, and looking costs more than it saves.
+	 * exclusive too and about to be written, mapped or not. After a copy
+	 * they are likely shared, and looking costs more than it saves.
 	 */
-	if (replaced) {
-		/*
-		 * A racing read (or a neighbour's fault-around) may have mapped
-		 * the old frame here since the kernel saw no PTE: it goes too,
-		 * before the old frame may be freed. A zero-page PTE is harmless
-		 * and replaced when the write is retried.
-		 */
-		if (old)
-			zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
-		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	} else {
+	if (!replaced) {
 		cowmem_fault_around(view, vmf, true);
 		cowmem_upgrade_around(view, vmf);
+		return cowmem_insert(vmf, frame, true);
 	}
+	/*
+	 * A racing read (or a neighbour's fault-around) may have mapped the old
+	 * frame here since the kernel saw no PTE: it goes too, before the old
+	 * frame may be freed. A zero-page PTE is harmless and is replaced when
+	 * the write is retried.
+	 */
+	if (old)
+		zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
+	cowmem_retire(view, vmf->pgoff, vmf->vma, old);
 	return cowmem_insert(vmf, frame, true);
 }
 

@@ -144,6 +144,11 @@ static struct cowmem_node *cowmem_node_alloc(unsigned int level)
 	return node;
 }
 
+static void cowmem_node_get(struct cowmem_node *node)
+{
+	refcount_inc(&node->ref);
+}
+
 /*
  * The last holder frees the node and lets go of its children; a shared
  * subtree stops at its top. Returns how many frames that freed. Recurses
@@ -228,17 +233,15 @@ struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
 /* Takes a reference on everything a copied node now points at too. */
 static void cowmem_node_get_children(struct cowmem_node *node)
 {
-	struct cowmem_node *child;
 	unsigned int i;
+	void *entry;
 
 	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
-		if (!node->slots[i])
-			continue;
-		child = node->slots[i];
-		if (node->level)
-			refcount_inc(&child->ref);
-		else
-			cowmem_frame_get(node->slots[i]);
+		entry = node->slots[i];
+		if (entry && node->level)
+			cowmem_node_get(entry);
+		else if (entry)
+			cowmem_frame_get(entry);
 	}
 }
 
@@ -300,7 +303,7 @@ void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src)
 {
 	*dst = *src;
 	if (dst->root)
-		refcount_inc(&dst->root->ref);
+		cowmem_node_get(dst->root);
 }
 
 /* Lets go of everything @index holds; returns how many frames that freed. */
@@ -386,13 +389,14 @@ static unsigned long cowmem_node_diff(struct cowmem_node *a,
 }
 
 /*
- * How many pages hold different frames in @a and @b, two indexes of the same
- * height. Subtrees they still share are skipped whole: the cost follows what
- * changed, not the size. Called with both indexes' owners locked.
+ * How many pages hold different frames in @a and @b, two indexes of one
+ * region (a snapshot's and its view's), and so of one height. Subtrees they
+ * still share are skipped whole: the cost follows what changed, not the
+ * size. Called with both indexes' owners locked.
  */
 unsigned long cowmem_index_diff(struct cowmem_index *a, struct cowmem_index *b)
 {
-	if (a->levels != b->levels)
-		return max(a->present, b->present);
+	if (WARN_ON_ONCE(a->levels != b->levels))
+		return 0;
 	return cowmem_node_diff(a->root, b->root);
 }

@@ -94,18 +94,18 @@ static struct cowmem_view *cowmem_info_ptes(unsigned long addr,
 	return view;
 }
 
-/* Fills in the frames, counted by the census. Called frozen. */
+/* Fills in the frames, counted by the empty census @c. Called frozen. */
 static int cowmem_info_frames(struct cowmem_view *view,
-			      struct cowmem_info_fill *fill)
+			      struct cowmem_info_fill *fill,
+			      struct cowmem_census *c)
 {
 	struct cowmem_page_info *info = fill->info;
 	struct cowmem_frame *frame;
-	struct cowmem_census *c = cowmem_census_create();
 	bool exclusive;
 	unsigned int i;
 	int err;
 
-	err = c ? cowmem_census_world(c) : -ENOMEM;
+	err = cowmem_census_world(c);
 	for (i = 0; i < fill->nr && !err; i++) {
 		frame = cowmem_index_lookup(&view->index, fill->first + i,
 					    &exclusive);
@@ -116,13 +116,13 @@ static int cowmem_info_frames(struct cowmem_view *view,
 		info[i].state = exclusive ? COWMEM_PAGE_EXCLUSIVE :
 					    COWMEM_PAGE_SHARED;
 	}
-	cowmem_census_destroy(c);
 	return err;
 }
 
 /* Describes @fill->nr pages from @addr into @fill->info. */
 static int cowmem_info_batch(unsigned long addr, struct cowmem_info_fill *fill)
 {
+	struct cowmem_census *c;
 	struct cowmem_view *view;
 	int err = -EINVAL;
 
@@ -130,11 +130,18 @@ static int cowmem_info_batch(unsigned long addr, struct cowmem_info_fill *fill)
 	view = cowmem_info_ptes(addr, fill);
 	if (IS_ERR(view))
 		return PTR_ERR(view);
+	c = cowmem_census_create();
+	if (!c) {
+		err = -ENOMEM;
+		goto unpin_view;
+	}
 	/* The mapping may have gone while no lock was held. */
 	if (cowmem_world_freeze_live(view)) {
-		err = cowmem_info_frames(view, fill);
+		err = cowmem_info_frames(view, fill, c);
 		cowmem_world_thaw();
 	}
+	cowmem_census_destroy(c);
+unpin_view:
 	cowmem_view_unpin(view);
 	return err;
 }

@@ -117,9 +117,12 @@ static void cowmem_merge_into(struct cowmem_merge *mg, struct cowmem_view *view,
 	mg->args.zeroed += !to;
 }
 
-/* The first page seen with @frame's contents, or NULL. */
-static struct cowmem_merge_seen *
-cowmem_merge_find(struct cowmem_merge *mg, u32 hash, struct cowmem_frame *frame)
+/*
+ * The first page seen with @hash, or NULL: a candidate, whose contents are
+ * compared only once both pages' PTEs are gone.
+ */
+static struct cowmem_merge_seen *cowmem_merge_find(struct cowmem_merge *mg,
+						   u32 hash)
 {
 	struct cowmem_merge_seen *seen;
 	int i;
@@ -127,9 +130,7 @@ cowmem_merge_find(struct cowmem_merge *mg, u32 hash, struct cowmem_frame *frame)
 	for (i = mg->buckets[hash & (mg->nr_buckets - 1)]; i >= 0;
 	     i = seen->next) {
 		seen = &mg->seen[i];
-		if (seen->hash == hash &&
-		    (seen->frame == frame ||
-		     cowmem_merge_same(seen->frame->page, frame->page)))
+		if (seen->hash == hash)
 			return seen;
 	}
 	return NULL;
@@ -173,7 +174,7 @@ static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 		return;
 	}
 	hash = cowmem_merge_hash(frame->page);
-	seen = cowmem_merge_find(mg, hash, frame);
+	seen = cowmem_merge_find(mg, hash);
 	if (seen && seen->frame == frame)
 		return;
 	if (!seen) {
