@@ -142,11 +142,10 @@ struct cowmem_check_pte {
 	struct cowmem_view *view;
 };
 
-/* Runs under the page table lock: no sleeping. */
-static void cowmem_check_one_pte(pgoff_t pgoff, pte_t pte, void *data)
+static void cowmem_check_one_pte(pgoff_t pgoff, unsigned long pfn,
+				 bool writable, void *data)
 {
 	struct cowmem_check_pte *p = data;
-	unsigned long pfn = pte_pfn(pte);
 	struct cowmem_frame *frame;
 	const char *bad = NULL;
 	bool exclusive;
@@ -156,7 +155,7 @@ static void cowmem_check_one_pte(pgoff_t pgoff, pte_t pte, void *data)
 		bad = "maps a page the view does not hold";
 	else if (frame && pfn != page_to_pfn(frame->page))
 		bad = "is stale: it does not map the view's frame";
-	else if (pte_write(pte) && !exclusive)
+	else if (writable && !exclusive)
 		bad = "is writable, but the page is not exclusive";
 	if (bad)
 		cowmem_bad(p->c, "view %llu index %lu: PTE %s", p->view->id,

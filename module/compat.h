@@ -20,14 +20,69 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #endif
 
 /*
- * 6.6 gave pte_mkwrite() a VMA (for shadow stacks); on x86 it is out of
- * line and not exported. pte_mkwrite_novma() is the inline one, and cowmem
- * VMAs are never shadow stacks.
+ * 7.1 renamed zap_vma_ptes() to zap_special_vma_range(), with the same
+ * arguments: it zaps the PTEs of a VM_PFNMAP range, mmu notifiers and TLB
+ * flush included.
  */
-#ifndef COWMEM_HAVE_PTE_MKWRITE_NOVMA
-static inline pte_t pte_mkwrite_novma(pte_t pte)
+#ifndef COWMEM_HAVE_ZAP_SPECIAL_VMA_RANGE
+static inline void zap_special_vma_range(struct vm_area_struct *vma,
+					 unsigned long address,
+					 unsigned long size)
 {
-	return pte_mkwrite(pte);
+	zap_vma_ptes(vma, address, size);
+}
+#endif
+
+/*
+ * 7.1 renamed my_zero_pfn() to zero_pfn(). Before that, zero_pfn is the
+ * name of a variable, so the shim is a function-like macro: the variable's
+ * own uses, without parentheses, stay as they are.
+ */
+#ifdef COWMEM_HAVE_MY_ZERO_PFN
+#define zero_pfn(addr) my_zero_pfn(addr)
+#endif
+
+/*
+ * Reads the PTE at @addr of a VM_PFNMAP @vma: true and its PFN and write
+ * permission if it is present. Only reads: cowmem changes PTEs through
+ * vmf_insert_pfn_prot() and zaps alone. 6.12 replaced follow_pte() by
+ * follow_pfnmap_start()/_end(); 6.10 had given follow_pte() a VMA instead
+ * of an mm. Called with vma->vm_mm's mmap_lock held.
+ */
+#ifdef COWMEM_HAVE_FOLLOW_PFNMAP
+static inline bool cowmem_read_pte(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long *pfn,
+				   bool *writable)
+{
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+
+	if (follow_pfnmap_start(&args))
+		return false;
+	*pfn = args.pfn;
+	*writable = args.writable;
+	follow_pfnmap_end(&args);
+	return true;
+}
+#else
+static inline bool cowmem_read_pte(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long *pfn,
+				   bool *writable)
+{
+	spinlock_t *ptl; /* the page table's, held between the two calls */
+	pte_t *ptep;
+	pte_t pte;
+
+#ifdef COWMEM_HAVE_FOLLOW_PTE_VMA
+	if (follow_pte(vma, addr, &ptep, &ptl))
+#else
+	if (follow_pte(vma->vm_mm, addr, &ptep, &ptl))
+#endif
+		return false;
+	pte = ptep_get(ptep);
+	*pfn = pte_pfn(pte);
+	*writable = pte_write(pte);
+	pte_unmap_unlock(ptep, ptl);
+	return true;
 }
 #endif
 

@@ -44,7 +44,8 @@
  *                                   view's, of another region, under the
  *                                   new region's lock)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
- *           page table lock        (zap_vma_ptes(), vmf_insert_pfn_prot())
+ *           page table lock        (zap_special_vma_range(),
+ *                                   vmf_insert_pfn_prot())
  *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
  *
  * Only one mm's mmap_lock is ever held at a time, except in fork, where the
@@ -61,11 +62,13 @@
  * in list order, before any view->lock: a snapshot, which holds one region's
  * lock while it waits for a view->lock of another, relies on that.
  * cowmem_regions_lock is never taken under an mmap_lock.
- * A PTE gains write permission only under its view's view->lock (fault,
- * pfn_mkwrite, the in-place upgrade after a reuse), never later through the
+ * A PTE gains write permission only under its view's view->lock (a fault,
+ * pfn_mkwrite, the remap of a block after a reuse), never later through the
  * kernel's finish_mkwrite_fault(): a snapshot or a merge may share the frame
- * as soon as view->lock is released. It loses it by a zap (any path) or, at
- * fork only, by write protection in place, flushed by dup_mmap(). debugfs files
+ * as soon as view->lock is released. It loses it only by a zap, which also
+ * tells mmu notifiers and flushes the TLB: cowmem changes PTEs through
+ * vmf_insert_pfn_prot() and zap_special_vma_range()/unmap_mapping_range()
+ * alone, and never edits a page table itself. debugfs files
  * are created and removed from a workqueue, never under an mmap_lock: a
  * getdents() of the debugfs directory faults with its i_rwsem held.
  *
@@ -295,9 +298,10 @@ unsigned long cowmem_view_zap_all(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view);
-typedef void (*cowmem_pte_fn)(pgoff_t pgoff, pte_t pte, void *data);
-int cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
-			 unsigned long end, cowmem_pte_fn fn, void *data);
+typedef void (*cowmem_pte_fn)(pgoff_t pgoff, unsigned long pfn, bool writable,
+			      void *data);
+void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
+			  unsigned long end, cowmem_pte_fn fn, void *data);
 void cowmem_region_freeze(struct cowmem_region *region, struct mutex *nest);
 void cowmem_region_thaw(struct cowmem_region *region);
 

@@ -222,11 +222,12 @@ static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view,
 	return mm;
 }
 
-static void cowmem_note_zero_pte(pgoff_t pgoff, pte_t pte, void *data)
+static void cowmem_note_zero_pte(pgoff_t pgoff, unsigned long pfn,
+				 bool writable, void *data)
 {
 	unsigned long *zero = data;
 
-	if (is_zero_pfn(pte_pfn(pte)))
+	if (is_zero_pfn(pfn))
 		__set_bit(pgoff, zero);
 }
 

@@ -40,7 +40,7 @@ static vm_fault_t cowmem_insert(struct vm_fault *vmf,
 
 	if (!frame)
 		return vmf_insert_pfn_prot(vma, vmf->address,
-					   my_zero_pfn(vmf->address),
+					   zero_pfn(vmf->address),
 					   vma->vm_page_prot);
 	return vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(frame->page),
 				   cowmem_frame_prot(vma, exclusive));
@@ -109,31 +109,37 @@ static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
 		cowmem_frame_put(old);
 }
 
-/* Pages a fault maps at once: the faulting one and its aligned block. */
-#define COWMEM_FAULT_AROUND 16
+/*
+ * Pages a fault maps at once: the faulting one and its aligned block. A view
+ * loses its PTEs whenever its frames become shared (at fork above all), so
+ * reading a region back costs a fault per block: a whole page table's worth
+ * keeps that near the kernel's own fork, which copies the PTEs.
+ */
+static unsigned int cowmem_fault_around_pages = PTRS_PER_PTE;
+module_param_named(fault_around_pages, cowmem_fault_around_pages, uint, 0644);
 
-/* The aligned block of COWMEM_FAULT_AROUND pages around a fault, in its VMA. */
+/* The aligned block of pages around a fault, in its VMA. */
 static void cowmem_fault_block(struct vm_fault *vmf, unsigned long *start,
 			       unsigned long *end)
 {
-	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
+	unsigned int pages = READ_ONCE(cowmem_fault_around_pages);
+	unsigned long size;
+
+	pages = clamp(pages, 1U, (unsigned int)PTRS_PER_PTE);
+	size = rounddown_pow_of_two(pages) * PAGE_SIZE;
 
 	*start = max(vmf->vma->vm_start, ALIGN_DOWN(vmf->address, size));
 	*end = min(vmf->vma->vm_end, *start + size);
 }
 
 /*
- * Maps the frames the view holds around a fault, so that touching a region
- * costs a fault per block rather than per page. After a read, every frame
- * the view holds (read-only where shared); after a write that reused its
- * page, only exclusive ones, writable: a shared neighbour mapped read-only
- * would turn its coming write into a costlier pfn_mkwrite. Pages nobody
- * wrote are left to fault on their own (and count as zero_maps). A PTE that
- * is already there stays as it is.
+ * Maps the frames the view holds around a fault, writable where exclusive
+ * and read-only where shared, so that touching a region costs a fault per
+ * block rather than per page. Pages nobody wrote are left to fault on their
+ * own (and count as zero_maps). A PTE that is already there stays as it is.
  * Called with view->lock held.
  */
-static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
-				bool exclusive_only)
+static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long start, end, addr;
@@ -145,66 +151,33 @@ static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf,
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		pgoff = linear_page_index(vma, addr);
 		frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
-		if (!frame || addr == vmf->address ||
-		    (exclusive_only && !exclusive))
+		if (!frame || addr == vmf->address)
 			continue;
 		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
 				    cowmem_frame_prot(vma, exclusive));
 	}
 }
 
-struct cowmem_upgrade {
-	struct cowmem_view *view;
-	struct vm_area_struct *vma;
-};
-
 /*
- * Runs under the page table lock: no sleeping. Cleared and set again so
- * that an accessed or dirty bit the MMU sets meanwhile is not lost.
- */
-static int cowmem_pte_upgrade(pte_t *ptep, unsigned long addr, void *data)
-{
-	struct cowmem_upgrade *up = data;
-	struct mm_struct *mm = up->vma->vm_mm;
-	pgoff_t pgoff = linear_page_index(up->vma, addr);
-	struct cowmem_frame *frame;
-	pte_t pte = ptep_get(ptep);
-	bool exclusive;
-
-	if (!pte_present(pte) || pte_write(pte))
-		return 0;
-	frame = cowmem_index_lookup(&up->view->index, pgoff, &exclusive);
-	if (!frame || !exclusive || pte_pfn(pte) != page_to_pfn(frame->page))
-		return 0;
-	pte = ptep_get_and_clear(mm, addr, ptep);
-	set_pte_at(mm, addr, ptep, pte_mkwrite_novma(pte_mkdirty(pte)));
-	return 0;
-}
-
-/*
- * After a reuse: makes the read-only PTEs of the aligned block around the
- * fault (the faulting one included) writable where they map a frame the
- * view now holds alone (after fork the parent keeps its PTEs read-only, and
- * once the child is gone each would take a write fault of its own). It is
- * done here, under view->lock, and never left to the kernel's
+ * After a reuse: the other sharers went away, so the neighbours are likely
+ * exclusive now too, and about to be written. Their PTEs, if any, were
+ * mapped read-only while shared; cowmem changes PTEs only through the
+ * kernel's insert and zap interfaces, so the block is zapped and mapped
+ * again, each frame with what it may have now. One zap and one TLB flush
+ * per block, instead of a write fault per page.
+ * This happens under view->lock, never later through the kernel's
  * finish_mkwrite_fault(): that would check only that the PTE is unchanged,
  * after view->lock is dropped, and a snapshot or a merge may meanwhile have
  * shared the frame and a read fault mapped it again, identically.
- * Adding a permission needs no TLB flush: a stale read-only entry takes a
- * spurious fault, which the kernel resolves without calling cowmem.
- * Called with view->lock and the mmap_lock held, no page table lock.
+ * Called with view->lock and the mmap_lock held.
  */
-static void cowmem_upgrade_around(struct cowmem_view *view,
-				  struct vm_fault *vmf)
+static void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf)
 {
-	struct cowmem_upgrade up = { .view = view, .vma = vmf->vma };
 	unsigned long start, end;
 
-	if (!(vmf->vma->vm_flags & VM_WRITE))
-		return;
 	cowmem_fault_block(vmf, &start, &end);
-	apply_to_existing_page_range(vmf->vma->vm_mm, start, end - start,
-				     cowmem_pte_upgrade, &up);
+	zap_special_vma_range(vmf->vma, start, end - start);
+	cowmem_fault_around(view, vmf);
 }
 
 /* A write to a page with no PTE. Called with view->lock held. */
@@ -218,14 +191,9 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
 	if (IS_ERR(frame))
 		return VM_FAULT_OOM;
-	/*
-	 * A reuse means the other sharers went away: the neighbours are likely
-	 * exclusive too and about to be written, mapped or not. After a copy
-	 * they are likely shared, and looking costs more than it saves.
-	 */
+	/* After a copy the neighbours are likely shared: left to fault. */
 	if (!replaced) {
-		cowmem_fault_around(view, vmf, true);
-		cowmem_upgrade_around(view, vmf);
+		cowmem_remap_around(view, vmf);
 		return cowmem_insert(vmf, frame, true);
 	}
 	/*
@@ -235,7 +203,7 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 	 * the write is retried.
 	 */
 	if (old)
-		zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
+		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
 	cowmem_retire(view, vmf->pgoff, vmf->vma, old);
 	return cowmem_insert(vmf, frame, true);
 }
@@ -253,7 +221,7 @@ static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 		cowmem_stat_inc(zero_maps);
 		return cowmem_insert(vmf, NULL, false);
 	}
-	cowmem_fault_around(view, vmf, false);
+	cowmem_fault_around(view, vmf);
 	return cowmem_insert(vmf, frame, exclusive);
 }
 
@@ -293,10 +261,10 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 
 /*
  * A write to a read-only PTE: the zero page, a shared frame, or an exclusive
- * frame mapped read-only while it was shared. The PTE is made writable or
- * replaced here, under view->lock, and the fault returns VM_FAULT_NOPAGE:
- * returning 0 would let the kernel make it writable after the lock is gone
- * (see cowmem_upgrade_around()).
+ * frame mapped read-only while it was shared. The PTE is replaced here,
+ * under view->lock, and the fault returns VM_FAULT_NOPAGE: returning 0
+ * would let the kernel make it writable after the lock is gone (see
+ * cowmem_remap_around()).
  * Entered with vma->vm_mm's mmap_lock held for read, no page table lock and
  * no cowmem lock; returns with the same.
  */
@@ -318,15 +286,12 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 		ret = VM_FAULT_OOM;
 		goto unlock;
 	}
-	/* A reuse, and the PTE maps that very frame: made writable in place. */
-	if (!replaced && pte_pfn(vmf->orig_pte) == page_to_pfn(frame->page)) {
-		cowmem_upgrade_around(view, vmf);
-		ret = VM_FAULT_NOPAGE;
-		goto unlock;
-	}
-	zap_vma_ptes(vmf->vma, vmf->address, PAGE_SIZE);
-	if (replaced)
+	if (replaced) {
+		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
+	} else {
+		cowmem_remap_around(view, vmf);
+	}
 	ret = cowmem_insert(vmf, frame, true);
 unlock:
 	mutex_unlock(&view->lock);

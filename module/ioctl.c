@@ -25,11 +25,12 @@ struct cowmem_info_fill {
 	struct cowmem_page_info *info;
 };
 
-static void cowmem_info_note_zero(pgoff_t pgoff, pte_t pte, void *data)
+static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
+				  bool writable, void *data)
 {
 	struct cowmem_info_fill *fill = data;
 
-	if (is_zero_pfn(pte_pfn(pte)))
+	if (is_zero_pfn(pfn))
 		fill->info[pgoff - fill->first].state = COWMEM_PAGE_ZERO;
 }
 

@@ -9,7 +9,6 @@
 
 #include <linux/atomic.h>
 #include <linux/mm.h>
-#include <linux/mmu_notifier.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -234,66 +233,23 @@ static unsigned long cowmem_view_each_vma(struct cowmem_view *view,
 
 static void cowmem_vma_zap(struct vm_area_struct *vma)
 {
-	zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+	zap_special_vma_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
 }
 
 /*
  * Zaps every PTE of @view, in every VMA of its mm that maps it: the ones
- * fork() copies and the MADV_DONTFORK ones it skips alike. Returns how many
- * VMAs that was.
+ * fork() copies and the MADV_DONTFORK ones it skips alike. This is how a
+ * view loses write permission when its frames become shared (fork, a
+ * snapshot, another process's mapping): cowmem changes PTEs through the
+ * kernel's insert and zap interfaces only, and a zap tells secondary MMUs
+ * (mmu notifiers) and flushes the TLB. The next access refaults, and
+ * fault-around maps the view's frames back a page table at a time (see
+ * fault.c). Returns how many VMAs that was.
  * Called with view->mm's mmap_lock held.
  */
 unsigned long cowmem_view_zap_all(struct cowmem_view *view)
 {
 	return cowmem_view_each_vma(view, cowmem_vma_zap);
-}
-
-/*
- * Clean as well as read-only: mprotect() makes a dirty PTE of a shared
- * mapping writable again without a fault (can_change_pte_writable()).
- * Cleared and set again so that no dirty bit set meanwhile is lost.
- */
-static int cowmem_pte_wrprotect(pte_t *ptep, unsigned long addr, void *data)
-{
-	struct mm_struct *mm = data;
-	pte_t pte;
-
-	if (!pte_write(ptep_get(ptep)) && !pte_dirty(ptep_get(ptep)))
-		return 0;
-	pte = ptep_get_and_clear(mm, addr, ptep);
-	set_pte_at(mm, addr, ptep, pte_mkclean(pte_wrprotect(pte)));
-	return 0;
-}
-
-static void cowmem_vma_wrprotect(struct vm_area_struct *vma)
-{
-	apply_to_existing_page_range(vma->vm_mm, vma->vm_start,
-				     vma->vm_end - vma->vm_start,
-				     cowmem_pte_wrprotect, vma->vm_mm);
-}
-
-/*
- * At fork only: takes write permission away from every PTE of @view, in
- * every VMA of its mm, and keeps them. copy_page_range() then copies them
- * into the child, which reads its pages without a fault, and the parent
- * reads on without one too. No TLB flush here: dup_mmap() flushes the
- * parent's TLB (flush_tlb_mm()) before fork() returns and before the child
- * can run, as it does for the kernel's own COW; a store racing with fork()
- * in another thread may still reach the shared page, as with anonymous
- * memory. Returns how many VMAs that was.
- * Called with view->mm's mmap_lock held for write, in dup_mmap().
- */
-static unsigned long cowmem_view_protect_at_fork(struct cowmem_view *view)
-{
-	cowmem_mmap_assert_write_locked(view->mm);
-	/*
-	 * A secondary MMU (KVM, an IOMMU sharing the mm) hears of a PTE
-	 * change only through an mmu notifier, which modules cannot send but
-	 * zap_vma_ptes() does: with one registered, zap.
-	 */
-	if (mm_has_notifiers(view->mm))
-		return cowmem_view_zap_all(view);
-	return cowmem_view_each_vma(view, cowmem_vma_wrprotect);
 }
 
 /*
@@ -320,7 +276,7 @@ void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 		    pgoff >= vma->vm_pgoff + vma_pages(vma))
 			continue;
 		addr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
-		zap_vma_ptes(vma, addr, PAGE_SIZE);
+		zap_special_vma_range(vma, addr, PAGE_SIZE);
 	}
 }
 
@@ -426,11 +382,10 @@ unlock:
 
 /*
  * The view a VMA copied by fork() belongs to: one clone of @parent per fork,
- * shared by all of the child's VMAs of it. The parent's PTEs lose write
- * permission before copy_page_range() copies them into the child. Returns
- * NULL when the clone cannot be allocated (the child's VMA then has no view
- * and faults get SIGBUS): then the parent's PTEs are zapped instead, so that
- * the child gets none.
+ * shared by all of the child's VMAs of it. The parent's PTEs are zapped
+ * before copy_page_range() would copy them into the child, which so starts
+ * with none and refaults, like the parent. Returns NULL when the clone cannot
+ * be allocated (the child's VMA then has no view and faults get SIGBUS).
  * Called from vm_ops->open with both mms' mmap_lock held for write.
  */
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
@@ -449,15 +404,13 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 	}
 	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
 	if (IS_ERR(child)) {
-		cowmem_view_zap_all(parent);
 		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
 				    parent->id);
 		child = NULL;
 	} else {
-		this_cpu_add(cowmem_stats.clone_zaps,
-			     cowmem_view_protect_at_fork(parent));
 		cowmem_stat_inc(forks);
 	}
+	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(parent));
 unlock:
 	mutex_unlock(&region->lock);
 	return child;
@@ -490,34 +443,24 @@ void cowmem_region_thaw(struct cowmem_region *region)
 	mutex_unlock(&region->lock);
 }
 
-struct cowmem_pte_walk {
-	struct vm_area_struct *vma;
-	cowmem_pte_fn fn;
-	void *data;
-};
-
-static int cowmem_pte_walk_one(pte_t *pte, unsigned long addr, void *data)
-{
-	struct cowmem_pte_walk *walk = data;
-
-	walk->fn(linear_page_index(walk->vma, addr), ptep_get(pte), walk->data);
-	return 0;
-}
-
 /*
- * Calls @fn for every present PTE of @vma in [@start, @end), with the page
- * table lock held (so @fn must not sleep).
+ * Calls @fn for every present PTE of @vma in [@start, @end), one page at a
+ * time, with what the PTE held; @fn runs without the page table lock.
+ * Reading, like this, is all that cowmem does to a PTE other than insert or
+ * zap it.
  * Called with vma->vm_mm's mmap_lock held and, to keep the index and the
  * PTEs in step, the view's lock.
  */
-int cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
-			 unsigned long end, cowmem_pte_fn fn, void *data)
+void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
+			  unsigned long end, cowmem_pte_fn fn, void *data)
 {
-	struct cowmem_pte_walk walk = { .vma = vma, .fn = fn, .data = data };
+	unsigned long addr, pfn;
+	bool writable;
 
 	cowmem_mmap_assert_locked(vma->vm_mm);
-	if (start >= end)
-		return 0;
-	return apply_to_existing_page_range(vma->vm_mm, start, end - start,
-					    cowmem_pte_walk_one, &walk);
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		if (cowmem_read_pte(vma, addr, &pfn, &writable))
+			fn(linear_page_index(vma, addr), pfn, writable, data);
+		cond_resched();
+	}
 }
