@@ -7,9 +7,15 @@
 #   make         build the module, selftests and tools against KDIR
 
 # The kernel to build against: the running one when it has headers, else the
-# newest installed Debian kernel (scripts/kver says which, in one line).
+# newest installed Debian kernel (scripts/kver says which, in one line). Or
+# any prepared kernel tree: make KDIR=/path/to/tree; make check and make vm
+# then boot KIMAGE=/path/to/its/bzImage (scripts/vm says what it needs).
+ifdef KDIR
+KVER ?= $(shell KDIR=$(KDIR) scripts/kver)
+else
 KVER ?= $(shell scripts/kver)
-KDIR ?= /lib/modules/$(KVER)/build
+KDIR := /lib/modules/$(KVER)/build
+endif
 
 all: module selftests tools
 
@@ -75,7 +81,7 @@ dkms-install:
 	mkdir -p /usr/src/cowmem-$(VERSION)
 	cp -r Kbuild Makefile VERSION dkms.conf module /usr/src/cowmem-$(VERSION)/
 	dkms add -m cowmem -v $(VERSION)
-	dkms install -m cowmem -v $(VERSION) -k $(KVER)
+	dkms install -m cowmem -v $(VERSION) -k $(KVER) --kernelsourcedir $(KDIR)
 
 dkms-remove:
 	dkms remove -m cowmem -v $(VERSION) --all

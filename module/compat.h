@@ -78,6 +78,7 @@ static inline bool cowmem_read_pte(struct vm_area_struct *vma,
 	if (follow_pte(vma->vm_mm, addr, &ptep, &ptl))
 #endif
 		return false;
+	__acquire(ptl); /* for sparse: follow_pte() returned holding it */
 	pte = ptep_get(ptep);
 	*pfn = pte_pfn(pte);
 	*writable = pte_write(pte);
