@@ -45,7 +45,8 @@
  *                                   new region's lock)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
  *           page table lock        (zap_special_vma_range(),
- *                                   vmf_insert_pfn_prot())
+ *                                   vmf_insert_pfn_prot(), and the reads
+ *                                   of cowmem_read_pte())
  *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
  *
  * Only one mm's mmap_lock is ever held at a time, except in fork, where the
@@ -65,10 +66,13 @@
  * A PTE gains write permission only under its view's view->lock (a fault,
  * pfn_mkwrite, the remap of a block after a reuse), never later through the
  * kernel's finish_mkwrite_fault(): a snapshot or a merge may share the frame
- * as soon as view->lock is released. It loses it only by a zap, which also
- * tells mmu notifiers and flushes the TLB: cowmem changes PTEs through
- * vmf_insert_pfn_prot() and zap_special_vma_range()/unmap_mapping_range()
- * alone, and never edits a page table itself. debugfs files
+ * as soon as view->lock is released. cowmem takes it away only by a zap,
+ * which also tells mmu notifiers and flushes the TLB: it changes PTEs
+ * through vmf_insert_pfn_prot() and zap_special_vma_range() or
+ * unmap_mapping_range() alone, and never edits a page table itself.
+ * mprotect() cannot give a shared frame's PTE write permission back: it
+ * does so only for dirty PTEs, and a read-only PTE cowmem inserts is clean,
+ * while every operation that shares a frame zaps its PTEs first. debugfs files
  * are created and removed from a workqueue, never under an mmap_lock: a
  * getdents() of the debugfs directory faults with its i_rwsem held.
  *

@@ -110,23 +110,22 @@ static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
 }
 
 /*
- * Pages a fault maps at once: the faulting one and its aligned block. A view
- * loses its PTEs whenever its frames become shared (at fork above all), so
- * reading a region back costs a fault per block: a whole page table's worth
- * keeps that near the kernel's own fork, which copies the PTEs.
+ * Pages a fault maps at once: the faulting one and the rest of its aligned
+ * block of a page table's worth (one PMD's reach). A view loses its PTEs
+ * whenever its frames become shared (at fork above all), so reading a
+ * region back costs a fault per block: README's "How it works" has what
+ * 16 pages and a page table cost.
  */
-static unsigned int cowmem_fault_around_pages = PTRS_PER_PTE;
-module_param_named(fault_around_pages, cowmem_fault_around_pages, uint, 0644);
+#define COWMEM_FAULT_AROUND PTRS_PER_PTE
 
-/* The aligned block of pages around a fault, in its VMA. */
+/*
+ * The aligned block of COWMEM_FAULT_AROUND pages around a fault, cut to its
+ * VMA (so it starts at vm_start when the VMA does not start on a boundary).
+ */
 static void cowmem_fault_block(struct vm_fault *vmf, unsigned long *start,
 			       unsigned long *end)
 {
-	unsigned int pages = READ_ONCE(cowmem_fault_around_pages);
-	unsigned long size;
-
-	pages = clamp(pages, 1U, (unsigned int)PTRS_PER_PTE);
-	size = rounddown_pow_of_two(pages) * PAGE_SIZE;
+	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
 
 	*start = max(vmf->vma->vm_start, ALIGN_DOWN(vmf->address, size));
 	*end = min(vmf->vma->vm_end, *start + size);
@@ -169,12 +168,21 @@ static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
  * finish_mkwrite_fault(): that would check only that the PTE is unchanged,
  * after view->lock is dropped, and a snapshot or a merge may meanwhile have
  * shared the frame and a read fault mapped it again, identically.
+ * When the faulting PTE already maps @frame writable, another thread's
+ * reuse remapped the block while this fault waited for view->lock: it is
+ * left alone, or threads writing to one block would zap each other's
+ * work, a TLB flush each time.
  * Called with view->lock and the mmap_lock held.
  */
-static void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf)
+static void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
+				struct cowmem_frame *frame)
 {
-	unsigned long start, end;
+	unsigned long start, end, pfn;
+	bool writable;
 
+	if (cowmem_read_pte(vmf->vma, vmf->address, &pfn, &writable) &&
+	    writable && pfn == page_to_pfn(frame->page))
+		return;
 	cowmem_fault_block(vmf, &start, &end);
 	zap_special_vma_range(vmf->vma, start, end - start);
 	cowmem_fault_around(view, vmf);
@@ -193,7 +201,7 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		return VM_FAULT_OOM;
 	/* After a copy the neighbours are likely shared: left to fault. */
 	if (!replaced) {
-		cowmem_remap_around(view, vmf);
+		cowmem_remap_around(view, vmf, frame);
 		return cowmem_insert(vmf, frame, true);
 	}
 	/*
@@ -290,7 +298,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
 		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
 	} else {
-		cowmem_remap_around(view, vmf);
+		cowmem_remap_around(view, vmf, frame);
 	}
 	ret = cowmem_insert(vmf, frame, true);
 unlock:
@@ -350,9 +358,10 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * A new VMA that copies an existing one: on fork (from dup_mmap(), with
- * vma->vm_mm the child's mm, before copy_page_range() copies the parent's
- * PTEs), on a split (munmap, mprotect, madvise) and on mremap. Only fork
- * clones the view. Cannot fail: see cowmem_view_fork().
+ * vma->vm_mm the child's mm, before copy_page_range(), which finds none of
+ * the view's PTEs left to copy: cowmem_view_fork() zaps them), on a split
+ * (munmap, mprotect, madvise) and on mremap. Only fork clones the view.
+ * Cannot fail: see cowmem_view_fork().
  * Entered with vma->vm_mm's mmap_lock held for write (and, on fork, the
  * parent's too) and no cowmem lock; returns with the same.
  */

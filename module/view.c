@@ -240,10 +240,11 @@ static void cowmem_vma_zap(struct vm_area_struct *vma)
  * Zaps every PTE of @view, in every VMA of its mm that maps it: the ones
  * fork() copies and the MADV_DONTFORK ones it skips alike. This is how a
  * view loses write permission when its frames become shared (fork, a
- * snapshot, another process's mapping): cowmem changes PTEs through the
+ * snapshot, a rollback; another process's mapping and a merge zap through
+ * the region's address_space instead): cowmem changes PTEs through the
  * kernel's insert and zap interfaces only, and a zap tells secondary MMUs
  * (mmu notifiers) and flushes the TLB. The next access refaults, and
- * fault-around maps the view's frames back a page table at a time (see
+ * fault-around maps the view's frames back a block at a time (see
  * fault.c). Returns how many VMAs that was.
  * Called with view->mm's mmap_lock held.
  */
@@ -382,10 +383,16 @@ unlock:
 
 /*
  * The view a VMA copied by fork() belongs to: one clone of @parent per fork,
- * shared by all of the child's VMAs of it. The parent's PTEs are zapped
- * before copy_page_range() would copy them into the child, which so starts
- * with none and refaults, like the parent. Returns NULL when the clone cannot
- * be allocated (the child's VMA then has no view and faults get SIGBUS).
+ * shared by all of the child's VMAs of it. The first of them zaps the
+ * parent's PTEs in every VMA of @parent, before copy_page_range() would copy
+ * them into the child, which so starts with none and refaults, like the
+ * parent. The later VMAs rely on that: the parent's mmap_lock is held for
+ * write through dup_mmap(), and cowmem's faults take it (they are never
+ * run under a per-VMA lock alone: no ->map_pages), so nothing maps the
+ * parent's pages again before their copy. Returns NULL when the clone
+ * cannot be allocated (the child's VMA then has no view and faults get
+ * SIGBUS); the zap happens then too, or the child would get the parent's
+ * writable PTEs.
  * Called from vm_ops->open with both mms' mmap_lock held for write.
  */
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,

@@ -813,7 +813,7 @@ static void report_structure(size_t mib)
 	structure_run(mib, S_FORK_REUSE, d, res);
 	printf("  R2 reuse:      %lld reuses, %lld COW breaks, %lld page allocs, %zu pages\n",
 	       d[ST_REUSES], d[ST_COW_BREAKS], d[ST_PAGE_ALLOCS], pages);
-	printf("  fork:          %.2f clone_zaps per fork (VMAs whose PTEs fork write-protected)\n",
+	printf("  fork:          %.2f clone_zaps per fork (VMAs whose PTEs fork zapped)\n",
 	       (double)d[ST_CLONE_ZAPS] / (d[ST_FORKS] ? d[ST_FORKS] : 1));
 	/* A full leaf node serves 64 pages; the levels above add 1/64 of that. */
 	index = d[ST_NODE_BYTES] / (double)INDEX_SLOTS_PER_NODE *
