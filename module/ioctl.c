@@ -20,6 +20,7 @@
 #define COWMEM_INFO_BATCH 1024
 
 struct cowmem_info_fill {
+	struct file *file; /* the ioctl's: the mapping must be of its region */
 	pgoff_t first;
 	unsigned int nr;
 	struct cowmem_page_info *info;
@@ -35,23 +36,24 @@ static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
 }
 
 /*
- * The cowmem VMA of current->mm holding all of [@addr, @end), or NULL.
+ * The VMA of current->mm that maps @file's region over all of [@addr, @end),
+ * or NULL: the mapping an ioctl names must belong to the file it is made on.
  * Called with current->mm's mmap_lock held.
  */
-static struct vm_area_struct *cowmem_info_vma(unsigned long addr,
-					      unsigned long end)
+static struct vm_area_struct *
+cowmem_file_vma(struct file *file, unsigned long addr, unsigned long end)
 {
 	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
 
 	if (!vma || vma->vm_ops != &cowmem_vm_ops || !vma->vm_private_data ||
-	    end > vma->vm_end)
+	    end > vma->vm_end ||
+	    vma->vm_file->private_data != file->private_data)
 		return NULL;
 	return vma;
 }
 
 /*
- * The view of @file's region mapped at @addr in current->mm, or NULL: the
- * mapping an ioctl names must belong to the file it is made on.
+ * The view of @file's region mapped at @addr in current->mm, or NULL.
  * Called with current->mm's mmap_lock held.
  */
 struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr)
@@ -59,10 +61,8 @@ struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr)
 	struct vm_area_struct *vma;
 
 	cowmem_mmap_assert_locked(current->mm);
-	vma = cowmem_info_vma(addr, addr + 1);
-	if (!vma || vma->vm_file->private_data != file->private_data)
-		return NULL;
-	return vma->vm_private_data;
+	vma = cowmem_file_vma(file, addr, addr + 1);
+	return vma ? vma->vm_private_data : NULL;
 }
 
 /*
@@ -78,7 +78,7 @@ static struct cowmem_view *cowmem_info_ptes(unsigned long addr,
 
 	if (mmap_read_lock_killable(current->mm))
 		return ERR_PTR(-EINTR);
-	vma = cowmem_info_vma(addr, end);
+	vma = cowmem_file_vma(fill->file, addr, end);
 	if (!vma) {
 		mmap_read_unlock(current->mm);
 		return ERR_PTR(-EINVAL);
@@ -147,9 +147,9 @@ unpin_view:
 	return err;
 }
 
-static long cowmem_ioctl_page_info(void __user *uarg)
+static long cowmem_ioctl_page_info(struct file *file, void __user *uarg)
 {
-	struct cowmem_info_fill fill = {};
+	struct cowmem_info_fill fill = { .file = file };
 	struct cowmem_page_info_args args;
 	struct cowmem_page_info __user *out;
 	u64 done;
@@ -163,7 +163,8 @@ static long cowmem_ioctl_page_info(void __user *uarg)
 	/* The whole range must lie in one cowmem mapping, checked up front. */
 	if (mmap_read_lock_killable(current->mm))
 		return -EINTR;
-	if (!cowmem_info_vma(args.addr, args.addr + args.nr_pages * PAGE_SIZE))
+	if (!cowmem_file_vma(file, args.addr,
+			     args.addr + args.nr_pages * PAGE_SIZE))
 		err = -EINVAL;
 	mmap_read_unlock(current->mm);
 	if (err)
@@ -191,7 +192,7 @@ long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case COWMEM_IOC_PAGE_INFO:
-		return cowmem_ioctl_page_info(uarg);
+		return cowmem_ioctl_page_info(file, uarg);
 	case COWMEM_IOC_SNAPSHOT:
 		return cowmem_ioctl_snapshot(file, uarg);
 	case COWMEM_IOC_ROLLBACK:

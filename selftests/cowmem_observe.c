@@ -298,6 +298,28 @@ TEST(page_states_none_zero_exclusive)
 	close(fd);
 }
 
+/* PAGE_INFO on one file about another file's mapping is EINVAL, not an answer. */
+TEST(page_info_other_file)
+{
+	struct cowmem_page_info info[4];
+	int fd = cowmem_open(), other = cowmem_open();
+	size_t psz = page_size();
+	char *map;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, other);
+	map = cowmem_map(fd, 4, 0);
+	ASSERT_NE(NULL, map);
+	map[0] = 1;
+	EXPECT_EQ(-1, cowmem_page_info(other, map, 4, info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, cowmem_page_info(fd, map, 4, info));
+	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info[0].state);
+	munmap(map, 4 * psz);
+	close(other);
+	close(fd);
+}
+
 /* Bad ranges get EINVAL, bad pointers EFAULT, unknown commands ENOTTY. */
 TEST(page_info_bad_input)
 {

@@ -31,7 +31,8 @@ struct cowmem_page_info {
 };
 
 /*
- * @addr:     first page, page aligned, inside one cowmem mapping of the caller
+ * @addr:     first page, page aligned, inside one mapping of the ioctl's file
+ *            in the caller (EINVAL for another file's mapping)
  * @nr_pages: pages to describe; the range must stay inside that mapping
  * @info:     user pointer to @nr_pages struct cowmem_page_info
  */
