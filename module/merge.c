@@ -259,54 +259,82 @@ static void cowmem_merge_order(struct cowmem_merge *mg,
 }
 
 /*
- * Locks the regions in id order, then each one's views, all nested under
- * the first region's lock.
+ * Locks the regions in id order, killably: a merge over a busy region waits
+ * here, and its caller can still be killed.
  */
-static void cowmem_merge_lock(struct cowmem_merge *mg)
+static int cowmem_merge_lock_regions(struct cowmem_merge *mg)
+{
+	struct cowmem_region *first, *second;
+
+	cowmem_merge_order(mg, &first, &second);
+	if (mutex_lock_killable(&first->lock))
+		return -EINTR;
+	if (second &&
+	    mutex_lock_killable_nested(&second->lock, SINGLE_DEPTH_NESTING)) {
+		mutex_unlock(&first->lock);
+		return -EINTR;
+	}
+	return 0;
+}
+
+/* Then each region's views, all nested under the first region's lock. */
+static void cowmem_merge_lock_views(struct cowmem_merge *mg)
 {
 	struct cowmem_region *first, *second;
 	struct cowmem_view *view;
 	int r;
 
 	cowmem_merge_order(mg, &first, &second);
-	mutex_lock(&first->lock);
-	if (second)
-		mutex_lock_nested(&second->lock, SINGLE_DEPTH_NESTING);
 	for (r = 0; r < 2 && mg->regions[r]; r++)
 		list_for_each_entry(view, &mg->regions[r]->views, node)
 			mutex_lock_nest_lock(&view->lock, &first->lock);
 }
 
 /* Unlocks in the reverse order: the views, then the regions. */
-static void cowmem_merge_unlock(struct cowmem_merge *mg)
+static void cowmem_merge_unlock_views(struct cowmem_merge *mg)
 {
-	struct cowmem_region *first, *second;
 	struct cowmem_view *view;
 	int r;
 
-	cowmem_merge_order(mg, &first, &second);
 	for (r = 0; r < 2 && mg->regions[r]; r++)
 		list_for_each_entry(view, &mg->regions[r]->views, node)
 			mutex_unlock(&view->lock);
+}
+
+static void cowmem_merge_unlock_regions(struct cowmem_merge *mg)
+{
+	struct cowmem_region *first, *second;
+
+	cowmem_merge_order(mg, &first, &second);
 	if (second)
 		mutex_unlock(&second->lock);
 	mutex_unlock(&first->lock);
 }
 
-/* Runs one call's scan with its table. Entered with no lock held. */
+/*
+ * Runs one call's scan with its table. The table is allocated after the
+ * wait for the region locks, so that callers queued on a busy region hold
+ * no memory, and charged to the caller's memory cgroup.
+ * Entered with no lock held.
+ */
 static int cowmem_merge_run(struct cowmem_merge *mg)
 {
+	int err = -ENOMEM;
+
+	if (cowmem_merge_lock_regions(mg))
+		return -EINTR;
 	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
-	mg->seen =
-		kvmalloc_array(mg->args.budget, sizeof(*mg->seen), GFP_KERNEL);
+	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen),
+				  GFP_KERNEL_ACCOUNT);
 	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets),
-				     GFP_KERNEL);
+				     GFP_KERNEL_ACCOUNT);
 	if (!mg->seen || !mg->buckets)
 		goto free_table;
 	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
-	cowmem_merge_lock(mg);
+	cowmem_merge_lock_views(mg);
 	cowmem_merge_scan(mg);
-	cowmem_merge_unlock(mg);
+	cowmem_merge_unlock_views(mg);
+	err = 0;
 	this_cpu_add(cowmem_stats.merged_pages, mg->args.merged);
 	this_cpu_add(cowmem_stats.merged_zero, mg->args.zeroed);
 	trace_merge(mg->regions[0]->id, mg->regions[1] ? mg->regions[1]->id : 0,
@@ -315,7 +343,8 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 free_table:
 	kvfree(mg->buckets);
 	kvfree(mg->seen);
-	return mg->seen && mg->buckets ? 0 : -ENOMEM;
+	cowmem_merge_unlock_regions(mg);
+	return err;
 }
 
 /* The ioctl's mapping must belong to its file, as for the other ioctls. */
