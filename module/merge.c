@@ -314,20 +314,21 @@ static void cowmem_merge_unlock_regions(struct cowmem_merge *mg)
 /*
  * Runs one call's scan with its table. The table is allocated after the
  * wait for the region locks, so that callers queued on a busy region hold
- * no memory, and charged to the caller's memory cgroup.
+ * no memory, and charged to the caller's memory cgroup; a cgroup without
+ * room for it gets ENOMEM, not its OOM killer: a merge is optional work.
  * Entered with no lock held.
  */
 static int cowmem_merge_run(struct cowmem_merge *mg)
 {
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+			  __GFP_NOWARN;
 	int err = -ENOMEM;
 
 	if (cowmem_merge_lock_regions(mg))
 		return -EINTR;
 	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
-	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen),
-				  GFP_KERNEL_ACCOUNT);
-	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets),
-				     GFP_KERNEL_ACCOUNT);
+	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen), gfp);
+	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets), gfp);
 	if (!mg->seen || !mg->buckets)
 		goto free_table;
 	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));

@@ -1058,6 +1058,50 @@ FIXTURE_TEARDOWN(memcgs)
 	rmdir(CG_B);
 }
 
+/*
+ * Runs one full-budget MERGE of @map in a child moved into CG_A, whose
+ * memory.max is @max; returns the child's wait status. The child exits 0
+ * when the merge ran, 2 when it got ENOMEM, 1 on anything else.
+ */
+static int merge_in_memcg(int fd, const void *map, const char *max)
+{
+	char pid_text[16];
+	int status = -1;
+	pid_t pid;
+
+	if (cg_write(CG_A "/memory.max", max))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		snprintf(pid_text, sizeof(pid_text), "%d", getpid());
+		if (cg_write(CG_A "/cgroup.procs", pid_text))
+			_exit(1);
+		if (!cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET,
+				  NULL))
+			_exit(0);
+		_exit(errno == ENOMEM ? 2 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/* MERGE's tables are charged to the caller's cgroup: ENOMEM with 1 MiB of room, run with 64 MiB. */
+TEST_F(memcgs, merge_tables_are_charged_to_the_caller)
+{
+	int status;
+
+	if (!self->usable)
+		SKIP(return, "no cgroup v2 memory controller in this kernel");
+	self->map[0] = 1;
+	status = merge_in_memcg(self->fd, self->map, "64M");
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	status = merge_in_memcg(self->fd, self->map, "1M");
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(2, WEXITSTATUS(status));
+}
+
 /* Twin pages in two memory cgroups are never merged (skipped); twins within one cgroup are. */
 TEST_F(memcgs, merge_keeps_memcgs_apart)
 {

@@ -85,7 +85,9 @@ struct cowmem_rollback_args {
  * @start on, and merges pages with identical contents into one shared,
  * write-protected page; a zero-filled page goes back to the zero page.
  * A later write breaks COW as usual. Pages charged to different memory
- * cgroups are never merged (counted in @skipped).
+ * cgroups are never merged (counted in @skipped). The scan's tables (about
+ * 36 bytes per page of @budget) are charged to the caller's memory cgroup:
+ * ENOMEM when it has no room for them.
  * @addr:    in: an address inside a cowmem mapping of the ioctl's file
  * @fd:      in: -1, or a second /dev/cowmem or snapshot file descriptor
  *           (EBADF if not a file descriptor, EINVAL if not cowmem's)
