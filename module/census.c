@@ -13,12 +13,21 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/overflow.h>
 #include <linux/slab.h>
 
 #include "cowmem.h"
 
-/* A tally packs reach (high bits) and holders (low 32 bits) in an xa value. */
+/*
+ * A tally packs reach (high bits) and holders (low 32 bits) in an xa value,
+ * which holds at most LONG_MAX: 31 bits are left for the reach. Both
+ * saturate there: one frame merged across a large region and then
+ * snapshotted thousands of times can be reached by more paths than that,
+ * and reads as COWMEM_TALLY_REACH_MAX instead of wrapping (or tripping
+ * xa_mk_value()'s warning, a panic under panic_on_warn).
+ */
 #define COWMEM_TALLY_SHIFT 32
+#define COWMEM_TALLY_REACH_MAX (LONG_MAX >> COWMEM_TALLY_SHIFT)
 
 unsigned long cowmem_census_reach(void *tally)
 {
@@ -61,10 +70,16 @@ static void cowmem_census_tally(struct cowmem_census *c, struct xarray *xa,
 				void *key, unsigned long reach)
 {
 	void *tally = xa_load(xa, (unsigned long)key);
-	unsigned long v = tally ? xa_to_value(tally) : 0;
+	unsigned long holders = tally ? cowmem_census_holders(tally) : 0;
+	unsigned long sum;
 
-	v += (reach << COWMEM_TALLY_SHIFT) + 1;
-	tally = xa_store(xa, (unsigned long)key, xa_mk_value(v), GFP_KERNEL);
+	if (check_add_overflow(reach, tally ? cowmem_census_reach(tally) : 0,
+			       &sum) ||
+	    sum > COWMEM_TALLY_REACH_MAX)
+		sum = COWMEM_TALLY_REACH_MAX;
+	holders = min(holders + 1, (unsigned long)U32_MAX);
+	tally = xa_mk_value(sum << COWMEM_TALLY_SHIFT | holders);
+	tally = xa_store(xa, (unsigned long)key, tally, GFP_KERNEL);
 	if (xa_is_err(tally))
 		c->err = xa_err(tally);
 }

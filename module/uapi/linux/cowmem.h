@@ -21,7 +21,8 @@ enum cowmem_page_state {
  * @frame_id: an opaque id, equal for two pages exactly when they are the same
  *            physical page; never a PFN. 0 for NONE and ZERO.
  * @refcount: how many views and snapshots hold the page, at this offset or
- *            (after a merge) at another (0 for NONE and ZERO).
+ *            (after a merge) at another (0 for NONE and ZERO); saturates at
+ *            2^31 - 1.
  * @state:    an enum cowmem_page_state.
  */
 struct cowmem_page_info {
