@@ -13,7 +13,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/overflow.h>
 #include <linux/slab.h>
 
 #include "cowmem.h"
@@ -71,12 +70,10 @@ static void cowmem_census_tally(struct cowmem_census *c, struct xarray *xa,
 {
 	void *tally = xa_load(xa, (unsigned long)key);
 	unsigned long holders = tally ? cowmem_census_holders(tally) : 0;
-	unsigned long sum;
+	unsigned long sum = tally ? cowmem_census_reach(tally) : 0;
 
-	if (check_add_overflow(reach, tally ? cowmem_census_reach(tally) : 0,
-			       &sum) ||
-	    sum > COWMEM_TALLY_REACH_MAX)
-		sum = COWMEM_TALLY_REACH_MAX;
+	/* Both are at most COWMEM_TALLY_REACH_MAX: their sum cannot wrap. */
+	sum = min(sum + reach, (unsigned long)COWMEM_TALLY_REACH_MAX);
 	holders = min(holders + 1, (unsigned long)U32_MAX);
 	tally = xa_mk_value(sum << COWMEM_TALLY_SHIFT | holders);
 	tally = xa_store(xa, (unsigned long)key, tally, GFP_KERNEL);

@@ -53,7 +53,9 @@
  * kernel holds both. This is why a cross-process clone zaps the origin's PTEs
  * through the region's address_space rather than through the origin's mm.
  * The fault path allocates pages and index nodes (GFP_KERNEL) under
- * view->lock: reclaim never enters cowmem, whose pages are not on the LRU.
+ * view->lock, and a merge its tables under its regions' locks, before any
+ * view->lock (so that a caller queued on a busy region holds no memory):
+ * reclaim never enters cowmem, whose pages are not on the LRU.
  * Index nodes need no lock of their own: a node is changed in place only by
  * the one view whose path holds it alone, under that view's lock; a shared
  * node is read-only, and its holders only take or drop references.
