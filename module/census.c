@@ -38,10 +38,13 @@ unsigned long cowmem_census_holders(void *tally)
 	return xa_to_value(tally) & U32_MAX;
 }
 
-/* An empty census, or NULL. Too big for the stack with lockdep on. */
+/*
+ * An empty census, or NULL. Too big for the stack with lockdep on. It and
+ * its tallies are charged to the caller's memory cgroup.
+ */
 struct cowmem_census *cowmem_census_create(void)
 {
-	struct cowmem_census *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct cowmem_census *c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	unsigned int i;
 
 	if (!c)
@@ -76,7 +79,7 @@ static void cowmem_census_tally(struct cowmem_census *c, struct xarray *xa,
 	sum = min(sum + reach, (unsigned long)COWMEM_TALLY_REACH_MAX);
 	holders = min(holders + 1, (unsigned long)U32_MAX);
 	tally = xa_mk_value(sum << COWMEM_TALLY_SHIFT | holders);
-	tally = xa_store(xa, (unsigned long)key, tally, GFP_KERNEL);
+	tally = xa_store(xa, (unsigned long)key, tally, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(tally))
 		c->err = xa_err(tally);
 }
@@ -111,15 +114,27 @@ static void cowmem_census_level(struct cowmem_census *c, unsigned int level)
 }
 
 /*
- * Counts every index of the module: each region's snapshot and each view.
+ * Hands every counted root's reach down, level by level, to the frames.
  * Returns 0, or -ENOMEM when the census could not be completed.
+ * Called with the counted indexes' owners locked.
+ */
+int cowmem_census_count(struct cowmem_census *c)
+{
+	unsigned int level = COWMEM_INDEX_MAX_LEVELS;
+
+	while (level-- && !c->err)
+		cowmem_census_level(c, level);
+	return c->err;
+}
+
+/*
+ * Counts every index of the module: each region's snapshot and each view.
  * Called with the world frozen (cowmem_world_freeze()).
  */
 int cowmem_census_world(struct cowmem_census *c)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
-	unsigned int level = COWMEM_INDEX_MAX_LEVELS;
 
 	lockdep_assert_held(&cowmem_regions_lock);
 	list_for_each_entry(region, &cowmem_regions, node) {
@@ -127,9 +142,7 @@ int cowmem_census_world(struct cowmem_census *c)
 		list_for_each_entry(view, &region->views, node)
 			cowmem_census_add(c, &view->index);
 	}
-	while (level-- && !c->err)
-		cowmem_census_level(c, level);
-	return c->err;
+	return cowmem_census_count(c);
 }
 
 /* How many paths from an index root lead to @frame: views and snapshots. */

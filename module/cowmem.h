@@ -36,13 +36,13 @@
  *                                   child nested, both for write)
  *   cowmem_regions_lock            (mutex; open, release, debugfs walks, the
  *                                   census; never held with an mmap_lock)
- *     region->lock                 (mutex; a merge over two regions takes
- *                                   the one with the lower id first, which
- *                                   is also cowmem_regions' order; a
- *                                   snapshot holds the new region's)
- *       view->lock                 (mutex; a snapshot takes its source
- *                                   view's, of another region, under the
- *                                   new region's lock)
+ *     region->lock                 (mutex; two at once only in a lockset:
+ *                                   the lower id first, which is also
+ *                                   cowmem_regions' order; a snapshot
+ *                                   holds its source's, and links the new
+ *                                   snapshot region into it)
+ *       view->lock                 (mutex; several at once only in a
+ *                                   lockset, or a world freeze)
  *         mapping->i_mmap_rwsem    (unmap_mapping_range())
  *           page table lock        (zap_special_vma_range(),
  *                                   vmf_insert_pfn_prot(), and the reads
@@ -59,11 +59,13 @@
  * Index nodes need no lock of their own: a node is changed in place only by
  * the one view whose path holds it alone, under that view's lock; a shared
  * node is read-only, and its holders only take or drop references.
- * Several view->locks are held at once only under their region->lock (or
- * under cowmem_regions_lock with every region->lock held: a debugfs freeze,
- * or the census's world freeze). A world freeze takes every region->lock,
- * in list order, before any view->lock: a snapshot, which holds one region's
- * lock while it waits for a view->lock of another, relies on that.
+ * Several view->locks are held at once only in a lockset (lockset.c: one
+ * or two regions, then the views of them an operation needs, all nested
+ * under the first region's lock), or under cowmem_regions_lock with every
+ * region->lock held: the census's world freeze, for root's debugfs only.
+ * What an unprivileged caller locks is its lockset of the views it may
+ * read (cowmem_view_may_read()): another process's faults never wait on
+ * it.
  * cowmem_regions_lock is never taken under an mmap_lock.
  * A PTE gains write permission only under its view's view->lock (a fault,
  * pfn_mkwrite, the remap of a block after a reuse), never later through the
@@ -99,8 +101,12 @@
  *         was alive; the workqueue drops the first after removing the
  *         view's debugfs directory (which waits for its readers), and the
  *         last cowmem_view_unpin() frees the struct.
- *         A snapshot region lives as long as its file; a view's or a
- *         snapshot's source is named by ids, never by pointer.
+ *         A snapshot region lives as long as its file. It sits in its
+ *         source region's list of snapshots (under the source's lock)
+ *         and points at it (snap->source, cleared under
+ *         cowmem_regions_lock when the source goes, which is also where
+ *         a snapshot leaves the list), so that a PAGE_INFO holding one
+ *         region's lock finds the snapshots that share its frames.
  * node    refcount_t ref: one per index root or parent slot pointing at it.
  *         Whoever drops it to zero frees it and drops its children.
  * frame   refcount_t sharers: one per index leaf slot that holds it. Whoever
@@ -128,7 +134,7 @@
 struct cowmem_frame {
 	struct page *page;
 	refcount_t sharers; /* index leaf slots holding it */
-	u64 id; /* opaque, never a PFN; unique since load */
+	u64 id; /* unique since load; userspace sees a keyed hash of it */
 };
 
 #define COWMEM_NODE_SHIFT 6
@@ -169,11 +175,16 @@ struct cowmem_region {
 	struct cowmem_view *origin; /* protected by lock; no reference */
 	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
 	u64 id;
+	const struct cred *cred; /* who opened it (or took the snapshot) */
 	/* A snapshot's frozen contents: see "References and lifetimes". */
 	struct cowmem_index base;
 	bool is_snapshot;
 	u64 source_region; /* a snapshot's: the region and view it was taken of */
 	u64 source_view;
+	/* protected by cowmem_regions_lock; NULL once the source is gone */
+	struct cowmem_region *source;
+	struct list_head snapshot_node; /* in source->snapshots */
+	struct list_head snapshots; /* of its views; protected by lock */
 };
 
 struct cowmem_view {
@@ -192,8 +203,7 @@ struct cowmem_view {
 	enum cowmem_view_origin how;
 	u64 id;
 	u64 parent_id; /* view this one was cloned from, or 0 */
-	pid_t pid; /* owner's tgid; protected by lock (set at first fault) */
-	char comm[TASK_COMM_LEN]; /* protected by lock */
+	const struct cred *cred; /* its process's when it was made */
 };
 
 /*
@@ -279,6 +289,7 @@ struct cowmem_census {
 struct cowmem_census *cowmem_census_create(void);
 void cowmem_census_destroy(struct cowmem_census *c);
 void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
+int cowmem_census_count(struct cowmem_census *c);
 int cowmem_census_world(struct cowmem_census *c);
 unsigned long cowmem_census_reach(void *tally);
 unsigned long cowmem_census_holders(void *tally);
@@ -295,7 +306,8 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 					 struct vm_area_struct *vma);
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 				     struct vm_area_struct *vma);
-void cowmem_view_note_owner(struct cowmem_view *view);
+bool cowmem_cred_may_read(const struct cred *owner);
+bool cowmem_view_may_read(struct cowmem_view *view);
 void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);
 void cowmem_view_pin(struct cowmem_view *view);
@@ -308,8 +320,16 @@ typedef void (*cowmem_pte_fn)(pgoff_t pgoff, unsigned long pfn, bool writable,
 			      void *data);
 void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
 			  unsigned long end, cowmem_pte_fn fn, void *data);
-void cowmem_region_freeze(struct cowmem_region *region, struct mutex *nest);
-void cowmem_region_thaw(struct cowmem_region *region);
+
+/* lockset.c: one or two regions and the views of them an operation needs */
+struct cowmem_lockset {
+	struct cowmem_region *regions[2]; /* the second may be NULL */
+	bool (*want)(struct cowmem_view *view); /* NULL: every view */
+};
+
+int cowmem_lockset_lock(struct cowmem_lockset *set);
+void cowmem_lockset_unlock(struct cowmem_lockset *set);
+void cowmem_lockset_assert(struct cowmem_view *view);
 
 /* ioctl.c */
 long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -18,6 +18,7 @@
 #include <linux/debugfs.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -109,35 +110,74 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
 
 /*
- * Freezes the region @view belongs to if the view is still alive.
- * Returns the region with cowmem_regions_lock held and the region frozen,
- * or NULL with nothing held.
+ * Freezes the region @view belongs to if the view is still alive: returns
+ * it with its lockset held, or NULL. A dead view's region may be gone: it
+ * is looked up by id. Called with cowmem_regions_lock held.
  */
 static struct cowmem_region *
 cowmem_debugfs_freeze_view(struct cowmem_view *view)
 {
+	struct cowmem_lockset set = {};
 	struct cowmem_region *region;
 	struct cowmem_view *v;
 
-	mutex_lock(&cowmem_regions_lock);
+	lockdep_assert_held(&cowmem_regions_lock);
 	list_for_each_entry(region, &cowmem_regions, node) {
 		if (region->id != view->region_id)
 			continue;
-		cowmem_region_freeze(region, &cowmem_regions_lock);
+		set.regions[0] = region;
+		if (cowmem_lockset_lock(&set))
+			return NULL;
 		list_for_each_entry(v, &region->views, node)
 			if (v == view)
 				return region;
-		cowmem_region_thaw(region);
-		break;
+		cowmem_lockset_unlock(&set);
+		return NULL;
 	}
-	mutex_unlock(&cowmem_regions_lock);
 	return NULL;
 }
 
 static void cowmem_debugfs_thaw(struct cowmem_region *region)
 {
-	cowmem_region_thaw(region);
-	mutex_unlock(&cowmem_regions_lock);
+	struct cowmem_lockset set = { .regions = { region } };
+
+	cowmem_lockset_unlock(&set);
+}
+
+/*
+ * The process behind @mm, a live view's: the task the mm names as its
+ * owner where the kernel keeps one (CONFIG_MEMCG), else the first thread
+ * group found using it. A fork child that never faulted is found too: the
+ * view is made before the child runs, but its mm knows the child.
+ */
+struct cowmem_owner {
+	pid_t pid; /* 0 when none was found */
+	char comm[TASK_COMM_LEN];
+};
+
+static void cowmem_debugfs_owner(struct mm_struct *mm,
+				 struct cowmem_owner *owner)
+{
+	struct task_struct *task, *found = NULL;
+
+	*owner = (struct cowmem_owner){};
+	rcu_read_lock();
+#ifdef CONFIG_MEMCG
+	found = rcu_dereference(mm->owner);
+#endif
+	if (!found) {
+		for_each_process(task) {
+			if (READ_ONCE(task->mm) == mm) {
+				found = task;
+				break;
+			}
+		}
+	}
+	if (found) {
+		owner->pid = task_tgid_nr(found);
+		get_task_comm(owner->comm, found);
+	}
+	rcu_read_unlock();
 }
 
 static void cowmem_view_count_one(pgoff_t pgoff, struct cowmem_frame *frame,
@@ -159,46 +199,59 @@ static void cowmem_view_count(struct cowmem_view *view, unsigned long *present,
 
 /*
  * The snapshots taken of @view, and what @view is a snapshot of.
- * Called with cowmem_regions_lock held and @view's region frozen; the
- * snapshots' frozen indexes need no lock.
+ * Called with @view's region frozen; the snapshots' frozen indexes need
+ * no lock.
  */
 static void cowmem_view_info_snapshots(struct seq_file *m,
 				       struct cowmem_view *view)
 {
-	struct cowmem_region *region;
+	struct cowmem_region *snap;
 
 	if (view->region->is_snapshot)
 		seq_printf(m, "snapshot_of_view: %llu\n",
 			   view->region->source_view);
-	list_for_each_entry(region, &cowmem_regions, node) {
-		if (!region->is_snapshot || region->source_view != view->id)
+	list_for_each_entry(snap, &view->region->snapshots, snapshot_node) {
+		if (snap->source_view != view->id)
 			continue;
-		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", region->id,
-			   cowmem_index_diff(&region->base, &view->index));
+		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", snap->id,
+			   cowmem_index_diff(&snap->base, &view->index));
 	}
 }
 
-static int cowmem_view_info_show(struct seq_file *m, void *unused)
+/* Called with cowmem_regions_lock held and @region frozen. */
+static void cowmem_view_info_live(struct seq_file *m, struct cowmem_view *view,
+				  struct cowmem_region *region)
 {
-	struct cowmem_view *view = m->private;
-	struct cowmem_region *region = cowmem_debugfs_freeze_view(view);
 	unsigned long present, shared;
+	struct cowmem_owner owner;
 
-	seq_printf(m, "view: %llu\nregion: %llu\n", view->id, view->region_id);
-	if (!region) {
-		seq_puts(m, "state: dead\n");
-		return 0;
-	}
 	cowmem_view_count(view, &present, &shared);
-	seq_printf(m, "pid: %d\ncomm: %s\nhow: %s\nparent: %llu\n", view->pid,
-		   view->comm, cowmem_view_how[view->how], view->parent_id);
+	cowmem_debugfs_owner(view->mm, &owner);
+	seq_printf(m, "pid: %d\ncomm: %s\nhow: %s\nparent: %llu\n", owner.pid,
+		   owner.comm, cowmem_view_how[view->how], view->parent_id);
 	seq_printf(m, "size_pages: %lu\npresent: %lu\n", region->nr_pages,
 		   present);
 	seq_printf(m, "shared: %lu\nexclusive: %lu\n", shared,
 		   present - shared);
 	cowmem_view_info_snapshots(m, view);
 	seq_puts(m, "state: live\n");
-	cowmem_debugfs_thaw(region);
+}
+
+static int cowmem_view_info_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_view *view = m->private;
+	struct cowmem_region *region;
+
+	seq_printf(m, "view: %llu\nregion: %llu\n", view->id, view->region_id);
+	mutex_lock(&cowmem_regions_lock);
+	region = cowmem_debugfs_freeze_view(view);
+	if (region) {
+		cowmem_view_info_live(m, view, region);
+		cowmem_debugfs_thaw(region);
+	} else {
+		seq_puts(m, "state: dead\n");
+	}
+	mutex_unlock(&cowmem_regions_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_view_info);
@@ -210,15 +263,18 @@ DEFINE_SHOW_ATTRIBUTE(cowmem_view_info);
 static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view,
 						pgoff_t *nr_pages)
 {
-	struct cowmem_region *region = cowmem_debugfs_freeze_view(view);
+	struct cowmem_region *region;
 	struct mm_struct *mm = NULL;
 
-	if (!region)
-		return NULL;
-	if (mmget_not_zero(view->mm))
-		mm = view->mm;
-	*nr_pages = region->nr_pages;
-	cowmem_debugfs_thaw(region);
+	mutex_lock(&cowmem_regions_lock);
+	region = cowmem_debugfs_freeze_view(view);
+	if (region) {
+		if (mmget_not_zero(view->mm))
+			mm = view->mm;
+		*nr_pages = region->nr_pages;
+		cowmem_debugfs_thaw(region);
+	}
+	mutex_unlock(&cowmem_regions_lock);
 	return mm;
 }
 
@@ -338,10 +394,12 @@ static void cowmem_tree_line(struct seq_file *m, struct cowmem_view *view,
 			     int depth)
 {
 	unsigned long present, shared;
+	struct cowmem_owner owner;
 
 	cowmem_view_count(view, &present, &shared);
+	cowmem_debugfs_owner(view->mm, &owner);
 	seq_printf(m, "%*sview %llu pid %d %s [%s]", 2 * depth, "", view->id,
-		   view->pid, view->comm, cowmem_view_how[view->how]);
+		   owner.pid, owner.comm, cowmem_view_how[view->how]);
 	seq_printf(m, " shared %lu exclusive %lu\n", shared, present - shared);
 }
 
@@ -375,12 +433,15 @@ static bool cowmem_tree_is_root(struct cowmem_region *region,
 
 static int cowmem_tree_show(struct seq_file *m, void *unused)
 {
+	struct cowmem_lockset set = {};
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 
 	mutex_lock(&cowmem_regions_lock);
 	list_for_each_entry(region, &cowmem_regions, node) {
-		cowmem_region_freeze(region, &cowmem_regions_lock);
+		set.regions[0] = region;
+		if (cowmem_lockset_lock(&set))
+			break;
 		seq_printf(m, "region %llu (%lu pages)\n", region->id,
 			   region->nr_pages);
 		list_for_each_entry(view, &region->views, node) {
@@ -389,7 +450,7 @@ static int cowmem_tree_show(struct seq_file *m, void *unused)
 			cowmem_tree_line(m, view, 1);
 			cowmem_tree_children(m, region, view->id, 2);
 		}
-		cowmem_region_thaw(region);
+		cowmem_lockset_unlock(&set);
 	}
 	mutex_unlock(&cowmem_regions_lock);
 	return 0;

@@ -257,8 +257,6 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 	if (!view)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
-	if (unlikely(!view->pid))
-		cowmem_view_note_owner(view);
 	if (vmf->flags & FAULT_FLAG_WRITE)
 		ret = cowmem_fault_write(view, vmf);
 	else

@@ -1,30 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowmem: ioctls on /dev/cowmem. COWMEM_IOC_PAGE_INFO tells an unprivileged
- * process what each page of one of its cowmem mappings is, by frame id and
- * sharer count, never by physical address; the others are dispatched to
- * snapshot.c and merge.c.
+ * process what each page of one of its cowmem mappings is, by an opaque
+ * frame id and the number of views and snapshots it may read that hold the
+ * page, never by physical address; the others are dispatched to snapshot.c
+ * and merge.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/once.h>
 #include <linux/pagemap.h>
+#include <linux/random.h>
+#include <linux/siphash.h>
 #include <linux/uaccess.h>
 #include <linux/cowmem.h>
 
 #include "compat.h"
 #include "cowmem.h"
 
-/* Pages described per census: the copy to userspace happens unlocked. */
+/* Pages described per batch: the copy to userspace happens unlocked. */
 #define COWMEM_INFO_BATCH 1024
 
 struct cowmem_info_fill {
-	struct file *file; /* the ioctl's: the mapping must be of its region */
 	pgoff_t first;
 	unsigned int nr;
 	struct cowmem_page_info *info;
 };
+
+/*
+ * The frame id userspace sees: a keyed hash of the frame's own id, equal
+ * exactly when the frame is, and telling nothing of the order in which
+ * frames were made or how many (the ids themselves count every process's
+ * allocations).
+ */
+static siphash_key_t cowmem_frame_key;
+
+static u64 cowmem_info_frame_id(struct cowmem_frame *frame)
+{
+	get_random_once(&cowmem_frame_key, sizeof(cowmem_frame_key));
+	return siphash_1u64(frame->id, &cowmem_frame_key) ?: 1;
+}
 
 static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
 				  bool writable, void *data)
@@ -66,90 +83,105 @@ struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr)
 }
 
 /*
- * Marks the pages whose PTE maps the zero page, and pins the view.
- * Takes and drops current->mm's mmap_lock, then the view's lock.
+ * Counts, in the empty census @c, what current may read of what shares
+ * frames with @region: the frozen contents of a snapshot region (whose
+ * file current holds), its views that current may read, and the snapshots
+ * taken of them by someone current may read. Another process's view
+ * counts only when its memory is current's to read anyway, so the count
+ * tells nothing of when others write (a COW break in a view current may
+ * not read leaves it unchanged). A page merged with another region's
+ * counts that region's holders only in that region's PAGE_INFO.
+ * Called with @region in a lockset of the views current may read.
  */
-static struct cowmem_view *cowmem_info_ptes(unsigned long addr,
-					    struct cowmem_info_fill *fill)
+static int cowmem_info_census(struct cowmem_census *c,
+			      struct cowmem_region *region)
 {
-	unsigned long end = addr + fill->nr * PAGE_SIZE;
-	struct vm_area_struct *vma;
+	struct cowmem_region *snap;
 	struct cowmem_view *view;
 
-	if (mmap_read_lock_killable(current->mm))
-		return ERR_PTR(-EINTR);
-	vma = cowmem_file_vma(fill->file, addr, end);
-	if (!vma) {
-		mmap_read_unlock(current->mm);
-		return ERR_PTR(-EINVAL);
-	}
-	view = vma->vm_private_data;
-	cowmem_view_pin(view);
-	fill->first = linear_page_index(vma, addr);
-	mutex_lock(&view->lock);
-	if (unlikely(!view->pid))
-		cowmem_view_note_owner(view);
-	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
-	mutex_unlock(&view->lock);
-	mmap_read_unlock(current->mm);
-	return view;
+	lockdep_assert_held(&region->lock);
+	if (region->is_snapshot)
+		cowmem_census_add(c, &region->base);
+	list_for_each_entry(view, &region->views, node)
+		if (cowmem_view_may_read(view))
+			cowmem_census_add(c, &view->index);
+	list_for_each_entry(snap, &region->snapshots, snapshot_node)
+		if (cowmem_cred_may_read(snap->cred))
+			cowmem_census_add(c, &snap->base);
+	return cowmem_census_count(c);
 }
 
-/* Fills in the frames, counted by the empty census @c. Called frozen. */
-static int cowmem_info_frames(struct cowmem_view *view,
-			      struct cowmem_info_fill *fill,
-			      struct cowmem_census *c)
+/* Fills in the frames, counted by @c. Called with @view in a lockset. */
+static void cowmem_info_frames(struct cowmem_view *view,
+			       struct cowmem_info_fill *fill,
+			       struct cowmem_census *c)
 {
 	struct cowmem_page_info *info = fill->info;
 	struct cowmem_frame *frame;
-	bool exclusive;
+	unsigned long reach;
 	unsigned int i;
-	int err;
 
-	err = cowmem_census_world(c);
-	for (i = 0; i < fill->nr && !err; i++) {
+	cowmem_lockset_assert(view);
+	for (i = 0; i < fill->nr; i++) {
 		frame = cowmem_index_lookup(&view->index, fill->first + i,
-					    &exclusive);
+					    NULL);
 		if (!frame)
 			continue;
-		info[i].frame_id = frame->id;
-		info[i].refcount = cowmem_census_frame_reach(c, frame);
-		info[i].state = exclusive ? COWMEM_PAGE_EXCLUSIVE :
-					    COWMEM_PAGE_SHARED;
+		reach = cowmem_census_frame_reach(c, frame);
+		info[i].frame_id = cowmem_info_frame_id(frame);
+		info[i].refcount = min_t(unsigned long, reach, S32_MAX);
+		info[i].state = reach > 1 ? COWMEM_PAGE_SHARED :
+					    COWMEM_PAGE_EXCLUSIVE;
 	}
-	return err;
 }
 
-/* Describes @fill->nr pages from @addr into @fill->info. */
-static int cowmem_info_batch(unsigned long addr, struct cowmem_info_fill *fill)
+/*
+ * Describes @fill->nr pages from @addr into @fill->info, holding the locks
+ * of what current may read of the region and nothing else.
+ * Takes current->mm's mmap_lock, then the region's lockset.
+ */
+static int cowmem_info_batch(struct file *file, unsigned long addr,
+			     struct cowmem_info_fill *fill)
 {
+	unsigned long end = addr + fill->nr * PAGE_SIZE;
+	struct cowmem_lockset set = { .want = cowmem_view_may_read };
+	struct vm_area_struct *vma;
 	struct cowmem_census *c;
 	struct cowmem_view *view;
 	int err = -EINVAL;
 
 	memset(fill->info, 0, fill->nr * sizeof(*fill->info));
-	view = cowmem_info_ptes(addr, fill);
-	if (IS_ERR(view))
-		return PTR_ERR(view);
 	c = cowmem_census_create();
-	if (!c) {
-		err = -ENOMEM;
-		goto unpin_view;
-	}
-	/* The mapping may have gone while no lock was held. */
-	if (cowmem_world_freeze_live(view)) {
-		err = cowmem_info_frames(view, fill, c);
-		cowmem_world_thaw();
-	}
+	if (!c)
+		return -ENOMEM;
+	err = -EINTR;
+	if (mmap_read_lock_killable(current->mm))
+		goto destroy_census;
+	err = -EINVAL;
+	vma = cowmem_file_vma(file, addr, end);
+	if (!vma)
+		goto unlock_mm;
+	view = vma->vm_private_data;
+	set.regions[0] = view->region;
+	err = cowmem_lockset_lock(&set);
+	if (err)
+		goto unlock_mm;
+	fill->first = linear_page_index(vma, addr);
+	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
+	err = cowmem_info_census(c, view->region);
+	if (!err)
+		cowmem_info_frames(view, fill, c);
+	cowmem_lockset_unlock(&set);
+unlock_mm:
+	mmap_read_unlock(current->mm);
+destroy_census:
 	cowmem_census_destroy(c);
-unpin_view:
-	cowmem_view_unpin(view);
 	return err;
 }
 
 static long cowmem_ioctl_page_info(struct file *file, void __user *uarg)
 {
-	struct cowmem_info_fill fill = { .file = file };
+	struct cowmem_info_fill fill = {};
 	struct cowmem_page_info_args args;
 	struct cowmem_page_info __user *out;
 	u64 done;
@@ -170,13 +202,14 @@ static long cowmem_ioctl_page_info(struct file *file, void __user *uarg)
 	if (err)
 		return err;
 	fill.info = kvmalloc_array(min_t(u64, args.nr_pages, COWMEM_INFO_BATCH),
-				   sizeof(*fill.info), GFP_KERNEL);
+				   sizeof(*fill.info), GFP_KERNEL_ACCOUNT);
 	if (!fill.info)
 		return -ENOMEM;
 	out = u64_to_user_ptr(args.info);
 	for (done = 0; done < args.nr_pages && !err; done += fill.nr) {
 		fill.nr = min_t(u64, COWMEM_INFO_BATCH, args.nr_pages - done);
-		err = cowmem_info_batch(args.addr + done * PAGE_SIZE, &fill);
+		err = cowmem_info_batch(file, args.addr + done * PAGE_SIZE,
+					&fill);
 		if (!err && copy_to_user(out + done, fill.info,
 					 fill.nr * sizeof(*fill.info)))
 			err = -EFAULT;

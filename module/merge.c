@@ -16,6 +16,13 @@
  * Pages charged to different memory cgroups are never merged: the merged
  * page would stay charged to one cgroup alone. cowmem refuses rather than
  * moves charges, which the kernel does not offer to modules.
+ *
+ * Only the views the caller may read (its own, and those of processes
+ * whose memory it may read: cowmem_view_may_read()) are looked at, locked
+ * or merged: what a merge reports (merged, skipped, next) would otherwise
+ * tell the caller what another process's private pages hold. What is left
+ * is what KSM leaves too: a write to a merged page takes longer (it breaks
+ * COW), which a process can time on its own pages.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,10 +49,11 @@ struct cowmem_merge_seen {
 };
 
 struct cowmem_merge {
-	struct cowmem_region *regions[2]; /* the second may be NULL */
+	struct cowmem_lockset set; /* the regions, and the views merged */
 	struct cowmem_merge_seen *seen;
 	int *buckets;
 	unsigned long nr_seen, nr_buckets;
+	unsigned long visits; /* one view at one offset: what budget counts */
 	struct cowmem_merge_args args;
 };
 
@@ -157,7 +165,7 @@ static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
 /*
  * Looks at @view's page @pgoff: merges it into the zero page or into an
  * identical page seen before, or remembers it.
- * Called with both regions' locks and all their views' locks held.
+ * Called with the lockset held, @view's lock among it.
  */
 static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 			      pgoff_t pgoff, struct cowmem_frame *frame)
@@ -194,27 +202,37 @@ static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 
 static unsigned long cowmem_merge_nr_views(struct cowmem_merge *mg)
 {
+	struct cowmem_region *region;
 	struct cowmem_view *view;
 	unsigned long n = 0;
 	int r;
 
-	for (r = 0; r < 2 && mg->regions[r]; r++)
-		list_for_each_entry(view, &mg->regions[r]->views, node)
-			n++;
+	for (r = 0; r < 2 && mg->set.regions[r]; r++) {
+		region = mg->set.regions[r];
+		list_for_each_entry(view, &region->views, node)
+			n += mg->set.want(view);
+	}
 	return n;
 }
 
-/* Scans page @pgoff of every view. */
+/* Scans page @pgoff of every view. Called with the lockset held. */
 static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 {
+	struct cowmem_region *region;
 	struct cowmem_frame *frame;
 	struct cowmem_view *view;
 	int r;
 
-	for (r = 0; r < 2 && mg->regions[r]; r++) {
-		if (pgoff >= mg->regions[r]->nr_pages)
+	for (r = 0; r < 2 && mg->set.regions[r]; r++) {
+		region = mg->set.regions[r];
+		if (pgoff >= region->nr_pages)
 			continue;
-		list_for_each_entry(view, &mg->regions[r]->views, node) {
+		list_for_each_entry(view, &region->views, node) {
+			/* Only the views in the lockset: current may read them. */
+			if (!mg->set.want(view))
+				continue;
+			cowmem_lockset_assert(view);
+			mg->visits++;
 			frame = cowmem_index_lookup(&view->index, pgoff, NULL);
 			if (frame)
 				cowmem_merge_page(mg, view, pgoff, frame);
@@ -224,91 +242,29 @@ static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 
 /*
  * Scans from args.start on, one page offset (in every view) at a time,
- * while the budget lasts; the first offset is scanned whole even when it
- * has more views than the budget, so that every call makes progress.
- * Called with both regions' locks and all their views' locks held.
+ * while the budget lasts. The budget counts every view visited at every
+ * offset, written or not, so that the work (and the time the locks are
+ * held) follows what the caller asked for; the first offset is scanned
+ * whole even when it has more views than the budget, so that every call
+ * makes progress. Called with the lockset held.
  */
 static void cowmem_merge_scan(struct cowmem_merge *mg)
 {
-	pgoff_t pgoff, end = mg->regions[0]->nr_pages;
+	struct cowmem_region **regions = mg->set.regions;
 	unsigned long views = cowmem_merge_nr_views(mg);
+	pgoff_t pgoff, end = regions[0]->nr_pages;
 
-	if (mg->regions[1])
-		end = max(end, mg->regions[1]->nr_pages);
+	if (regions[1])
+		end = max(end, regions[1]->nr_pages);
 	mg->args.next = 0;
 	for (pgoff = mg->args.start; pgoff < end; pgoff++) {
-		if (mg->args.scanned &&
-		    mg->args.scanned + views > mg->args.budget) {
+		if (mg->visits && mg->visits + views > mg->args.budget) {
 			mg->args.next = pgoff;
 			return;
 		}
 		cowmem_merge_offset(mg, pgoff);
 		cond_resched();
 	}
-}
-
-/* The regions in the order their locks are taken: the lower id first. */
-static void cowmem_merge_order(struct cowmem_merge *mg,
-			       struct cowmem_region **first,
-			       struct cowmem_region **second)
-{
-	*first = mg->regions[0];
-	*second = mg->regions[1];
-	if (*second && (*second)->id < (*first)->id)
-		swap(*first, *second);
-}
-
-/*
- * Locks the regions in id order, killably: a merge over a busy region waits
- * here, and its caller can still be killed.
- */
-static int cowmem_merge_lock_regions(struct cowmem_merge *mg)
-{
-	struct cowmem_region *first, *second;
-
-	cowmem_merge_order(mg, &first, &second);
-	if (mutex_lock_killable(&first->lock))
-		return -EINTR;
-	if (second &&
-	    mutex_lock_killable_nested(&second->lock, SINGLE_DEPTH_NESTING)) {
-		mutex_unlock(&first->lock);
-		return -EINTR;
-	}
-	return 0;
-}
-
-/* Then each region's views, all nested under the first region's lock. */
-static void cowmem_merge_lock_views(struct cowmem_merge *mg)
-{
-	struct cowmem_region *first, *second;
-	struct cowmem_view *view;
-	int r;
-
-	cowmem_merge_order(mg, &first, &second);
-	for (r = 0; r < 2 && mg->regions[r]; r++)
-		list_for_each_entry(view, &mg->regions[r]->views, node)
-			mutex_lock_nest_lock(&view->lock, &first->lock);
-}
-
-/* Unlocks in the reverse order: the views, then the regions. */
-static void cowmem_merge_unlock_views(struct cowmem_merge *mg)
-{
-	struct cowmem_view *view;
-	int r;
-
-	for (r = 0; r < 2 && mg->regions[r]; r++)
-		list_for_each_entry(view, &mg->regions[r]->views, node)
-			mutex_unlock(&view->lock);
-}
-
-static void cowmem_merge_unlock_regions(struct cowmem_merge *mg)
-{
-	struct cowmem_region *first, *second;
-
-	cowmem_merge_order(mg, &first, &second);
-	if (second)
-		mutex_unlock(&second->lock);
-	mutex_unlock(&first->lock);
 }
 
 /*
@@ -324,7 +280,7 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 			  __GFP_NOWARN;
 	int err = -ENOMEM;
 
-	if (cowmem_merge_lock_regions(mg))
+	if (cowmem_lockset_lock(&mg->set))
 		return -EINTR;
 	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
 	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen), gfp);
@@ -332,19 +288,18 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 	if (!mg->seen || !mg->buckets)
 		goto free_table;
 	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
-	cowmem_merge_lock_views(mg);
 	cowmem_merge_scan(mg);
-	cowmem_merge_unlock_views(mg);
 	err = 0;
 	this_cpu_add(cowmem_stats.merged_pages, mg->args.merged);
 	this_cpu_add(cowmem_stats.merged_zero, mg->args.zeroed);
-	trace_merge(mg->regions[0]->id, mg->regions[1] ? mg->regions[1]->id : 0,
+	trace_merge(mg->set.regions[0]->id,
+		    mg->set.regions[1] ? mg->set.regions[1]->id : 0,
 		    mg->args.scanned, mg->args.merged, mg->args.zeroed,
 		    mg->args.skipped);
 free_table:
 	kvfree(mg->buckets);
 	kvfree(mg->seen);
-	cowmem_merge_unlock_regions(mg);
+	cowmem_lockset_unlock(&mg->set);
 	return err;
 }
 
@@ -364,7 +319,10 @@ static int cowmem_merge_check_addr(struct file *file, unsigned long addr)
 /* Entered with no lock held. */
 long cowmem_ioctl_merge(struct file *file, void __user *uarg)
 {
-	struct cowmem_merge mg = { .regions = { file->private_data } };
+	struct cowmem_merge mg = {
+		.set = { .regions = { file->private_data },
+			 .want = cowmem_view_may_read },
+	};
 	struct file *other = NULL;
 	int err;
 
@@ -384,8 +342,8 @@ long cowmem_ioctl_merge(struct file *file, void __user *uarg)
 		err = -EINVAL;
 		if (!cowmem_file_is_ours(other))
 			goto put_other;
-		if (other->private_data != mg.regions[0])
-			mg.regions[1] = other->private_data;
+		if (other->private_data != mg.set.regions[0])
+			mg.set.regions[1] = other->private_data;
 	}
 	err = cowmem_merge_check_addr(file, mg.args.addr);
 	if (!err)

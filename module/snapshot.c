@@ -28,13 +28,15 @@
 #include "trace.h"
 
 /*
- * Makes @snap (new, not yet reachable from any file descriptor) a snapshot
- * of the view mapped at @addr. Takes current->mm's mmap_lock, then
- * snap->lock and view->lock.
+ * Makes @snap (new, not yet reachable from any file descriptor, and so
+ * needing no lock of its own) a snapshot of the view mapped at @addr, in
+ * the list of snapshots of the view's region. Takes current->mm's
+ * mmap_lock, then the region's lock and the view's.
  */
 static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 				struct cowmem_region *snap)
 {
+	struct cowmem_region *region;
 	struct cowmem_view *view;
 	int err = -EINVAL;
 
@@ -43,18 +45,23 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	view = cowmem_ioctl_view(file, addr);
 	if (!view)
 		goto unlock_mm;
-	mutex_lock(&snap->lock);
+	region = view->region;
+	err = -EINTR;
+	if (mutex_lock_killable(&region->lock))
+		goto unlock_mm;
 	mutex_lock(&view->lock);
 	cowmem_index_share(&snap->base, &view->index);
-	snap->nr_pages = view->region->nr_pages;
-	snap->source_region = view->region_id;
+	snap->nr_pages = region->nr_pages;
+	snap->source_region = region->id;
 	snap->source_view = view->id;
+	snap->source = region;
+	list_add_tail(&snap->snapshot_node, &region->snapshots);
 	snap->is_snapshot = true;
 	cowmem_stat_inc(snapshots);
 	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
 	trace_snapshot(view->id, snap->id, snap->base.present);
 	mutex_unlock(&view->lock);
-	mutex_unlock(&snap->lock);
+	mutex_unlock(&region->lock);
 	err = 0;
 unlock_mm:
 	mmap_read_unlock(current->mm);
@@ -158,20 +165,19 @@ long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
 
 /*
  * The view a snapshot was taken of, if it is still alive.
- * Called with cowmem_regions_lock held and the regions frozen.
+ * Called with cowmem_regions_lock held and the snapshot's source region
+ * locked.
  */
 struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snap)
 {
-	struct cowmem_region *region;
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node) {
-		if (region->id != snap->source_region)
-			continue;
-		list_for_each_entry(view, &region->views, node)
-			if (view->id == snap->source_view)
-				return view;
-	}
+	if (!snap->source)
+		return NULL;
+	lockdep_assert_held(&snap->source->lock);
+	list_for_each_entry(view, &snap->source->views, node)
+		if (view->id == snap->source_view)
+			return view;
 	return NULL;
 }

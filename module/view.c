@@ -8,8 +8,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -41,6 +44,8 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 	region->mapping.a_ops = &cowmem_aops;
 	mutex_init(&region->lock);
 	INIT_LIST_HEAD(&region->views);
+	INIT_LIST_HEAD(&region->snapshots);
+	region->cred = get_current_cred();
 	/* Under the lock: the list is in id order, the world freeze's and a merge's. */
 	mutex_lock(&cowmem_regions_lock);
 	region->id = atomic64_inc_return(&cowmem_next_id);
@@ -48,6 +53,27 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 	cowmem_stat_inc(regions);
 	mutex_unlock(&cowmem_regions_lock);
 	return region;
+}
+
+/*
+ * A region going away leaves its source's list of snapshots, and its own
+ * snapshots forget it. Called with cowmem_regions_lock held, which keeps a
+ * source from going away under a snapshot's feet.
+ */
+static void cowmem_region_unlink_snapshots(struct cowmem_region *region)
+{
+	struct cowmem_region *snap, *tmp;
+
+	lockdep_assert_held(&cowmem_regions_lock);
+	if (region->source) {
+		mutex_lock(&region->source->lock);
+		list_del(&region->snapshot_node);
+		mutex_unlock(&region->source->lock);
+	}
+	list_for_each_entry_safe(snap, tmp, &region->snapshots, snapshot_node) {
+		list_del_init(&snap->snapshot_node);
+		snap->source = NULL;
+	}
 }
 
 /*
@@ -59,12 +85,14 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	WARN_ON_ONCE(!list_empty(&region->views) || region->origin);
 	mutex_lock(&cowmem_regions_lock);
 	list_del(&region->node);
+	cowmem_region_unlink_snapshots(region);
 	cowmem_stat_dec(regions);
 	if (region->is_snapshot)
 		cowmem_stat_dec(snapshots);
 	/* With the region, so that a census never sees its nodes' counts move. */
 	cowmem_index_release(&region->base);
 	mutex_unlock(&cowmem_regions_lock);
+	put_cred(region->cred);
 	mutex_destroy(&region->lock);
 	kfree(region);
 }
@@ -87,6 +115,8 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	view->region_id = region->id;
 	view->mm = mm;
 	mmgrab(mm);
+	/* At fork, the parent's: the child has them too until it changes them. */
+	view->cred = get_current_cred();
 	mutex_init(&view->lock);
 	cowmem_index_init(&view->index, region->nr_pages);
 	atomic_set(&view->nr_vmas, 1);
@@ -95,18 +125,42 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	view->how = how;
 	view->id = atomic64_inc_return(&cowmem_next_id);
 	view->parent_id = parent ? parent->id : 0;
-	/* At fork the child task has no pid yet: the first fault records it. */
-	if (how != COWMEM_VIEW_FORK)
-		cowmem_view_note_owner(view);
 	cowmem_stat_inc(views);
 	return view;
 }
 
-/* Called with view->lock held, or before anyone else can reach the view. */
-void cowmem_view_note_owner(struct cowmem_view *view)
+/*
+ * May current read what a process with credentials @owner holds? When it
+ * has the same uids and gids, or CAP_SYS_PTRACE over it: the credential
+ * part of ptrace's read check, which process_madvise() and /proc/PID/mem
+ * apply through ptrace_may_access() (not exported to modules, and so
+ * without its LSM hook here).
+ */
+bool cowmem_cred_may_read(const struct cred *owner)
 {
-	view->pid = current->tgid;
-	get_task_comm(view->comm, current);
+	const struct cred *me = current_cred();
+
+	if (uid_eq(me->fsuid, owner->uid) && uid_eq(me->fsuid, owner->euid) &&
+	    uid_eq(me->fsuid, owner->suid) && gid_eq(me->fsgid, owner->gid) &&
+	    gid_eq(me->fsgid, owner->egid) && gid_eq(me->fsgid, owner->sgid))
+		return true;
+	return ns_capable_noaudit(owner->user_ns, CAP_SYS_PTRACE);
+}
+
+/*
+ * May current read what @view holds? Its own views; another process's when
+ * it may read that process's memory (and, as for ptrace, only while that
+ * mm is dumpable, unless it has CAP_SYS_PTRACE). What current may not read
+ * (a merge, PAGE_INFO) neither looks at nor locks.
+ * Called with @view alive: under region->lock or view->lock.
+ */
+bool cowmem_view_may_read(struct cowmem_view *view)
+{
+	if (view->mm == current->mm)
+		return true;
+	if (get_dumpable(view->mm) != SUID_DUMP_USER)
+		return ns_capable_noaudit(view->cred->user_ns, CAP_SYS_PTRACE);
+	return cowmem_cred_may_read(view->cred);
 }
 
 /* Makes a new view visible: in its region's list and, soon, in debugfs. */
@@ -153,6 +207,7 @@ void cowmem_view_pin(struct cowmem_view *view)
 void cowmem_view_unpin(struct cowmem_view *view)
 {
 	if (refcount_dec_and_test(&view->users)) {
+		put_cred(view->cred);
 		mutex_destroy(&view->lock);
 		kfree(view);
 	}
@@ -183,29 +238,6 @@ void cowmem_view_put_vma(struct cowmem_view *view)
 {
 	atomic_dec(&view->nr_vmas);
 	kref_put_mutex(&view->ref, cowmem_view_release, &view->region->lock);
-}
-
-/*
- * A clone of @src for @mm: a new view whose index shares every frame of
- * @src, at the cost of one reference on its root. Called with region->lock
- * held; the caller zaps the PTEs of @src that the sharing makes stale.
- */
-static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
-					     struct mm_struct *mm,
-					     enum cowmem_view_origin how)
-{
-	struct cowmem_view *view;
-
-	lockdep_assert_held(&src->region->lock);
-	view = cowmem_view_alloc(src->region, mm, how, src);
-	if (!view)
-		return ERR_PTR(-ENOMEM);
-	mutex_lock(&src->lock);
-	cowmem_index_share(&view->index, &src->index);
-	mutex_unlock(&src->lock);
-	cowmem_view_publish(view);
-	trace_view_clone(src->id, view->id, view->index.present);
-	return view;
 }
 
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
@@ -251,6 +283,53 @@ static void cowmem_vma_zap(struct vm_area_struct *vma)
 unsigned long cowmem_view_zap_all(struct cowmem_view *view)
 {
 	return cowmem_view_each_vma(view, cowmem_vma_zap);
+}
+
+/*
+ * @src's frames have just become shared with a clone: its PTEs go, so that
+ * its next write to any of them faults and breaks COW. At fork the parent's
+ * own VMAs are zapped, under its mmap_lock (which the kernel holds); another
+ * process's mapping cannot lock the origin's mm, so it zaps through the
+ * region's address_space, which reaches every view's VMAs (the others
+ * merely refault). Either way under @src->lock: a write that faulted
+ * meanwhile waits, and then breaks COW.
+ * Called with @src->lock held.
+ */
+static void cowmem_clone_zap(struct cowmem_view *src,
+			     enum cowmem_view_origin how)
+{
+	lockdep_assert_held(&src->lock);
+	if (how == COWMEM_VIEW_FORK) {
+		this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(src));
+		return;
+	}
+	unmap_mapping_range(&src->region->mapping, 0, 0, 1);
+}
+
+/*
+ * A clone of @src for @mm: a new view whose index shares every frame of
+ * @src, at the cost of one reference on its root. @src's PTEs lose write
+ * permission before its lock is released (see cowmem_clone_zap()), so that
+ * the clone's contents are @src's at one instant.
+ * Called with region->lock held and, for a fork, @src->mm's mmap_lock.
+ */
+static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
+					     struct mm_struct *mm,
+					     enum cowmem_view_origin how)
+{
+	struct cowmem_view *view;
+
+	lockdep_assert_held(&src->region->lock);
+	view = cowmem_view_alloc(src->region, mm, how, src);
+	if (!view)
+		return ERR_PTR(-ENOMEM);
+	mutex_lock(&src->lock);
+	cowmem_index_share(&view->index, &src->index);
+	cowmem_clone_zap(src, how);
+	mutex_unlock(&src->lock);
+	cowmem_view_publish(view);
+	trace_view_clone(src->id, view->id, view->index.present);
+	return view;
 }
 
 /*
@@ -321,20 +400,12 @@ static struct cowmem_view *cowmem_region_find(struct cowmem_region *region,
 
 /*
  * Another process maps a region whose origin lives elsewhere: it gets a clone
- * of the origin. The origin's mm is not ours to lock, so its now-stale
- * writable PTEs go through the region's address_space, which reaches every
- * view's VMAs (the others merely refault).
- * Called with region->lock held.
+ * of the origin. Called with region->lock held.
  */
 static struct cowmem_view *
 cowmem_region_clone_origin(struct cowmem_region *region, struct mm_struct *mm)
 {
-	struct cowmem_view *view;
-
-	view = cowmem_view_clone(region->origin, mm, COWMEM_VIEW_MAPPING);
-	if (!IS_ERR(view))
-		unmap_mapping_range(&region->mapping, 0, 0, 1);
-	return view;
+	return cowmem_view_clone(region->origin, mm, COWMEM_VIEW_MAPPING);
 }
 
 /*
@@ -414,40 +485,14 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
 				    parent->id);
 		child = NULL;
+		this_cpu_add(cowmem_stats.clone_zaps,
+			     cowmem_view_zap_all(parent));
 	} else {
 		cowmem_stat_inc(forks);
 	}
-	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(parent));
 unlock:
 	mutex_unlock(&region->lock);
 	return child;
-}
-
-/*
- * Holds @region->lock and every view->lock of it, so that a debugfs reader
- * sees indexes and sharer counts that agree. @nest is a lock the caller
- * already holds that orders the region locks (cowmem_regions_lock when
- * several regions are frozen at once), or NULL.
- */
-void cowmem_region_freeze(struct cowmem_region *region, struct mutex *nest)
-{
-	struct cowmem_view *view;
-
-	if (nest)
-		mutex_lock_nest_lock(&region->lock, nest);
-	else
-		mutex_lock(&region->lock);
-	list_for_each_entry(view, &region->views, node)
-		mutex_lock_nest_lock(&view->lock, nest ? nest : &region->lock);
-}
-
-void cowmem_region_thaw(struct cowmem_region *region)
-{
-	struct cowmem_view *view;
-
-	list_for_each_entry(view, &region->views, node)
-		mutex_unlock(&view->lock);
-	mutex_unlock(&region->lock);
 }
 
 /*

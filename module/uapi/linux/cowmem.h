@@ -14,16 +14,25 @@ enum cowmem_page_state {
 	COWMEM_PAGE_NONE = 0, /* never written, not mapped */
 	COWMEM_PAGE_ZERO = 1, /* never written, the zero page is mapped */
 	COWMEM_PAGE_SHARED = 2, /* a page other views share too */
-	COWMEM_PAGE_EXCLUSIVE = 3, /* a page this view alone holds */
+	COWMEM_PAGE_EXCLUSIVE = 3, /* no other view (you may read) holds it */
 };
 
 /*
+ * What the caller learns is about what it may read anyway: its own views,
+ * and those of processes whose memory it may read (same uids and gids, or
+ * CAP_SYS_PTRACE), of the mapping's region, and snapshots of them. A view
+ * of another user's shares frames invisibly: @refcount and @state do not
+ * count it, and do not change when it writes.
+ *
  * @frame_id: an opaque id, equal for two pages exactly when they are the same
- *            physical page; never a PFN. 0 for NONE and ZERO.
- * @refcount: how many views and snapshots hold the page, at this offset or
- *            (after a merge) at another (0 for NONE and ZERO); saturates at
- *            2^31 - 1.
- * @state:    an enum cowmem_page_state.
+ *            physical page; never a PFN, and no order or count can be read
+ *            from it (a keyed hash, keyed anew at every module load).
+ *            0 for NONE and ZERO.
+ * @refcount: how many of those views and snapshots hold the page, at this
+ *            offset or (after a merge) at another (0 for NONE and ZERO);
+ *            saturates at 2^31 - 1.
+ * @state:    an enum cowmem_page_state: SHARED when @refcount is 2 or
+ *            more.
  */
 struct cowmem_page_info {
 	__u64 frame_id;
@@ -80,11 +89,14 @@ struct cowmem_rollback_args {
 };
 
 /*
- * COWMEM_IOC_MERGE: same-page merging. Scans the pages of every view of the
- * ioctl's region (the caller's and those of processes sharing the region)
- * and, with @fd >= 0, of that second cowmem file's region, from page offset
+ * COWMEM_IOC_MERGE: same-page merging. Scans the pages of the views of the
+ * ioctl's region that the caller may read (its own, and those of processes
+ * whose memory it may read: same uids and gids, or CAP_SYS_PTRACE) and,
+ * with @fd >= 0, of that second cowmem file's region, from page offset
  * @start on, and merges pages with identical contents into one shared,
  * write-protected page; a zero-filled page goes back to the zero page.
+ * Other users' views are neither scanned nor locked: nothing it reports
+ * depends on what they hold.
  * A later write breaks COW as usual. Pages charged to different memory
  * cgroups are never merged (counted in @skipped). The scan's tables (about
  * 36 bytes per page of @budget) are charged to the caller's memory cgroup:
@@ -94,13 +106,14 @@ struct cowmem_rollback_args {
  *           (EBADF if not a file descriptor, EINVAL if not cowmem's)
  * @flags:   in: 0
  * @start:   in: first page offset to scan
- * @budget:  in: most pages to scan, 1 to COWMEM_MERGE_MAX_BUDGET. A page
- *           is a written page of one view at one offset; the pages of all
- *           views at an offset are scanned together (so a first offset with
- *           more views than @budget is scanned whole). Pages merge with the
- *           pages scanned in the same call.
+ * @budget:  in: most views to visit, 1 to COWMEM_MERGE_MAX_BUDGET: one
+ *           view at one offset is one visit, written or not, so that the
+ *           work of a call follows @budget. The views at an offset are
+ *           visited together (so a first offset with more views than
+ *           @budget is visited whole). Pages merge with the pages scanned
+ *           in the same call.
  * @next:    out: where the next call should start; 0 after the last page
- * @scanned: out: pages looked at
+ * @scanned: out: written pages looked at
  * @merged:  out: pages freed, merged into another page or the zero page
  * @zeroed:  out: of those, zero-filled pages now reading the zero page
  * @skipped: out: pages left apart from an identical one charged to a
