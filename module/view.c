@@ -12,7 +12,6 @@
 #include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
-#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -148,19 +147,17 @@ bool cowmem_cred_may_read(const struct cred *owner)
 }
 
 /*
- * May current read what @view holds? Its own views; another process's when
- * it may read that process's memory (and, as for ptrace, only while that
- * mm is dumpable, unless it has CAP_SYS_PTRACE). What current may not read
- * (a merge, PAGE_INFO) neither looks at nor locks.
+ * May current read what @view holds? Its own views, and another process's
+ * when it has that process's credentials (as they were when the view was
+ * made) or CAP_SYS_PTRACE over them. What current may not read (a merge,
+ * PAGE_INFO) neither looks at nor locks. The answer depends on nothing
+ * that can change while current is in an ioctl (unlike ptrace's, which
+ * also asks whether the mm is dumpable): a lockset asks again at unlock.
  * Called with @view alive: under region->lock or view->lock.
  */
 bool cowmem_view_may_read(struct cowmem_view *view)
 {
-	if (view->mm == current->mm)
-		return true;
-	if (get_dumpable(view->mm) != SUID_DUMP_USER)
-		return ns_capable_noaudit(view->cred->user_ns, CAP_SYS_PTRACE);
-	return cowmem_cred_may_read(view->cred);
+	return view->mm == current->mm || cowmem_cred_may_read(view->cred);
 }
 
 /* Makes a new view visible: in its region's list and, soon, in debugfs. */
