@@ -171,6 +171,20 @@ void cowmem_world_freeze(void)
 			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
 }
 
+/* How many views the frozen world holds. */
+long cowmem_world_count_views(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+	long n = 0;
+
+	lockdep_assert_held(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, node)
+		list_for_each_entry(view, &region->views, node)
+			n++;
+	return n;
+}
+
 void cowmem_world_thaw(void)
 {
 	struct cowmem_region *region;
@@ -182,25 +196,4 @@ void cowmem_world_thaw(void)
 		mutex_unlock(&region->lock);
 	}
 	mutex_unlock(&cowmem_regions_lock);
-}
-
-/*
- * Freezes the world; true when @view is still alive in it, else thaws it
- * again. A dead view's region may be gone: it is looked up by id.
- */
-bool cowmem_world_freeze_live(struct cowmem_view *view)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *v;
-
-	cowmem_world_freeze();
-	list_for_each_entry(region, &cowmem_regions, node) {
-		if (region->id != view->region_id)
-			continue;
-		list_for_each_entry(v, &region->views, node)
-			if (v == view)
-				return true;
-	}
-	cowmem_world_thaw();
-	return false;
 }

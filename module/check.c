@@ -19,7 +19,6 @@
 
 #include <linux/debugfs.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -30,9 +29,8 @@ struct cowmem_check {
 	unsigned long violations;
 	struct cowmem_census *census;
 	long views, regions, snapshots, pages, nodes;
-	struct cowmem_view **live; /* pinned for the PTE pass */
-	struct mm_struct **mms; /* their mms, with mm_users held, or NULL */
-	long nr_live;
+	struct cowmem_view_ref *refs; /* the live views, for the PTE pass */
+	long nr_refs;
 };
 
 static __printf(2, 3) void cowmem_bad(struct cowmem_check *c, const char *fmt,
@@ -47,13 +45,10 @@ static __printf(2, 3) void cowmem_bad(struct cowmem_check *c, const char *fmt,
 	seq_putc(c->m, '\n');
 }
 
-/* Pins @view and its mm for the PTE pass. Called frozen. */
+/* Notes @view for the PTE pass. Called frozen. */
 static void cowmem_check_keep(struct cowmem_check *c, struct cowmem_view *view)
 {
-	cowmem_view_pin(view);
-	c->live[c->nr_live] = view;
-	c->mms[c->nr_live] = mmget_not_zero(view->mm) ? view->mm : NULL;
-	c->nr_live++;
+	cowmem_view_ref_get(&c->refs[c->nr_refs++], view);
 }
 
 static void cowmem_check_node(struct cowmem_check *c, struct cowmem_node *node,
@@ -107,7 +102,7 @@ static int cowmem_check_indexes(struct cowmem_check *c)
 		c->snapshots += region->is_snapshot;
 		list_for_each_entry(view, &region->views, node) {
 			c->views++;
-			if (c->live)
+			if (c->refs)
 				cowmem_check_keep(c, view);
 		}
 	}
@@ -162,73 +157,42 @@ static void cowmem_check_one_pte(pgoff_t pgoff, unsigned long pfn,
 			   pgoff, bad);
 }
 
-/* Takes @mm's mmap_lock, then the view's lock: the fault path's order. */
-static void cowmem_check_ptes(struct cowmem_check *c, struct cowmem_view *view,
-			      struct mm_struct *mm)
+/* Called with the mm's mmap_lock and the view's lock held. */
+static void cowmem_check_vma(struct vm_area_struct *vma,
+			     struct cowmem_view *view, void *data)
 {
-	VMA_ITERATOR(vmi, mm, 0);
-	struct cowmem_check_pte p = { .c = c, .view = view };
-	struct vm_area_struct *vma;
+	struct cowmem_check_pte p = { .c = data, .view = view };
 
-	mmap_read_lock(mm);
-	mutex_lock(&view->lock);
-	if (view->mm == mm) {
-		for_each_vma(vmi, vma)
-			if (cowmem_vma_maps_view(vma, view))
-				cowmem_vma_walk_ptes(vma, vma->vm_start,
-						     vma->vm_end,
-						     cowmem_check_one_pte, &p);
-	}
-	mutex_unlock(&view->lock);
-	mmap_read_unlock(mm);
-}
-
-static long cowmem_count_views(void)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-	long n = 0;
-
-	list_for_each_entry(region, &cowmem_regions, node)
-		list_for_each_entry(view, &region->views, node)
-			n++;
-	return n;
+	cowmem_vma_walk_ptes(vma, vma->vm_start, vma->vm_end,
+			     cowmem_check_one_pte, &p);
 }
 
 static int cowmem_check_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_check c = { .m = m };
-	long i, n;
+	long i;
 	int err;
 
 	c.census = cowmem_census_create();
 	cowmem_world_freeze();
-	n = cowmem_count_views();
-	c.live = kvcalloc(n ?: 1, sizeof(*c.live), GFP_KERNEL);
-	c.mms = kvcalloc(n ?: 1, sizeof(*c.mms), GFP_KERNEL);
-	if (!c.live || !c.mms) {
-		kvfree(c.live);
-		c.live = NULL;
-	}
+	c.refs = kvcalloc(cowmem_world_count_views() ?: 1, sizeof(*c.refs),
+			  GFP_KERNEL);
 	err = cowmem_check_indexes(&c);
 	if (!err)
 		cowmem_check_counters(&c);
 	cowmem_world_thaw();
 	cowmem_census_destroy(c.census);
 
-	for (i = 0; i < c.nr_live; i++) {
-		if (c.mms[i]) {
-			cowmem_check_ptes(&c, c.live[i], c.mms[i]);
-			mmput(c.mms[i]);
-		}
-		cowmem_view_unpin(c.live[i]);
+	/* The PTEs need each mm's mmap_lock, which comes before the freeze. */
+	for (i = 0; i < c.nr_refs; i++) {
+		cowmem_view_ref_walk(&c.refs[i], cowmem_check_vma, &c);
+		cowmem_view_ref_put(&c.refs[i]);
 	}
-	kvfree(c.live);
-	kvfree(c.mms);
-	if (err || !c.live)
+	if (err || !c.refs)
 		seq_puts(m, "check: out of memory, incomplete\n");
 	else if (!c.violations)
 		seq_puts(m, "ok\n");
+	kvfree(c.refs);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_check);

@@ -94,13 +94,11 @@
  *         last put unlinks the view from both under region->lock
  *         (kref_put_mutex(), so lookups under that lock never see a dying
  *         view), then frees its index.
- *         view->mm is mmgrab()bed: an identity, and for debugfs walks of
- *         its PTEs; it is dropped (and set to NULL) when the view dies.
- *         The struct outlives the view's death: refcount_t users counts the
- *         view's own life (one) and debugfs walkers that pinned it while it
- *         was alive; the workqueue drops the first after removing the
- *         view's debugfs directory (which waits for its readers), and the
- *         last cowmem_view_unpin() frees the struct.
+ *         view->mm is mmgrab()bed (an identity; observers mmget() it to
+ *         walk the view's PTEs) and view->cred held, both until the struct
+ *         is freed, right after the last put. Nobody else holds a view:
+ *         faults and ioctls reach it through a VMA, observers through
+ *         region->views under region->lock, and by id afterwards.
  *         A snapshot region lives as long as its file. It sits in its
  *         source region's list of snapshots (under the source's lock)
  *         and points at it (snap->source, cleared under
@@ -189,21 +187,18 @@ struct cowmem_region {
 
 struct cowmem_view {
 	struct kref ref;
-	refcount_t users; /* the struct's memory, see above */
 	struct cowmem_region *region;
-	struct mm_struct *mm; /* set to NULL under lock when the view dies */
+	struct mm_struct *mm; /* mmgrab()bed; fixed */
 	struct list_head node; /* in region->views, protected by region->lock */
 	struct mutex lock;
 	struct cowmem_index index; /* protected by lock */
-	struct dentry *debugfs; /* only touched from cowmem_wq */
-	struct work_struct publish_work;
-	struct work_struct retire_work;
 	u64 region_id;
 	atomic_t nr_vmas; /* VMAs of this view; change under mm->mmap_lock */
 	enum cowmem_view_origin how;
 	u64 id;
 	u64 parent_id; /* view this one was cloned from, or 0 */
 	const struct cred *cred; /* its process's when it was made */
+	bool in_lockset; /* protected by region->lock; see lockset.c */
 };
 
 /*
@@ -241,7 +236,6 @@ void cowmem_stats_sum(struct cowmem_stats *sum);
 extern unsigned int cowmem_max_region_mb;
 extern struct mutex cowmem_regions_lock;
 extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
-extern struct workqueue_struct *cowmem_wq;
 
 /* index.c: frames and the copy-on-write page index */
 int cowmem_frames_init(void);
@@ -296,7 +290,7 @@ unsigned long cowmem_census_holders(void *tally);
 unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
 					struct cowmem_frame *frame);
 void cowmem_world_freeze(void);
-bool cowmem_world_freeze_live(struct cowmem_view *view);
+long cowmem_world_count_views(void);
 void cowmem_world_thaw(void);
 
 /* view.c: regions and views */
@@ -310,8 +304,6 @@ bool cowmem_cred_may_read(const struct cred *owner);
 bool cowmem_view_may_read(struct cowmem_view *view);
 void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);
-void cowmem_view_pin(struct cowmem_view *view);
-void cowmem_view_unpin(struct cowmem_view *view);
 unsigned long cowmem_view_zap_all(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
@@ -321,6 +313,19 @@ typedef void (*cowmem_pte_fn)(pgoff_t pgoff, unsigned long pfn, bool writable,
 void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
 			  unsigned long end, cowmem_pte_fn fn, void *data);
 
+/* ptes.c: how observers reach a view's PTEs, by id through its mm */
+struct cowmem_view_ref {
+	u64 id;
+	struct mm_struct *mm; /* with an mm_users reference, or NULL */
+};
+
+typedef void (*cowmem_view_vma_fn)(struct vm_area_struct *vma,
+				   struct cowmem_view *view, void *data);
+void cowmem_view_ref_get(struct cowmem_view_ref *ref, struct cowmem_view *view);
+void cowmem_view_ref_put(struct cowmem_view_ref *ref);
+unsigned long cowmem_view_ref_walk(struct cowmem_view_ref *ref,
+				   cowmem_view_vma_fn fn, void *data);
+
 /* lockset.c: one or two regions and the views of them an operation needs */
 struct cowmem_lockset {
 	struct cowmem_region *regions[2]; /* the second may be NULL */
@@ -329,6 +334,7 @@ struct cowmem_lockset {
 
 int cowmem_lockset_lock(struct cowmem_lockset *set);
 void cowmem_lockset_unlock(struct cowmem_lockset *set);
+bool cowmem_lockset_has(struct cowmem_view *view);
 void cowmem_lockset_assert(struct cowmem_view *view);
 
 /* ioctl.c */
@@ -355,8 +361,6 @@ void cowmem_inject_init(struct dentry *root);
 void cowmem_debugfs_init(void);
 void cowmem_debugfs_check_init(struct dentry *root); /* check.c */
 void cowmem_debugfs_exit(void);
-void cowmem_debugfs_view_publish(struct work_struct *work);
-void cowmem_debugfs_view_retire(struct work_struct *work);
 
 /* fault.c: the VMA operations and the COW break */
 extern const struct vm_operations_struct cowmem_vm_ops;

@@ -2,15 +2,18 @@
 /*
  * cowmem: the debugfs tree, /sys/kernel/debug/cowmem/ (root only).
  *
- *   stats            counters, one "name: value" per line
- *   tree             every region's views as a fork tree
- *   check            verifies the invariants; "ok" or one line per violation
- *   views/<id>/info  one view: owner, origin, page counts
- *   views/<id>/pages one line per page the view holds or maps the zero page at
+ *   stats   counters, one "name: value" per line
+ *   tree    every region's views as a fork tree
+ *   views   one line per live view: owner, origin, page counts
+ *   pages   one line per page each view holds or maps the zero page at;
+ *           write a view id to the open file to read that view's alone
+ *   check   verifies the invariants; "ok" or one line per violation (check.c)
  *
- * Readers follow the lock order of cowmem.h: what needs a view's PTEs is
- * read first under its mm's mmap_lock and the view's lock; what needs
- * several views is read under cowmem_regions_lock with the region frozen.
+ * The files are made once, at load: a view is named by its id, and found
+ * again in its region's list each time a file is read. Readers follow the
+ * lock order of cowmem.h: what needs a view's PTEs is read under its mm's
+ * mmap_lock and the view's lock (ptes.c); what needs several views, under
+ * their region's lockset, or a world freeze for the census.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,7 +28,6 @@
 #include "cowmem.h"
 
 static struct dentry *cowmem_debugfs_root;
-static struct dentry *cowmem_debugfs_views;
 
 static const char *const cowmem_view_how[] = {
 	[COWMEM_VIEW_OPEN] = "open",
@@ -110,41 +112,6 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
 
 /*
- * Freezes the region @view belongs to if the view is still alive: returns
- * it with its lockset held, or NULL. A dead view's region may be gone: it
- * is looked up by id. Called with cowmem_regions_lock held.
- */
-static struct cowmem_region *
-cowmem_debugfs_freeze_view(struct cowmem_view *view)
-{
-	struct cowmem_lockset set = {};
-	struct cowmem_region *region;
-	struct cowmem_view *v;
-
-	lockdep_assert_held(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node) {
-		if (region->id != view->region_id)
-			continue;
-		set.regions[0] = region;
-		if (cowmem_lockset_lock(&set))
-			return NULL;
-		list_for_each_entry(v, &region->views, node)
-			if (v == view)
-				return region;
-		cowmem_lockset_unlock(&set);
-		return NULL;
-	}
-	return NULL;
-}
-
-static void cowmem_debugfs_thaw(struct cowmem_region *region)
-{
-	struct cowmem_lockset set = { .regions = { region } };
-
-	cowmem_lockset_unlock(&set);
-}
-
-/*
  * The process behind @mm, a live view's: the task the mm names as its
  * owner where the kernel keeps one (CONFIG_MEMCG), else the first thread
  * group found using it. A fork child that never faulted is found too: the
@@ -188,133 +155,109 @@ static void cowmem_view_count_one(pgoff_t pgoff, struct cowmem_frame *frame,
 	*shared += !exclusive;
 }
 
-/* Called with the view's region frozen. */
+/* Called with @view in a lockset. */
 static void cowmem_view_count(struct cowmem_view *view, unsigned long *present,
 			      unsigned long *shared)
 {
+	cowmem_lockset_assert(view);
 	*present = view->index.present;
 	*shared = 0;
 	cowmem_index_walk(&view->index, cowmem_view_count_one, shared);
 }
 
-/*
- * The snapshots taken of @view, and what @view is a snapshot of.
- * Called with @view's region frozen; the snapshots' frozen indexes need
- * no lock.
- */
-static void cowmem_view_info_snapshots(struct seq_file *m,
-				       struct cowmem_view *view)
-{
-	struct cowmem_region *snap;
-
-	if (view->region->is_snapshot)
-		seq_printf(m, "snapshot_of_view: %llu\n",
-			   view->region->source_view);
-	list_for_each_entry(snap, &view->region->snapshots, snapshot_node) {
-		if (snap->source_view != view->id)
-			continue;
-		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", snap->id,
-			   cowmem_index_diff(&snap->base, &view->index));
-	}
-}
-
-/* Called with cowmem_regions_lock held and @region frozen. */
-static void cowmem_view_info_live(struct seq_file *m, struct cowmem_view *view,
-				  struct cowmem_region *region)
+/* One line of "views". Called with @view in a lockset. */
+static void cowmem_views_line(struct seq_file *m, struct cowmem_view *view)
 {
 	unsigned long present, shared;
 	struct cowmem_owner owner;
 
 	cowmem_view_count(view, &present, &shared);
 	cowmem_debugfs_owner(view->mm, &owner);
-	seq_printf(m, "pid: %d\ncomm: %s\nhow: %s\nparent: %llu\n", owner.pid,
-		   owner.comm, cowmem_view_how[view->how], view->parent_id);
-	seq_printf(m, "size_pages: %lu\npresent: %lu\n", region->nr_pages,
-		   present);
-	seq_printf(m, "shared: %lu\nexclusive: %lu\n", shared,
-		   present - shared);
-	cowmem_view_info_snapshots(m, view);
-	seq_puts(m, "state: live\n");
+	seq_printf(m, "%6llu %6llu %7d %-7s %6llu %8lu %8lu %8lu %9lu %s\n",
+		   view->id, view->region_id, owner.pid,
+		   cowmem_view_how[view->how], view->parent_id,
+		   view->region->nr_pages, present, shared, present - shared,
+		   owner.comm);
 }
 
-static int cowmem_view_info_show(struct seq_file *m, void *unused)
+/*
+ * "views": one line per live view. Each region's views are printed under
+ * that region's lockset, one region at a time, as kfence prints each object
+ * under its own lock: the file is a moment's view of each region, not of
+ * the module.
+ */
+static int cowmem_views_show(struct seq_file *m, void *unused)
 {
-	struct cowmem_view *view = m->private;
+	struct cowmem_lockset set = {};
 	struct cowmem_region *region;
+	struct cowmem_view *view;
 
-	seq_printf(m, "view: %llu\nregion: %llu\n", view->id, view->region_id);
+	seq_printf(m, "%6s %6s %7s %-7s %6s %8s %8s %8s %9s %s\n", "view",
+		   "region", "pid", "how", "parent", "size", "present",
+		   "shared", "exclusive", "comm");
 	mutex_lock(&cowmem_regions_lock);
-	region = cowmem_debugfs_freeze_view(view);
-	if (region) {
-		cowmem_view_info_live(m, view, region);
-		cowmem_debugfs_thaw(region);
-	} else {
-		seq_puts(m, "state: dead\n");
+	list_for_each_entry(region, &cowmem_regions, node) {
+		set.regions[0] = region;
+		if (cowmem_lockset_lock(&set))
+			break;
+		list_for_each_entry(view, &region->views, node)
+			cowmem_views_line(m, view);
+		cowmem_lockset_unlock(&set);
 	}
 	mutex_unlock(&cowmem_regions_lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(cowmem_view_info);
+DEFINE_SHOW_ATTRIBUTE(cowmem_views);
 
-/*
- * Pins the mm of a live @view: returns it with a mm_users reference and the
- * size of its region in *@nr_pages, or NULL when the view or its mm is gone.
- */
-static struct mm_struct *cowmem_debugfs_view_mm(struct cowmem_view *view,
-						pgoff_t *nr_pages)
+/* What "pages" prints of one view: noted, then walked, then printed. */
+struct cowmem_pages_view {
+	struct cowmem_view_ref ref;
+	pgoff_t nr_pages;
+	unsigned long *zero; /* pages whose PTE maps the zero page */
+};
+
+struct cowmem_pages {
+	u64 only; /* the view id written to the file; 0: every view */
+	struct cowmem_pages_view *views;
+	long nr;
+};
+
+/* Notes the views to print, in list order. Called frozen. */
+static void cowmem_pages_note(struct cowmem_pages *p, long max)
 {
 	struct cowmem_region *region;
-	struct mm_struct *mm = NULL;
+	struct cowmem_view *view;
+	struct cowmem_pages_view *pv;
 
-	mutex_lock(&cowmem_regions_lock);
-	region = cowmem_debugfs_freeze_view(view);
-	if (region) {
-		if (mmget_not_zero(view->mm))
-			mm = view->mm;
-		*nr_pages = region->nr_pages;
-		cowmem_debugfs_thaw(region);
+	list_for_each_entry(region, &cowmem_regions, node) {
+		list_for_each_entry(view, &region->views, node) {
+			if ((p->only && view->id != p->only) || p->nr == max)
+				continue;
+			pv = &p->views[p->nr++];
+			cowmem_view_ref_get(&pv->ref, view);
+			pv->nr_pages = region->nr_pages;
+		}
 	}
-	mutex_unlock(&cowmem_regions_lock);
-	return mm;
 }
 
 static void cowmem_note_zero_pte(pgoff_t pgoff, unsigned long pfn,
 				 bool writable, void *data)
 {
-	unsigned long *zero = data;
+	struct cowmem_pages_view *pv = data;
 
-	if (is_zero_pfn(pfn))
-		__set_bit(pgoff, zero);
+	if (is_zero_pfn(pfn) && pgoff < pv->nr_pages)
+		__set_bit(pgoff, pv->zero);
 }
 
-/*
- * Marks in @zero the pages of @view whose PTE maps the zero page, in any of
- * its VMAs. Takes @mm's mmap_lock, then the view's lock.
- */
-static void cowmem_debugfs_zero_ptes(struct cowmem_view *view,
-				     struct mm_struct *mm, unsigned long *zero,
-				     pgoff_t nr_pages)
+/* Called with the mm's mmap_lock and the view's lock held. */
+static void cowmem_pages_zero_vma(struct vm_area_struct *vma,
+				  struct cowmem_view *view, void *data)
 {
-	VMA_ITERATOR(vmi, mm, 0);
-	struct vm_area_struct *vma;
-
-	mmap_read_lock(mm);
-	mutex_lock(&view->lock);
-	if (view->mm != mm)
-		goto unlock;
-	for_each_vma(vmi, vma) {
-		if (!cowmem_vma_maps_view(vma, view) ||
-		    vma->vm_pgoff + vma_pages(vma) > nr_pages)
-			continue;
-		cowmem_vma_walk_ptes(vma, vma->vm_start, vma->vm_end,
-				     cowmem_note_zero_pte, zero);
-	}
-unlock:
-	mutex_unlock(&view->lock);
-	mmap_read_unlock(mm);
+	cowmem_vma_walk_ptes(vma, vma->vm_start, vma->vm_end,
+			     cowmem_note_zero_pte, data);
 }
 
-/* Called frozen, with @c counted. */
+/* One line of "pages". Called frozen, with @c counted. */
 static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 			     pgoff_t pgoff, struct cowmem_census *c)
 {
@@ -342,52 +285,127 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	seq_puts(m, any ? "\n" : " -\n");
 }
 
-/* The lines of "pages", counted by the empty census @c. Called frozen. */
-static void cowmem_view_pages_lines(struct seq_file *m,
+/* The lines of one view. Called frozen, with @c counted. */
+static void cowmem_pages_view_lines(struct seq_file *m,
 				    struct cowmem_view *view,
-				    unsigned long *zero, pgoff_t nr_pages,
+				    struct cowmem_pages_view *pv,
 				    struct cowmem_census *c)
 {
 	pgoff_t pgoff;
 
-	if (cowmem_census_world(c)) {
-		seq_puts(m, "out of memory\n");
-		return;
-	}
-	for (pgoff = 0; pgoff < nr_pages; pgoff++) {
+	seq_printf(m, "view %llu region %llu\n", view->id, view->region_id);
+	for (pgoff = 0; pgoff < pv->nr_pages; pgoff++) {
 		if (cowmem_index_lookup(&view->index, pgoff, NULL) ||
-		    (zero && test_bit(pgoff, zero)))
+		    (pv->zero && test_bit(pgoff, pv->zero)))
 			cowmem_page_line(m, view, pgoff, c);
 	}
 }
 
-static int cowmem_view_pages_show(struct seq_file *m, void *unused)
+/*
+ * Prints the noted views that are still alive, in one walk of the lists:
+ * both are in id order. Called frozen, with @c counted.
+ */
+static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
+			       struct cowmem_census *c)
 {
-	struct cowmem_view *view = m->private;
-	struct cowmem_census *c;
-	unsigned long *zero;
-	struct mm_struct *mm;
-	pgoff_t nr_pages;
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+	long i = 0;
+
+	list_for_each_entry(region, &cowmem_regions, node) {
+		list_for_each_entry(view, &region->views, node) {
+			while (i < p->nr && p->views[i].ref.id < view->id)
+				i++;
+			if (i < p->nr && p->views[i].ref.id == view->id)
+				cowmem_pages_view_lines(m, view, &p->views[i],
+							c);
+		}
+	}
+}
+
+/*
+ * "pages": each live view's pages (or, once a view id is written to the
+ * open file, that view's), with what each PTE maps and the census's count.
+ * The PTEs come first, view by view under each mm's mmap_lock; then the
+ * indexes, all at once under a world freeze (root's debugging only).
+ */
+static int cowmem_pages_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_pages *p = m->private;
+	struct cowmem_census *c = cowmem_census_create();
+	long i, max;
 
 	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn",
 		   "refcount", "page_count", "state", "shared_with");
-	mm = cowmem_debugfs_view_mm(view, &nr_pages);
-	if (!mm)
-		return 0;
-	zero = bitmap_zalloc(nr_pages, GFP_KERNEL);
-	if (zero)
-		cowmem_debugfs_zero_ptes(view, mm, zero, nr_pages);
-	mmput(mm);
-	c = cowmem_census_create();
-	if (c && cowmem_world_freeze_live(view)) {
-		cowmem_view_pages_lines(m, view, zero, nr_pages, c);
-		cowmem_world_thaw();
+	cowmem_world_freeze();
+	max = p->only ? 1 : cowmem_world_count_views();
+	p->views = kvcalloc(max ?: 1, sizeof(*p->views), GFP_KERNEL);
+	p->nr = 0;
+	if (p->views)
+		cowmem_pages_note(p, max);
+	cowmem_world_thaw();
+	for (i = 0; i < p->nr; i++) {
+		p->views[i].zero =
+			bitmap_zalloc(p->views[i].nr_pages, GFP_KERNEL);
+		if (p->views[i].zero)
+			cowmem_view_ref_walk(&p->views[i].ref,
+					     cowmem_pages_zero_vma,
+					     &p->views[i]);
+		cowmem_view_ref_put(&p->views[i].ref);
 	}
+	cowmem_world_freeze();
+	if (c && !cowmem_census_world(c))
+		cowmem_pages_lines(m, p, c);
+	else
+		seq_puts(m, "out of memory\n");
+	cowmem_world_thaw();
+	for (i = 0; i < p->nr; i++)
+		bitmap_free(p->views[i].zero);
+	kvfree(p->views);
 	cowmem_census_destroy(c);
-	bitmap_free(zero);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(cowmem_view_pages);
+
+static int cowmem_pages_open(struct inode *inode, struct file *file)
+{
+	struct cowmem_pages *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = single_open(file, cowmem_pages_show, p);
+	if (err)
+		kfree(p);
+	return err;
+}
+
+/* A view id written to the open file narrows the next read to that view. */
+static ssize_t cowmem_pages_write(struct file *file, const char __user *buf,
+				  size_t len, loff_t *ppos)
+{
+	struct seq_file *m = file->private_data;
+	struct cowmem_pages *p = m->private;
+	int err = kstrtou64_from_user(buf, len, 10, &p->only);
+
+	return err ?: len;
+}
+
+static int cowmem_pages_release(struct inode *inode, struct file *file)
+{
+	struct seq_file *m = file->private_data;
+
+	kfree(m->private);
+	return single_release(inode, file);
+}
+
+static const struct file_operations cowmem_pages_fops = {
+	.owner = THIS_MODULE,
+	.open = cowmem_pages_open,
+	.read = seq_read,
+	.write = cowmem_pages_write,
+	.llseek = seq_lseek,
+	.release = cowmem_pages_release,
+};
 
 /* One view of the tree, indented by @depth. Called with its region frozen. */
 static void cowmem_tree_line(struct seq_file *m, struct cowmem_view *view,
@@ -460,11 +478,14 @@ DEFINE_SHOW_ATTRIBUTE(cowmem_tree);
 void cowmem_debugfs_init(void)
 {
 	cowmem_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	cowmem_debugfs_views = debugfs_create_dir("views", cowmem_debugfs_root);
 	debugfs_create_file("stats", 0400, cowmem_debugfs_root, NULL,
 			    &cowmem_stats_fops);
 	debugfs_create_file("tree", 0400, cowmem_debugfs_root, NULL,
 			    &cowmem_tree_fops);
+	debugfs_create_file("views", 0400, cowmem_debugfs_root, NULL,
+			    &cowmem_views_fops);
+	debugfs_create_file("pages", 0600, cowmem_debugfs_root, NULL,
+			    &cowmem_pages_fops);
 	cowmem_debugfs_check_init(cowmem_debugfs_root);
 	cowmem_inject_init(cowmem_debugfs_root);
 }
@@ -472,32 +493,4 @@ void cowmem_debugfs_init(void)
 void cowmem_debugfs_exit(void)
 {
 	debugfs_remove(cowmem_debugfs_root);
-}
-
-/* Runs on cowmem_wq: never under an mmap_lock (see cowmem.h). */
-void cowmem_debugfs_view_publish(struct work_struct *work)
-{
-	struct cowmem_view *view =
-		container_of(work, struct cowmem_view, publish_work);
-	char name[24];
-
-	snprintf(name, sizeof(name), "%llu", view->id);
-	view->debugfs = debugfs_create_dir(name, cowmem_debugfs_views);
-	debugfs_create_file("info", 0400, view->debugfs, view,
-			    &cowmem_view_info_fops);
-	debugfs_create_file("pages", 0400, view->debugfs, view,
-			    &cowmem_view_pages_fops);
-}
-
-/*
- * Runs on cowmem_wq, after the view's publish work. Removing the directory
- * waits for its readers; only then may the struct go.
- */
-void cowmem_debugfs_view_retire(struct work_struct *work)
-{
-	struct cowmem_view *view =
-		container_of(work, struct cowmem_view, retire_work);
-
-	debugfs_remove(view->debugfs);
-	cowmem_view_unpin(view);
 }

@@ -103,7 +103,7 @@ static int cowmem_info_census(struct cowmem_census *c,
 	if (region->is_snapshot)
 		cowmem_census_add(c, &region->base);
 	list_for_each_entry(view, &region->views, node)
-		if (cowmem_view_may_read(view))
+		if (cowmem_lockset_has(view))
 			cowmem_census_add(c, &view->index);
 	list_for_each_entry(snap, &region->snapshots, snapshot_node)
 		if (cowmem_cred_may_read(snap->cred))

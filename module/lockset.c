@@ -8,9 +8,10 @@
  * then the chosen views of each, every view->lock nested under the first
  * region's lock. A caller that names only the views it may read never
  * holds the lock of another process's view: that process's faults go on.
- * The chosen set must not change while it is locked: lockset_want() is
- * called again at unlock, and sees the same views (the region's list
- * cannot change under its lock, and what it tests of a view is fixed).
+ * Which views were locked is decided once, when they are locked, and
+ * recorded in each view (view->in_lockset, under region->lock, which the
+ * lockset holds throughout): what want() tests could change meanwhile,
+ * and the unlock and the work in between must see the same set.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -68,9 +69,12 @@ int cowmem_lockset_lock(struct cowmem_lockset *set)
 		return -EINTR;
 	cowmem_lockset_order(set, &first, &second);
 	for (r = 0; r < 2 && set->regions[r]; r++)
-		list_for_each_entry(view, &set->regions[r]->views, node)
-			if (cowmem_lockset_want(set, view))
-				mutex_lock_nest_lock(&view->lock, &first->lock);
+		list_for_each_entry(view, &set->regions[r]->views, node) {
+			if (!cowmem_lockset_want(set, view))
+				continue;
+			mutex_lock_nest_lock(&view->lock, &first->lock);
+			view->in_lockset = true;
+		}
 	return 0;
 }
 
@@ -81,19 +85,34 @@ void cowmem_lockset_unlock(struct cowmem_lockset *set)
 	struct cowmem_view *view;
 	int r;
 
-	for (r = 0; r < 2 && set->regions[r]; r++)
-		list_for_each_entry(view, &set->regions[r]->views, node)
-			if (cowmem_lockset_want(set, view))
-				mutex_unlock(&view->lock);
+	for (r = 0; r < 2 && set->regions[r]; r++) {
+		list_for_each_entry(view, &set->regions[r]->views, node) {
+			if (!view->in_lockset)
+				continue;
+			view->in_lockset = false;
+			mutex_unlock(&view->lock);
+		}
+	}
 	cowmem_lockset_order(set, &first, &second);
 	if (second)
 		mutex_unlock(&second->lock);
 	mutex_unlock(&first->lock);
 }
 
-/* For the functions whose contract says "called with @view in a lockset". */
+/* Is @view among the views locked? Called with its region's lock held. */
+bool cowmem_lockset_has(struct cowmem_view *view)
+{
+	lockdep_assert_held(&view->region->lock);
+	return view->in_lockset;
+}
+
+/*
+ * For the functions whose contract says "called with @view in a lockset".
+ * Lockdep alone cannot tell which of several views of one class is held.
+ */
 void cowmem_lockset_assert(struct cowmem_view *view)
 {
 	lockdep_assert_held(&view->region->lock);
 	lockdep_assert_held(&view->lock);
+	WARN_ON_ONCE(!view->in_lockset);
 }

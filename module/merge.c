@@ -50,10 +50,13 @@ struct cowmem_merge_seen {
 
 struct cowmem_merge {
 	struct cowmem_lockset set; /* the regions, and the views merged */
+	struct cowmem_view **views; /* those views, locked */
+	unsigned long nr_views;
 	struct cowmem_merge_seen *seen;
 	int *buckets;
 	unsigned long nr_seen, nr_buckets;
 	unsigned long visits; /* one view at one offset: what budget counts */
+	unsigned long freed, freed_zero; /* for stats, which root reads */
 	struct cowmem_merge_args args;
 };
 
@@ -104,8 +107,11 @@ static void cowmem_merge_zap(struct cowmem_region *region, pgoff_t pgoff)
 
 /*
  * Points @view's page @pgoff (whose PTEs are gone) at @to, a frame with
- * the same contents, or at nothing for a zero-filled page; counts what that
- * frees. Called with view->lock held.
+ * the same contents, or at nothing for a zero-filled page. The caller
+ * learns how many of its pages it repointed, whether that freed the old
+ * frame or not: a frame also held by a view it may not read is freed only
+ * once that view has written its page, which the caller must not learn.
+ * What was freed goes to the stats. Called with @view in the lockset.
  */
 static void cowmem_merge_into(struct cowmem_merge *mg, struct cowmem_view *view,
 			      pgoff_t pgoff, struct cowmem_frame *to)
@@ -119,10 +125,12 @@ static void cowmem_merge_into(struct cowmem_merge *mg, struct cowmem_view *view,
 			cowmem_frame_put(to);
 		return;
 	}
-	if (!cowmem_frame_put(old))
-		return;
 	mg->args.merged++;
 	mg->args.zeroed += !to;
+	if (cowmem_frame_put(old)) {
+		mg->freed++;
+		mg->freed_zero += !to;
+	}
 }
 
 /*
@@ -200,71 +208,71 @@ static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 	cowmem_merge_into(mg, view, pgoff, seen->frame);
 }
 
-static unsigned long cowmem_merge_nr_views(struct cowmem_merge *mg)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-	unsigned long n = 0;
-	int r;
-
-	for (r = 0; r < 2 && mg->set.regions[r]; r++) {
-		region = mg->set.regions[r];
-		list_for_each_entry(view, &region->views, node)
-			n += mg->set.want(view);
-	}
-	return n;
-}
-
-/* Scans page @pgoff of every view. Called with the lockset held. */
+/* Scans page @pgoff of every locked view. Called with the lockset held. */
 static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 {
-	struct cowmem_region *region;
 	struct cowmem_frame *frame;
 	struct cowmem_view *view;
-	int r;
+	unsigned long i;
 
-	for (r = 0; r < 2 && mg->set.regions[r]; r++) {
-		region = mg->set.regions[r];
-		if (pgoff >= region->nr_pages)
+	for (i = 0; i < mg->nr_views; i++) {
+		view = mg->views[i];
+		cowmem_lockset_assert(view);
+		if (pgoff >= view->region->nr_pages)
 			continue;
-		list_for_each_entry(view, &region->views, node) {
-			/* Only the views in the lockset: current may read them. */
-			if (!mg->set.want(view))
-				continue;
-			cowmem_lockset_assert(view);
-			mg->visits++;
-			frame = cowmem_index_lookup(&view->index, pgoff, NULL);
-			if (frame)
-				cowmem_merge_page(mg, view, pgoff, frame);
-		}
+		frame = cowmem_index_lookup(&view->index, pgoff, NULL);
+		if (frame)
+			cowmem_merge_page(mg, view, pgoff, frame);
 	}
 }
 
 /*
- * Scans from args.start on, one page offset (in every view) at a time,
- * while the budget lasts. The budget counts every view visited at every
- * offset, written or not, so that the work (and the time the locks are
- * held) follows what the caller asked for; the first offset is scanned
- * whole even when it has more views than the budget, so that every call
- * makes progress. Called with the lockset held.
+ * Scans from args.start on, one page offset (in every locked view) at a
+ * time, while the budget lasts. The budget counts every view visited at
+ * every offset, written or not (and an offset as one visit at least), so
+ * that the work, and the time the locks are held, follow what the caller
+ * asked for; the first offset is scanned whole even when it has more views
+ * than the budget, so that every call makes progress.
+ * Called with the lockset held.
  */
 static void cowmem_merge_scan(struct cowmem_merge *mg)
 {
-	struct cowmem_region **regions = mg->set.regions;
-	unsigned long views = cowmem_merge_nr_views(mg);
-	pgoff_t pgoff, end = regions[0]->nr_pages;
+	unsigned long cost = max(mg->nr_views, 1UL);
+	pgoff_t pgoff, end = 0;
+	unsigned long i;
 
-	if (regions[1])
-		end = max(end, regions[1]->nr_pages);
+	for (i = 0; i < mg->nr_views; i++)
+		end = max(end, mg->views[i]->region->nr_pages);
 	mg->args.next = 0;
 	for (pgoff = mg->args.start; pgoff < end; pgoff++) {
-		if (mg->visits && mg->visits + views > mg->args.budget) {
+		if (mg->visits && mg->visits + cost > mg->args.budget) {
 			mg->args.next = pgoff;
 			return;
 		}
 		cowmem_merge_offset(mg, pgoff);
+		mg->visits += cost;
 		cond_resched();
 	}
+}
+
+/* Lists the views the lockset holds. Called with the lockset held. */
+static int cowmem_merge_list_views(struct cowmem_merge *mg, gfp_t gfp)
+{
+	struct cowmem_view *view;
+	unsigned long n = 0;
+	int r;
+
+	for (r = 0; r < 2 && mg->set.regions[r]; r++)
+		list_for_each_entry(view, &mg->set.regions[r]->views, node)
+			n += cowmem_lockset_has(view);
+	mg->views = kvmalloc_array(max(n, 1UL), sizeof(*mg->views), gfp);
+	if (!mg->views)
+		return -ENOMEM;
+	for (r = 0; r < 2 && mg->set.regions[r]; r++)
+		list_for_each_entry(view, &mg->set.regions[r]->views, node)
+			if (cowmem_lockset_has(view))
+				mg->views[mg->nr_views++] = view;
+	return 0;
 }
 
 /*
@@ -285,18 +293,19 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
 	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen), gfp);
 	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets), gfp);
-	if (!mg->seen || !mg->buckets)
+	if (!mg->seen || !mg->buckets || cowmem_merge_list_views(mg, gfp))
 		goto free_table;
 	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
 	cowmem_merge_scan(mg);
 	err = 0;
-	this_cpu_add(cowmem_stats.merged_pages, mg->args.merged);
-	this_cpu_add(cowmem_stats.merged_zero, mg->args.zeroed);
+	this_cpu_add(cowmem_stats.merged_pages, mg->freed);
+	this_cpu_add(cowmem_stats.merged_zero, mg->freed_zero);
 	trace_merge(mg->set.regions[0]->id,
 		    mg->set.regions[1] ? mg->set.regions[1]->id : 0,
 		    mg->args.scanned, mg->args.merged, mg->args.zeroed,
 		    mg->args.skipped);
 free_table:
+	kvfree(mg->views);
 	kvfree(mg->buckets);
 	kvfree(mg->seen);
 	cowmem_lockset_unlock(&mg->set);

@@ -109,7 +109,6 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	if (!view)
 		return NULL;
 	kref_init(&view->ref);
-	refcount_set(&view->users, 1);
 	view->region = region;
 	view->region_id = region->id;
 	view->mm = mm;
@@ -119,8 +118,6 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	mutex_init(&view->lock);
 	cowmem_index_init(&view->index, region->nr_pages);
 	atomic_set(&view->nr_vmas, 1);
-	INIT_WORK(&view->publish_work, cowmem_debugfs_view_publish);
-	INIT_WORK(&view->retire_work, cowmem_debugfs_view_retire);
 	view->how = how;
 	view->id = atomic64_inc_return(&cowmem_next_id);
 	view->parent_id = parent ? parent->id : 0;
@@ -160,24 +157,23 @@ bool cowmem_view_may_read(struct cowmem_view *view)
 	return view->mm == current->mm || cowmem_cred_may_read(view->cred);
 }
 
-/* Makes a new view visible: in its region's list and, soon, in debugfs. */
+/* Makes a new view visible: in its region's list, where observers find it. */
 static void cowmem_view_publish(struct cowmem_view *view)
 {
 	lockdep_assert_held(&view->region->lock);
 	list_add_tail(&view->node, &view->region->views);
-	queue_work(cowmem_wq, &view->publish_work);
 }
 
 /*
  * The last VMA of the view is gone. Its frames go now, under region->lock,
- * so that the other sharers see them go at once and a debugfs freeze never
- * sees a half-dead view; the struct goes once its debugfs directory is
- * removed (cowmem_debugfs_view_retire()).
+ * so that the other sharers see them go at once and nobody who finds views
+ * through the region's list sees a half-dead one. Nobody else can hold
+ * the view then: faults and ioctls reach it through a VMA, and observers
+ * through the list, under the lock held here.
  * Called with region->lock held.
  */
 static void cowmem_view_die(struct cowmem_view *view)
 {
-	struct mm_struct *mm;
 	unsigned long pages;
 
 	lockdep_assert_held(&view->region->lock);
@@ -186,28 +182,17 @@ static void cowmem_view_die(struct cowmem_view *view)
 		view->region->origin = NULL;
 	mutex_lock(&view->lock);
 	pages = cowmem_index_release(&view->index);
-	mm = view->mm;
-	view->mm = NULL;
 	mutex_unlock(&view->lock);
 	trace_view_free(view->id, pages);
-	mmdrop(mm);
 	cowmem_stat_dec(views);
-	queue_work(cowmem_wq, &view->retire_work);
 }
 
-/* Keeps the struct (not the view's life) for a debugfs walker. */
-void cowmem_view_pin(struct cowmem_view *view)
+static void cowmem_view_free(struct cowmem_view *view)
 {
-	refcount_inc(&view->users);
-}
-
-void cowmem_view_unpin(struct cowmem_view *view)
-{
-	if (refcount_dec_and_test(&view->users)) {
-		put_cred(view->cred);
-		mutex_destroy(&view->lock);
-		kfree(view);
-	}
+	mmdrop(view->mm);
+	put_cred(view->cred);
+	mutex_destroy(&view->lock);
+	kfree(view);
 }
 
 /* One more VMA maps @view: the reference it holds in vm_private_data. */
@@ -225,6 +210,7 @@ static void cowmem_view_release(struct kref *ref)
 
 	cowmem_view_die(view);
 	mutex_unlock(&region->lock);
+	cowmem_view_free(view);
 }
 
 /*

@@ -3,7 +3,6 @@
  * What the module shows of itself: the page-info ioctl, debugfs, and the
  * tracepoints, checked against a scripted fork/write scenario.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -97,80 +96,23 @@ static int seed_release(struct seed_q *q)
 	return wait_status(q->pid);
 }
 
-/* Reads one "key: value" number from a view's debugfs info; -1 if absent. */
-static long view_info(const char *dir, const char *key)
-{
-	char path[512], line[128], k[64];
-	long value = -1, v;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/info", dir);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63[^:]: %ld", k, &v) == 2 && !strcmp(k, key))
-			value = v;
-	fclose(f);
-	return value;
-}
-
-/* One look through views/ for the live view owned by @pid. */
-static int find_view_dir_once(pid_t pid, char *dir, size_t len)
-{
-	DIR *d = opendir(COWMEM_DEBUGFS "/views");
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while (!found && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(dir, len, COWMEM_DEBUGFS "/views/%s", e->d_name);
-		found = view_info(dir, "pid") == pid;
-	}
-	closedir(d);
-	return found;
-}
-
-/*
- * The debugfs directory of the live view owned by @pid, written into @dir.
- * A view's directory is made from a workqueue, a moment after the view.
- */
-static int find_view_dir(pid_t pid, char *dir, size_t len)
-{
-	for (int tries = 0; tries < 200; tries++) {
-		if (find_view_dir_once(pid, dir, len))
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 struct debugfs_page {
 	unsigned long pfn;
 	unsigned int refcount;
 	char state[16];
 };
 
-/* Parses a view's debugfs "pages" for pages 0..3; returns how many it found. */
-static int read_debugfs_pages(const char *dir, struct debugfs_page *pages)
+/* Parses view @id's debugfs "pages" for pages 0..3; returns how many it found. */
+static int read_debugfs_pages(unsigned long long id, struct debugfs_page *pages)
 {
-	char path[512], line[256], pfn[32], state[16];
+	char line[256], pfn[32], state[16];
+	FILE *f = cowmem_open_pages(id);
 	unsigned long index;
 	unsigned int refcount;
 	int count, found = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/pages", dir);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return -1;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lu %31s %u %d %15s", &index, pfn, &refcount,
 			   &count, state) != 5 ||
@@ -225,20 +167,20 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 {
 	struct debugfs_page dp[4] = {}, dq[4] = {};
 	struct cowmem_page_info mine[4], theirs[4];
-	char pdir[512], qdir[512];
+	struct cowmem_view_line pv, qv;
 	struct seed_q q;
 
 	ASSERT_EQ(0, seed_fork(self->fd, self->map, &q));
 	self->map[3 * self->psz] = 'P';
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, mine));
 	ASSERT_EQ(0, seed_ask(&q, theirs));
-	ASSERT_TRUE(find_view_dir(getpid(), pdir, sizeof(pdir)));
-	ASSERT_TRUE(find_view_dir(q.pid, qdir, sizeof(qdir)));
-	ASSERT_EQ(4, read_debugfs_pages(pdir, dp));
-	ASSERT_EQ(4, read_debugfs_pages(qdir, dq));
-	EXPECT_EQ(4, view_info(pdir, "present"));
-	EXPECT_EQ(3, view_info(pdir, "shared"));
-	EXPECT_EQ(1, view_info(qdir, "exclusive"));
+	ASSERT_TRUE(cowmem_find_view(getpid(), &pv));
+	ASSERT_TRUE(cowmem_find_view(q.pid, &qv));
+	ASSERT_EQ(4, read_debugfs_pages(pv.id, dp));
+	ASSERT_EQ(4, read_debugfs_pages(qv.id, dq));
+	EXPECT_EQ(4, pv.present);
+	EXPECT_EQ(3, pv.shared);
+	EXPECT_EQ(1, qv.exclusive);
 	for (int i = 0; i < 4; i++) {
 		EXPECT_EQ(mine[i].refcount, dp[i].refcount);
 		EXPECT_EQ(theirs[i].refcount, dq[i].refcount);
@@ -263,11 +205,11 @@ TEST_F(seed, frame_id_is_not_pfn)
 {
 	struct cowmem_page_info info[4];
 	struct debugfs_page dp[4] = {};
-	char dir[512];
+	struct cowmem_view_line v;
 
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 4, info));
-	ASSERT_TRUE(find_view_dir(getpid(), dir, sizeof(dir)));
-	ASSERT_EQ(4, read_debugfs_pages(dir, dp));
+	ASSERT_TRUE(cowmem_find_view(getpid(), &v));
+	ASSERT_EQ(4, read_debugfs_pages(v.id, dp));
 	for (int i = 0; i < 4; i++) {
 		EXPECT_NE(0, info[i].frame_id);
 		for (int j = 0; j < 4; j++)

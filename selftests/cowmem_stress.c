@@ -10,7 +10,6 @@
  *
  *   cowmem_stress [--seconds N] [--workers N] [--threads N]
  */
-#include <dirent.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,31 +114,33 @@ static void read_file(const char *path)
 	close(fd);
 }
 
-/* Reads every debugfs file, views included, until the deadline. */
+/* Reads every debugfs file until the deadline, "pages" whole and per view. */
 static void debugfs_reader(void)
 {
-	static const char *const files[3] = { "stats", "tree", "check" };
-	char path[512];
-	struct dirent *e;
-	DIR *d;
+	static const char *const files[] = { "stats", "tree", "check",
+					     "views", "pages" };
+	struct cowmem_view_line v;
+	char path[512], line[256];
+	FILE *views, *pages;
 
 	while (time(NULL) < deadline) {
-		for (size_t i = 0; i < 3; i++) {
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), COWMEM_DEBUGFS "/%s",
 				 files[i]);
 			read_file(path);
 		}
-		d = opendir(COWMEM_DEBUGFS "/views");
-		while (d && (e = readdir(d))) {
-			snprintf(path, sizeof(path),
-				 COWMEM_DEBUGFS "/views/%s/info", e->d_name);
-			read_file(path);
-			snprintf(path, sizeof(path),
-				 COWMEM_DEBUGFS "/views/%s/pages", e->d_name);
-			read_file(path);
+		views = fopen(COWMEM_DEBUGFS "/views", "r");
+		while (views && fgets(line, sizeof(line), views)) {
+			if (!cowmem_parse_view(line, &v))
+				continue;
+			pages = cowmem_open_pages(v.id);
+			while (pages && fgets(line, sizeof(line), pages))
+				;
+			if (pages)
+				fclose(pages);
 		}
-		if (d)
-			closedir(d);
+		if (views)
+			fclose(views);
 		__atomic_add_fetch(&sh->debugfs_reads, 1, __ATOMIC_RELAXED);
 	}
 	_exit(0);

@@ -83,6 +83,58 @@ static inline int cowmem_check_ok(void)
 	return 0;
 }
 
+/* One line of debugfs "views". */
+struct cowmem_view_line {
+	unsigned long long id, region, parent;
+	long pid;
+	char how[16];
+	unsigned long size, present, shared, exclusive;
+	char comm[32];
+};
+
+/* Parses one line of "views"; 1 on success, 0 for the header. */
+static inline int cowmem_parse_view(const char *line, struct cowmem_view_line *v)
+{
+	memset(v, 0, sizeof(*v));
+	return sscanf(line, "%llu %llu %ld %15s %llu %lu %lu %lu %lu %31[^\n]",
+		      &v->id, &v->region, &v->pid, v->how, &v->parent,
+		      &v->size, &v->present, &v->shared, &v->exclusive,
+		      v->comm) >= 9;
+}
+
+/* The first live view of process @pid in debugfs "views": 1 when found. */
+static inline int cowmem_find_view(pid_t pid, struct cowmem_view_line *v)
+{
+	FILE *f = fopen(COWMEM_DEBUGFS "/views", "r");
+	char line[256];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = cowmem_parse_view(line, v) && v->pid == pid;
+	fclose(f);
+	return found;
+}
+
+/*
+ * debugfs "pages" narrowed to view @id (written to the open file), ready
+ * to be read from its first line; NULL on failure.
+ */
+static inline FILE *cowmem_open_pages(unsigned long long id)
+{
+	FILE *f = fopen(COWMEM_DEBUGFS "/pages", "r+");
+
+	if (!f)
+		return NULL;
+	if (fprintf(f, "%llu\n", id) < 0 || fflush(f)) {
+		fclose(f);
+		return NULL;
+	}
+	rewind(f);
+	return f;
+}
+
 /* COWMEM_IOC_PAGE_INFO for @nr pages from @addr; returns ioctl()'s result. */
 static inline int cowmem_page_info(int fd, const void *addr, size_t nr,
 				   struct cowmem_page_info *info)

@@ -12,7 +12,6 @@
  * one view after another: a view that changes meanwhile shows its new state.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -37,7 +36,7 @@ struct stats {
 	int n;
 };
 
-/* One line of views/<id>/pages. */
+/* One line of debugfs "pages". */
 struct page {
 	unsigned long index;
 	unsigned long pfn; /* identity only, never printed; 0 for the zero page */
@@ -46,10 +45,10 @@ struct page {
 	char *with; /* the other views sharing it, or "-" */
 };
 
-/* views/<id>/info of a live view, and its pages once loaded. */
+/* One line of debugfs "views", and the view's pages once loaded. */
 struct view {
 	unsigned long long id, region, parent;
-	long pid; /* 0 for a fork child that has not faulted yet */
+	long pid; /* 0 when its process is gone */
 	char comm[32];
 	char how[16];
 	unsigned long size, present, shared, exclusive;
@@ -164,43 +163,21 @@ static int print_summary(FILE *out)
 	return 0;
 }
 
-static void view_set(void *arg, const char *key, char *val)
+/*
+ * One line of debugfs "views":
+ *   "view region pid how parent size present shared exclusive comm"
+ * 0 with *@v filled in, -1 for the header or a malformed line.
+ */
+static int parse_view(const char *line, struct view *v)
 {
-	struct view *v = arg;
-
-	if (!strcmp(key, "region"))
-		v->region = strtoull(val, NULL, 10);
-	else if (!strcmp(key, "parent"))
-		v->parent = strtoull(val, NULL, 10);
-	else if (!strcmp(key, "pid"))
-		v->pid = strtol(val, NULL, 10);
-	else if (!strcmp(key, "comm"))
-		snprintf(v->comm, sizeof(v->comm), "%s", val);
-	else if (!strcmp(key, "how"))
-		snprintf(v->how, sizeof(v->how), "%s", val);
-	else if (!strcmp(key, "size_pages"))
-		v->size = strtoul(val, NULL, 10);
-	else if (!strcmp(key, "present"))
-		v->present = strtoul(val, NULL, 10);
-	else if (!strcmp(key, "shared"))
-		v->shared = strtoul(val, NULL, 10);
-	else if (!strcmp(key, "exclusive"))
-		v->exclusive = strtoul(val, NULL, 10);
-	else if (!strcmp(key, "state"))
-		v->live = !strcmp(val, "live");
-}
-
-/* 0 with *@v filled in, 1 for a view that is dead or gone, -1 on error. */
-static int load_view(unsigned long long id, struct view *v)
-{
-	char name[64];
+	int n;
 
 	memset(v, 0, sizeof(*v));
-	v->id = id;
-	snprintf(name, sizeof(name), "views/%llu/info", id);
-	if (read_keys(name, view_set, v))
-		return errno == ENOENT ? 1 : -1;
-	return v->live ? 0 : 1;
+	n = sscanf(line, "%llu %llu %ld %15s %llu %lu %lu %lu %lu %31[^\n]",
+		   &v->id, &v->region, &v->pid, v->how, &v->parent, &v->size,
+		   &v->present, &v->shared, &v->exclusive, v->comm);
+	v->live = n >= 9;
+	return v->live ? 0 : -1;
 }
 
 static int view_cmp(const void *a, const void *b)
@@ -224,25 +201,21 @@ static int views_add(struct views *vs, const struct view *v)
 /* The live views, of @pid only unless it is 0, sorted by id. */
 static int load_views(struct views *vs, long pid)
 {
-	struct dirent *de;
+	char *line = NULL;
+	size_t cap = 0;
 	struct view v;
 	int ret = 0;
-	DIR *dir;
+	FILE *f = open_debugfs("views");
 
-	snprintf(failed_path, sizeof(failed_path), "%s/views", COWMEM_DEBUGFS);
-	dir = opendir(failed_path);
-	if (!dir)
+	if (!f)
 		return -1;
-	while (!ret && (de = readdir(dir))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
+	while (!ret && getline(&line, &cap, f) > 0) {
+		if (parse_view(line, &v) || (pid && v.pid != pid))
 			continue;
-		ret = load_view(strtoull(de->d_name, NULL, 10), &v);
-		if (ret == 0 && (!pid || v.pid == pid))
-			ret = views_add(vs, &v);
-		else if (ret == 1)
-			ret = 0;
+		ret = views_add(vs, &v);
 	}
-	closedir(dir);
+	free(line);
+	fclose(f);
 	if (vs->n)
 		qsort(vs->v, vs->n, sizeof(*vs->v), view_cmp);
 	return ret;
@@ -273,6 +246,8 @@ static int parse_page(char *line, struct page *p)
 		if (!field[i])
 			return -1;
 	}
+	if (!isdigit((unsigned char)field[0][0]))
+		return -1; /* the header, or a view's "view N region M" */
 	p->index = strtoul(field[0], NULL, 10);
 	p->pfn = strcmp(field[1], "zero") ? strtoul(field[1], NULL, 16) : 0;
 	p->refcount = strtoul(field[2], NULL, 10);
@@ -293,21 +268,28 @@ static int view_add_page(struct view *v, const struct page *p)
 	return 0;
 }
 
-/* Reads views/<id>/pages; a view that died meanwhile just has none. */
+/*
+ * Reads debugfs "pages" for @v alone (its id written to the open file
+ * first); a view that died meanwhile just has none.
+ */
 static int load_pages(struct view *v)
 {
-	char name[64], *line = NULL;
+	char *line = NULL;
 	size_t cap = 0;
 	struct page p;
 	int ret = 0;
 	FILE *f;
 
-	snprintf(name, sizeof(name), "views/%llu/pages", v->id);
-	f = open_debugfs(name);
+	snprintf(failed_path, sizeof(failed_path), "%s/pages", COWMEM_DEBUGFS);
+	f = fopen(failed_path, "r+e");
 	if (!f)
-		return errno == ENOENT ? 0 : -1;
-	if (getline(&line, &cap, f) < 0) /* the header */
-		goto out;
+		return -1;
+	failed_path[0] = '\0';
+	if (fprintf(f, "%llu\n", v->id) < 0 || fflush(f)) {
+		fclose(f);
+		return -1;
+	}
+	rewind(f);
 	while (!ret && getline(&line, &cap, f) > 0) {
 		if (parse_page(line, &p))
 			continue;
@@ -315,19 +297,18 @@ static int load_pages(struct view *v)
 		if (ret)
 			free(p.with);
 	}
-out:
 	free(line);
 	fclose(f);
 	return ret;
 }
 
-/* The pid and comm columns: a fork child is nobody's until its first fault. */
+/* The pid and comm columns: a view whose process is gone shows none. */
 static const char *view_owner(const struct view *v, char *buf, size_t size)
 {
 	if (v->pid)
 		snprintf(buf, size, "%7ld %-16s", v->pid, v->comm);
 	else
-		snprintf(buf, size, "%7s %-16s", "-", "(not faulted)");
+		snprintf(buf, size, "%7s %-16s", "-", "(no process)");
 	return buf;
 }
 
@@ -459,7 +440,7 @@ static void dot_view(FILE *out, const struct view *v)
 	if (v->pid)
 		snprintf(owner, sizeof(owner), "pid %ld %s", v->pid, comm);
 	else
-		snprintf(owner, sizeof(owner), "not faulted yet");
+		snprintf(owner, sizeof(owner), "no process");
 	fprintf(out,
 		"\t\tsubgraph cluster_v%llu {\n\t\t\tlabel=\"view %llu\\n%s\\n%s",
 		v->id, v->id, owner, v->how);

@@ -114,7 +114,10 @@ struct cowmem_rollback_args {
  *           in the same call.
  * @next:    out: where the next call should start; 0 after the last page
  * @scanned: out: written pages looked at
- * @merged:  out: pages freed, merged into another page or the zero page
+ * @merged:  out: pages (of one view at one offset) now sharing an
+ *           identical page's frame, or reading the zero page; a frame
+ *           still held elsewhere is not freed by it (debugfs stats count
+ *           what was freed)
  * @zeroed:  out: of those, zero-filled pages now reading the zero page
  * @skipped: out: pages left apart from an identical one charged to a
  *           different memory cgroup
