@@ -76,9 +76,7 @@
  * unmap_mapping_range() alone, and never edits a page table itself.
  * mprotect() cannot give a shared frame's PTE write permission back: it
  * does so only for dirty PTEs, and a read-only PTE cowmem inserts is clean,
- * while every operation that shares a frame zaps its PTEs first. debugfs files
- * are created and removed from a workqueue, never under an mmap_lock: a
- * getdents() of the debugfs directory faults with its i_rwsem held.
+ * while every operation that shares a frame zaps its PTEs first.
  *
  * References and lifetimes
  * ------------------------
@@ -126,7 +124,6 @@
 #include <linux/refcount.h>
 #include <linux/atomic.h>
 #include <linux/sched.h>
-#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 struct cowmem_frame {

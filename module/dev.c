@@ -108,9 +108,6 @@ static struct miscdevice cowmem_misc = {
 	.fops = &cowmem_fops,
 };
 
-/* Creates and removes the views' debugfs directories, in order. */
-struct workqueue_struct *cowmem_wq;
-
 static int __init cowmem_init(void)
 {
 	int ret;
@@ -118,11 +115,6 @@ static int __init cowmem_init(void)
 	ret = cowmem_frames_init();
 	if (ret)
 		return ret;
-	cowmem_wq = alloc_ordered_workqueue(KBUILD_MODNAME, 0);
-	if (!cowmem_wq) {
-		ret = -ENOMEM;
-		goto exit_frames;
-	}
 	cowmem_debugfs_init();
 	cowmem_misc.mode = cowmem_dev_mode & 0666;
 	ret = misc_register(&cowmem_misc);
@@ -132,18 +124,15 @@ static int __init cowmem_init(void)
 
 remove_debugfs:
 	cowmem_debugfs_exit();
-	destroy_workqueue(cowmem_wq);
-exit_frames:
 	cowmem_frames_exit();
 	pr_err("cannot register /dev/%s: %d\n", KBUILD_MODNAME, ret);
 	return ret;
 }
 
-/* No file is open (the module is busy until then); views may still be retiring. */
+/* No file is open: the module is busy until then. */
 static void __exit cowmem_exit(void)
 {
 	misc_deregister(&cowmem_misc);
-	destroy_workqueue(cowmem_wq);
 	cowmem_debugfs_exit();
 	cowmem_frames_exit();
 }

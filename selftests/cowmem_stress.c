@@ -117,14 +117,14 @@ static void read_file(const char *path)
 /* Reads every debugfs file until the deadline, "pages" whole and per view. */
 static void debugfs_reader(void)
 {
-	static const char *const files[] = { "stats", "tree", "check",
-					     "views", "pages" };
+	static const char *const files[] = { "stats", "tree", "check", "views",
+					     "pages" };
 	struct cowmem_view_line v;
 	char path[512], line[256];
 	FILE *views, *pages;
 
 	while (time(NULL) < deadline) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 			snprintf(path, sizeof(path), COWMEM_DEBUGFS "/%s",
 				 files[i]);
 			read_file(path);

@@ -93,13 +93,13 @@ struct cowmem_view_line {
 };
 
 /* Parses one line of "views"; 1 on success, 0 for the header. */
-static inline int cowmem_parse_view(const char *line, struct cowmem_view_line *v)
+static inline int cowmem_parse_view(const char *line,
+				    struct cowmem_view_line *v)
 {
 	memset(v, 0, sizeof(*v));
 	return sscanf(line, "%llu %llu %ld %15s %llu %lu %lu %lu %lu %31[^\n]",
-		      &v->id, &v->region, &v->pid, v->how, &v->parent,
-		      &v->size, &v->present, &v->shared, &v->exclusive,
-		      v->comm) >= 9;
+		      &v->id, &v->region, &v->pid, v->how, &v->parent, &v->size,
+		      &v->present, &v->shared, &v->exclusive, v->comm) >= 9;
 }
 
 /* The first live view of process @pid in debugfs "views": 1 when found. */
