@@ -19,8 +19,7 @@
 
 #define NR_INDEXES 8
 
-/* Sizes whose indexes are 1, 2 and 3 levels high. */
-#define ONE_LEVEL COWMEM_NODE_SLOTS
+/* The pages an index of two and of three levels covers. */
 #define TWO_LEVELS (COWMEM_NODE_SLOTS * COWMEM_NODE_SLOTS)
 #define THREE_LEVELS (TWO_LEVELS * COWMEM_NODE_SLOTS)
 
@@ -208,6 +207,9 @@ static void census(struct __test_metadata *_metadata,
 	free(t.holders);
 }
 
+/* Eight empty indexes of three levels; any of them a test leaves full is
+ * released by the teardown, which then checks that nothing is left.
+ */
 FIXTURE(index)
 {
 	struct cowmem_index ix[NR_INDEXES];
