@@ -207,7 +207,8 @@ static void census(struct __test_metadata *_metadata,
 	free(t.holders);
 }
 
-/* Eight empty indexes of three levels; any of them a test leaves full is
+/*
+ * Eight empty indexes of three levels; any of them a test leaves full is
  * released by the teardown, which then checks that nothing is left.
  */
 FIXTURE(index)
@@ -327,7 +328,8 @@ TEST_F(index, path_copy)
 	EXPECT_EQ(frames[0], cowmem_index_lookup(b, 0, NULL));
 	EXPECT_EQ(ARRAY_SIZE(pages), b->present);
 
-	/* Both leaves over page 0 hold its frame; page 1's old frame is
+	/*
+	 * Both leaves over page 0 hold its frame; page 1's old frame is
 	 * returned with the clone's reference, which the caller drops.
 	 */
 	EXPECT_EQ(2, sharers(frames[0]));
@@ -594,7 +596,8 @@ TEST_F(index, lookup_exclusive)
 	cowmem_index_leaf(b, 64, &sole);
 	EXPECT_FALSE(sole);
 
-	/* b writes page 0: its own path and frame are exclusive; page 1 is
+	/*
+	 * b writes page 0: its own path and frame are exclusive; page 1 is
 	 * on its own path but shared as a frame; page 64 sits in a shared
 	 * leaf. In a, page 0 is back to a single holder, page 1 is not.
 	 */
