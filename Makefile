@@ -2,6 +2,7 @@
 #
 # cowmem: driver-level copy-on-write. Everything runs in a QEMU test VM:
 #   make check   build, boot a Debian kernel, run the selftests (the CI command)
+#   make unit    the page index's unit tests, on the host
 #   make demo    show fork's copy-on-write happening, in the VM
 #   make vm      an interactive shell in the VM with the module loaded
 #   make         build the module, selftests and tools against KDIR
@@ -27,6 +28,10 @@ selftests:
 
 tools:
 	$(MAKE) -C tools
+
+# The page index's unit tests: module/index.c in userspace, no VM, seconds.
+unit:
+	$(MAKE) -C selftests/index run
 
 # make check KERNEL=debug: the suite on the KASAN/lockdep/kmemleak kernel.
 check:
@@ -93,8 +98,9 @@ install-udev:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C selftests/index clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools check check-all demo bench fuzz vm deps clean
+.PHONY: all module selftests tools unit check check-all demo bench fuzz vm deps clean
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle format
 .PHONY: install dkms-install dkms-remove install-udev

@@ -126,35 +126,8 @@
 #include <linux/sched.h>
 #include <linux/xarray.h>
 
-struct cowmem_frame {
-	struct page *page;
-	refcount_t sharers; /* index leaf slots holding it */
-	u64 id; /* unique since load; userspace sees a keyed hash of it */
-};
-
-#define COWMEM_NODE_SHIFT 6
-#define COWMEM_NODE_SLOTS BIT(COWMEM_NODE_SHIFT)
-#define COWMEM_INDEX_MAX_LEVELS DIV_ROUND_UP(BITS_PER_LONG, COWMEM_NODE_SHIFT)
-
-/*
- * A node of a page index: a radix tree of 64 slots per node whose nodes are
- * shared between indexes and copied on write, like the page tables of a
- * Btrfs or ZFS snapshot. A node is immutable while shared (ref > 1); whoever
- * needs to change one first copies it (and takes a reference on each of its
- * children), so cloning an index is taking a reference on its root.
- */
-struct cowmem_node {
-	refcount_t ref; /* holders: parent slots and index roots */
-	unsigned int level; /* 0: slots hold frames; else nodes one level down */
-	void *slots[COWMEM_NODE_SLOTS];
-};
-
-/* What a view (or a snapshot) holds: page offset -> frame. */
-struct cowmem_index {
-	struct cowmem_node *root; /* NULL while empty */
-	unsigned int levels; /* height, from the region's size */
-	unsigned long present; /* pages that have a frame */
-};
+#include "index.h"
+#include "stats.h"
 
 enum cowmem_view_origin {
 	COWMEM_VIEW_OPEN, /* the first mmap() of the region */
@@ -198,77 +171,9 @@ struct cowmem_view {
 	bool in_lockset; /* protected by region->lock; see lockset.c */
 };
 
-/*
- * Counters since load, per CPU so that the fault path touches no shared
- * cache line; every field is a long (see cowmem_stats_sum()). Gauges
- * (regions, views, snapshots, pages, nodes) may go negative on one CPU;
- * only their sum means something.
- */
-struct cowmem_stats {
-	long regions;
-	long views;
-	long pages;
-	long nodes; /* index nodes */
-	long snapshots;
-	unsigned long faults;
-	unsigned long cow_breaks;
-	unsigned long reuses;
-	unsigned long zero_maps;
-	unsigned long first_writes;
-	unsigned long forks;
-	unsigned long injected_failures;
-	unsigned long page_allocs; /* data pages allocated */
-	unsigned long clone_zaps; /* VMAs zapped as a clone shared them */
-	unsigned long node_copies; /* shared index nodes copied on write */
-	unsigned long rollbacks;
-	unsigned long merged_pages; /* pages freed by merging */
-	unsigned long merged_zero; /* of those, zero-filled ones */
-};
-
-DECLARE_PER_CPU(struct cowmem_stats, cowmem_stats);
-#define cowmem_stat_inc(field) this_cpu_inc(cowmem_stats.field)
-#define cowmem_stat_dec(field) this_cpu_dec(cowmem_stats.field)
-void cowmem_stats_sum(struct cowmem_stats *sum);
-
 extern unsigned int cowmem_max_region_mb;
 extern struct mutex cowmem_regions_lock;
 extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
-
-/* index.c: frames and the copy-on-write page index */
-int cowmem_frames_init(void);
-void cowmem_frames_exit(void);
-unsigned int cowmem_frame_bytes(void);
-unsigned int cowmem_node_bytes(void);
-struct cowmem_frame *cowmem_frame_alloc_zeroed(void);
-struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src);
-void cowmem_frame_get(struct cowmem_frame *frame);
-bool cowmem_frame_put(struct cowmem_frame *frame);
-
-/* Pairs with the release in refcount_dec(): a sharer that let go is done. */
-static inline bool cowmem_frame_sole(struct cowmem_frame *frame)
-{
-	return atomic_read_acquire(&frame->sharers.refs) == 1;
-}
-
-static inline bool cowmem_node_sole(struct cowmem_node *node)
-{
-	return atomic_read_acquire(&node->ref.refs) == 1;
-}
-
-void cowmem_index_init(struct cowmem_index *index, pgoff_t nr_pages);
-struct cowmem_node *cowmem_index_leaf(struct cowmem_index *index, pgoff_t pgoff,
-				      bool *sole);
-struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
-					 pgoff_t pgoff, bool *exclusive);
-int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
-			 struct cowmem_frame *frame, struct cowmem_frame **old);
-void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);
-unsigned long cowmem_index_release(struct cowmem_index *index);
-typedef void (*cowmem_index_fn)(pgoff_t pgoff, struct cowmem_frame *frame,
-				bool exclusive, void *data);
-void cowmem_index_walk(struct cowmem_index *index, cowmem_index_fn fn,
-		       void *data);
-unsigned long cowmem_index_diff(struct cowmem_index *a, struct cowmem_index *b);
 
 /* census.c: who holds what, over every index at once */
 struct cowmem_census {
@@ -351,7 +256,6 @@ struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snapshot);
 long cowmem_ioctl_merge(struct file *file, void __user *uarg);
 
 /* inject.c: allocation-failure injection */
-bool cowmem_should_fail(void);
 void cowmem_inject_init(struct dentry *root);
 
 /* debugfs.c */

@@ -1,132 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: frames (a data page and its sharer count) and the page index that
- * maps a page offset to a frame: a radix tree whose nodes are shared between
- * the indexes of a view, its fork children and its snapshots, and copied on
- * write. Cloning an index takes one reference on its root; the first write
- * under a shared node copies the nodes on its path (path copying), each copy
- * taking a reference on the children it now also points at.
+ * cowmem: the page index that maps a page offset to a frame (frame.c): a
+ * radix tree whose nodes are shared between the indexes of a view, its fork
+ * children and its snapshots, and copied on write. Cloning an index takes
+ * one reference on its root; the first write under a shared node copies the
+ * nodes on its path (path copying), each copy taking a reference on the
+ * children it now also points at.
  *
  * A page is exclusive to an index only when every node on its path and its
  * frame have a single holder. Holder counts are structural (a frame counts
  * the leaf slots that hold it), so how many views see a page is a question
  * for the census (census.c), not a field.
+ *
+ * This file includes index.h and a few kernel headers only, which
+ * selftests/index/shim stands in for: the unit test builds it in userspace.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/gfp.h>
-#include <linux/highmem.h>
+#include <linux/bug.h>
+#include <linux/errno.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
-#include "cowmem.h"
+#include "index.h"
 
-static struct kmem_cache *cowmem_frame_cache;
 static struct kmem_cache *cowmem_node_cache;
-static DEFINE_PER_CPU(u64, cowmem_frame_seq);
 
-int cowmem_frames_init(void)
+/* Called by cowmem_frames_init(), which dev.c sets up both caches with. */
+int cowmem_nodes_init(void)
 {
-	cowmem_frame_cache = KMEM_CACHE(cowmem_frame, SLAB_ACCOUNT);
-	if (!cowmem_frame_cache)
-		return -ENOMEM;
 	cowmem_node_cache = KMEM_CACHE(cowmem_node, SLAB_ACCOUNT);
-	if (!cowmem_node_cache)
-		goto destroy_frames;
-	return 0;
-
-destroy_frames:
-	kmem_cache_destroy(cowmem_frame_cache);
-	return -ENOMEM;
+	return cowmem_node_cache ? 0 : -ENOMEM;
 }
 
-/* What one frame costs in the slab, for the metadata-per-page figure. */
-unsigned int cowmem_frame_bytes(void)
+void cowmem_nodes_exit(void)
 {
-	return kmem_cache_size(cowmem_frame_cache);
+	kmem_cache_destroy(cowmem_node_cache);
 }
 
 unsigned int cowmem_node_bytes(void)
 {
 	return kmem_cache_size(cowmem_node_cache);
-}
-
-void cowmem_frames_exit(void)
-{
-	kmem_cache_destroy(cowmem_node_cache);
-	kmem_cache_destroy(cowmem_frame_cache);
-}
-
-/*
- * Frame ids come from a per-CPU sequence so that allocating one touches no
- * shared cache line; interleaving by CPU number keeps them unique.
- */
-static u64 cowmem_frame_next_id(void)
-{
-	int cpu = get_cpu();
-	u64 seq = ++per_cpu(cowmem_frame_seq, cpu);
-
-	put_cpu();
-	return seq * nr_cpu_ids + cpu;
-}
-
-/*
- * The page is charged to the current task's memory cgroup (__GFP_ACCOUNT):
- * the task whose write needed it.
- */
-static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
-{
-	struct cowmem_frame *frame;
-
-	if (cowmem_should_fail())
-		return NULL;
-	frame = kmem_cache_alloc(cowmem_frame_cache, GFP_KERNEL);
-	if (!frame)
-		return NULL;
-	frame->page = cowmem_should_fail() ?
-			      NULL :
-			      alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | extra);
-	if (!frame->page)
-		goto free_frame;
-	refcount_set(&frame->sharers, 1);
-	frame->id = cowmem_frame_next_id();
-	cowmem_stat_inc(page_allocs);
-	cowmem_stat_inc(pages);
-	return frame;
-
-free_frame:
-	kmem_cache_free(cowmem_frame_cache, frame);
-	return NULL;
-}
-
-struct cowmem_frame *cowmem_frame_alloc_zeroed(void)
-{
-	return cowmem_frame_alloc(__GFP_ZERO);
-}
-
-struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src)
-{
-	struct cowmem_frame *frame = cowmem_frame_alloc(0);
-
-	if (frame)
-		copy_highpage(frame->page, src->page);
-	return frame;
-}
-
-/* One more index leaf slot holds @frame. */
-void cowmem_frame_get(struct cowmem_frame *frame)
-{
-	refcount_inc(&frame->sharers);
-}
-
-/* Returns true when that was the last holder: the frame is freed. */
-bool cowmem_frame_put(struct cowmem_frame *frame)
-{
-	if (!refcount_dec_and_test(&frame->sharers))
-		return false;
-	__free_page(frame->page);
-	kmem_cache_free(cowmem_frame_cache, frame);
-	cowmem_stat_dec(pages);
-	return true;
 }
 
 static struct cowmem_node *cowmem_node_alloc(unsigned int level)

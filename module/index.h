@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowmem: frames (frame.c) and the copy-on-write page index (index.c).
+ * Only kernel headers that selftests/index/shim stands in for are included
+ * here, and only inject.c and stats.c are called besides: the unit test
+ * builds index.c in userspace against this header as it is.
+ */
+#ifndef _COWMEM_INDEX_H
+#define _COWMEM_INDEX_H
+
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/math.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+
+#include "stats.h"
+
+struct page;
+
+struct cowmem_frame {
+	struct page *page;
+	refcount_t sharers; /* index leaf slots holding it */
+	u64 id; /* unique since load; userspace sees a keyed hash of it */
+};
+
+#define COWMEM_NODE_SHIFT 6
+#define COWMEM_NODE_SLOTS BIT(COWMEM_NODE_SHIFT)
+#define COWMEM_INDEX_MAX_LEVELS DIV_ROUND_UP(BITS_PER_LONG, COWMEM_NODE_SHIFT)
+
+/*
+ * A node of a page index: a radix tree of 64 slots per node whose nodes are
+ * shared between indexes and copied on write, like the page tables of a
+ * Btrfs or ZFS snapshot. A node is immutable while shared (ref > 1); whoever
+ * needs to change one first copies it (and takes a reference on each of its
+ * children), so cloning an index is taking a reference on its root.
+ */
+struct cowmem_node {
+	refcount_t ref; /* holders: parent slots and index roots */
+	unsigned int level; /* 0: slots hold frames; else nodes one level down */
+	void *slots[COWMEM_NODE_SLOTS];
+};
+
+/* What a view (or a snapshot) holds: page offset -> frame. */
+struct cowmem_index {
+	struct cowmem_node *root; /* NULL while empty */
+	unsigned int levels; /* height, from the region's size */
+	unsigned long present; /* pages that have a frame */
+};
+
+/* inject.c: the allocation failure point, which index.c calls too */
+bool cowmem_should_fail(void);
+
+/* frame.c: a data page and the number of index slots holding it */
+int cowmem_frames_init(void);
+void cowmem_frames_exit(void);
+unsigned int cowmem_frame_bytes(void);
+struct cowmem_frame *cowmem_frame_alloc_zeroed(void);
+struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src);
+void cowmem_frame_get(struct cowmem_frame *frame);
+bool cowmem_frame_put(struct cowmem_frame *frame);
+
+/* Pairs with the release in refcount_dec(): a sharer that let go is done. */
+static inline bool cowmem_frame_sole(struct cowmem_frame *frame)
+{
+	return atomic_read_acquire(&frame->sharers.refs) == 1;
+}
+
+static inline bool cowmem_node_sole(struct cowmem_node *node)
+{
+	return atomic_read_acquire(&node->ref.refs) == 1;
+}
+
+/* index.c: the copy-on-write page index */
+int cowmem_nodes_init(void);
+void cowmem_nodes_exit(void);
+unsigned int cowmem_node_bytes(void);
+void cowmem_index_init(struct cowmem_index *index, pgoff_t nr_pages);
+struct cowmem_node *cowmem_index_leaf(struct cowmem_index *index, pgoff_t pgoff,
+				      bool *sole);
+struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
+					 pgoff_t pgoff, bool *exclusive);
+int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
+			 struct cowmem_frame *frame, struct cowmem_frame **old);
+void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);
+unsigned long cowmem_index_release(struct cowmem_index *index);
+typedef void (*cowmem_index_fn)(pgoff_t pgoff, struct cowmem_frame *frame,
+				bool exclusive, void *data);
+void cowmem_index_walk(struct cowmem_index *index, cowmem_index_fn fn,
+		       void *data);
+unsigned long cowmem_index_diff(struct cowmem_index *a, struct cowmem_index *b);
+
+#endif /* _COWMEM_INDEX_H */
