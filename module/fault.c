@@ -56,21 +56,6 @@ static vm_fault_t cowmem_insert(struct vm_fault *vmf,
 				   cowmem_frame_prot(vma, exclusive));
 }
 
-/*
- * After the index replaced the frame at @pgoff: zap the PTEs that may still
- * map the old frame (or the zero page) in the view's other VMAs, and only
- * then drop the old frame, which may free it. @done is the VMA whose PTE the
- * caller already took care of, or NULL.
- * Called with view->lock and the view's mmap_lock held.
- */
-static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
-			  struct vm_area_struct *done, struct cowmem_frame *old)
-{
-	cowmem_view_zap_index(view, pgoff, done);
-	if (old)
-		cowmem_frame_put(old);
-}
-
 /* What a write to a page needs, given what the view's index holds there. */
 enum cowmem_wp {
 	COWMEM_WP_FIRST_WRITE, /* nothing: the page reads as zeroes */
@@ -116,32 +101,36 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
 }
 
 /*
- * The index now holds w->frame instead of @old (NULL: the zero page). A
- * fault zaps its own PTE where it may map @old: always after pfn_mkwrite,
- * and after a write fault when @old is a frame (a racing read, or a
- * neighbour's fault-around, may have mapped it since the kernel saw no
- * PTE). A zero-page PTE a racing read put there is harmless: the insert
- * leaves it and the write faults again, through pfn_mkwrite. ->access
- * zaps every VMA of the view, its own included.
+ * The index now holds w->frame instead of @old (NULL: the zero page): zap
+ * the PTEs of the view that may still map @old, and only then drop it,
+ * which may free it. A fault zaps its own PTE first where it may map @old:
+ * always after pfn_mkwrite; after a write fault when @old is a frame (a
+ * racing read, or a neighbour's fault-around, may have mapped it since the
+ * kernel saw no PTE). A zero-page PTE a racing read put there is harmless:
+ * the insert leaves it, and the write faults again, through pfn_mkwrite.
+ * ->access maps nothing, so every VMA of the view is zapped, its own too.
  * Entered and returns with view->lock and the mmap_lock held.
  */
-static void cowmem_wp_retire(struct cowmem_write *w, struct cowmem_frame *old)
+static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
 {
+	struct vm_area_struct *done = NULL;
+
 	cowmem_wp_assert_locked(w);
-	if (!w->vmf) {
-		cowmem_retire(w->view, w->pgoff, NULL, old);
-		return;
-	}
-	if (old || w->mkwrite)
+	if (w->vmf && (old || w->mkwrite))
 		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
-	cowmem_retire(w->view, w->pgoff, w->vma, old);
+	if (w->vmf)
+		done = w->vma;
+	cowmem_view_zap_index(w->view, w->pgoff, done);
+	if (old)
+		cowmem_frame_put(old);
 }
 
 /*
  * A first write: nobody wrote the page, so it reads as zeroes (the zero
  * page where mapped). It gets a zeroed frame of its own.
  * Entered and returns with view->lock and the mmap_lock held; on success
- * no PTE of the view maps the page but, maybe, the zero page at the fault.
+ * the zero page's PTEs of the view are zapped, but the fault's own where
+ * a racing read may have put one (see cowmem_retire()).
  */
 static int cowmem_wp_first_write(struct cowmem_write *w)
 {
@@ -157,7 +146,7 @@ static int cowmem_wp_first_write(struct cowmem_write *w)
 		goto put_frame;
 	w->frame = frame;
 	cowmem_stat_inc(first_writes);
-	cowmem_wp_retire(w, old);
+	cowmem_retire(w, old);
 	return 0;
 
 put_frame:
@@ -213,7 +202,7 @@ static int cowmem_wp_copy(struct cowmem_write *w)
 	trace_cow_break(w->view->id, w->pgoff, old->id, frame->id,
 			refcount_read(&old->sharers) - 1,
 			start ? ktime_get_ns() - start : 0);
-	cowmem_wp_retire(w, old);
+	cowmem_retire(w, old);
 	return 0;
 
 put_frame:
