@@ -1,17 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowmem: the VMA operations. cowmem mappings are VM_PFNMAP, so every PTE in
- * them is installed here and copy-on-write happens here:
+ * them is installed here and copy-on-write happens here. GUP refuses
+ * VM_PFNMAP, so ptrace and /proc/PID/mem come through ->access, which
+ * applies the same rules to the traced process's view.
  *
- *  - a read fault maps the zero page for a page nobody wrote, a shared frame
- *    read-only, and an exclusive frame writable (it may be: see cowmem.h);
- *  - a write fault, or a write to a read-only PTE (pfn_mkwrite), first makes
- *    the frame exclusive: a zeroed frame for a never-written page, a copy of
- *    a shared frame (a COW break), or the same frame when the other sharers
- *    are gone (a reuse), then maps it writable.
+ * Reading order, the way mm/memory.c's do_wp_page() decides once and then
+ * calls wp_page_reuse() or wp_page_copy():
  *
- * GUP refuses VM_PFNMAP, so ptrace and /proc/PID/mem come through ->access,
- * which applies the same rules to the traced process's view.
+ *   cowmem_vm_fault()            a fault on a page with no PTE
+ *     cowmem_fault_read()        the zero page for a page nobody wrote, else
+ *                                the frame, writable only if exclusive (the
+ *                                invariant in cowmem.h), and the frames of
+ *                                its block (fault_around.c)
+ *     cowmem_fault_write()       a write: as below
+ *   cowmem_vm_pfn_mkwrite()      a write to a read-only PTE
+ *     cowmem_fault_write()       a write, mapped before view->lock is dropped
+ *       cowmem_do_wp()           looks the frame up once, decides with
+ *         cowmem_wp_decide()     and calls exactly one of
+ *         cowmem_wp_first_write()  no frame: a zeroed one
+ *         cowmem_wp_reuse()        exclusive: the same frame, and its block
+ *                                  mapped again (fault_around.c)
+ *         cowmem_wp_copy()         shared: a copy, the COW break
+ *       cowmem_insert()          maps the now exclusive frame writable
+ *   cowmem_vm_access()           ptrace: a write goes through cowmem_do_wp()
+ *   cowmem_vm_open(), cowmem_vm_close()  a VMA's view reference; fork
+ *
+ * The first write and the COW break replace the index's frame; the frame
+ * (or zero page) they replace goes through cowmem_retire(): its PTEs are
+ * zapped before it may be freed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,15 +39,8 @@
 
 #include "compat.h"
 #include "cowmem.h"
+#include "fault.h"
 #include "trace.h"
-
-static pgprot_t cowmem_frame_prot(struct vm_area_struct *vma, bool exclusive)
-{
-	/* vm_page_prot is read-only: pfn_mkwrite makes the kernel write-notify. */
-	if (exclusive)
-		return vm_get_page_prot(vma->vm_flags);
-	return vma->vm_page_prot;
-}
 
 /* Maps @frame (writable only if @exclusive), or the zero page for NULL. */
 static vm_fault_t cowmem_insert(struct vm_fault *vmf,
@@ -46,183 +56,215 @@ static vm_fault_t cowmem_insert(struct vm_fault *vmf,
 				   cowmem_frame_prot(vma, exclusive));
 }
 
-/*
- * Makes the frame at @pgoff exclusive to @view, so that it may be mapped
- * writable. Sets *@old to the frame the index held before when it had to
- * replace it (NULL for a never-written page, whose PTEs map the zero page):
- * the caller zaps the PTEs that may still map it, then hands it to
- * cowmem_retire(). Returns the frame, or an ERR_PTR when out of memory.
- * Called with view->lock held.
- */
-static struct cowmem_frame *cowmem_make_exclusive(struct cowmem_view *view,
-						  pgoff_t pgoff, bool *replaced,
-						  struct cowmem_frame **old)
-{
-	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
-	struct cowmem_frame *frame;
-	bool exclusive;
-	int err;
+/* What a write to a page needs, given what the view's index holds there. */
+enum cowmem_wp {
+	COWMEM_WP_FIRST_WRITE, /* nothing: the page reads as zeroes */
+	COWMEM_WP_REUSE, /* a frame exclusive to the view */
+	COWMEM_WP_COPY, /* a frame shared with other views or snapshots */
+};
 
-	lockdep_assert_held(&view->lock);
-	*old = cowmem_index_lookup(&view->index, pgoff, &exclusive);
-	*replaced = false;
-	if (exclusive) {
-		cowmem_stat_inc(reuses);
-		trace_reuse(view->id, pgoff, (*old)->id);
-		return *old;
-	}
-	/* Shared, so nobody writes it: the copy is stable without locks. */
-	frame = *old ? cowmem_frame_alloc_copy(*old) :
-		       cowmem_frame_alloc_zeroed();
-	if (!frame)
-		return ERR_PTR(-ENOMEM);
-	err = cowmem_index_replace(&view->index, pgoff, frame, old);
-	if (err) {
-		cowmem_frame_put(frame);
-		return ERR_PTR(err);
-	}
-	*replaced = true;
-	if (!*old) {
-		cowmem_stat_inc(first_writes);
-		return frame;
-	}
-	cowmem_stat_inc(cow_breaks);
-	/* The old frame's reference is still ours until cowmem_retire(). */
-	trace_cow_break(view->id, pgoff, (*old)->id, frame->id,
-			refcount_read(&(*old)->sharers) - 1,
-			start ? ktime_get_ns() - start : 0);
-	return frame;
+/*
+ * One write to one page of a view, from a write fault, pfn_mkwrite or
+ * ->access: what cowmem_do_wp() and the step it chooses share, like
+ * struct vm_fault in mm/memory.c.
+ */
+struct cowmem_write {
+	struct cowmem_view *view;
+	struct vm_area_struct *vma; /* the one written through */
+	pgoff_t pgoff;
+	struct vm_fault *vmf; /* NULL for ->access, which maps nothing */
+	bool mkwrite; /* pfn_mkwrite: vmf's PTE is there, read-only */
+	struct cowmem_frame *orig; /* the index's frame before, or NULL */
+	bool exclusive; /* orig is the view's alone */
+	struct cowmem_frame *frame; /* on success: the view's own frame */
+};
+
+/* What each step of a write holds on entry and on return. */
+static void cowmem_wp_assert_locked(struct cowmem_write *w)
+{
+	lockdep_assert_held(&w->view->lock);
+	cowmem_mmap_assert_locked(w->vma->vm_mm);
 }
 
 /*
- * After the index replaced the frame at @pgoff: zap the PTEs that may still
- * map the old frame (or the zero page) in the view's other VMAs, and only
- * then drop the old frame, which may free it. @done is the VMA whose PTE the
- * caller already took care of, or NULL.
- * Called with view->lock and the view's mmap_lock held.
+ * The whole decision, from the index lookup alone, so that what the three
+ * steps do cannot change what is decided.
  */
-static void cowmem_retire(struct cowmem_view *view, pgoff_t pgoff,
-			  struct vm_area_struct *done, struct cowmem_frame *old)
+static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
+				       bool exclusive)
 {
-	cowmem_view_zap_index(view, pgoff, done);
+	if (!frame)
+		return COWMEM_WP_FIRST_WRITE;
+	if (exclusive)
+		return COWMEM_WP_REUSE;
+	return COWMEM_WP_COPY;
+}
+
+/*
+ * The index now holds w->frame instead of @old (NULL: the zero page): zap
+ * the PTEs of the view that may still map @old, and only then drop it,
+ * which may free it. A fault zaps its own PTE first where it may map @old:
+ * always after pfn_mkwrite; after a write fault when @old is a frame (a
+ * racing read, or a neighbour's fault-around, may have mapped it since the
+ * kernel saw no PTE). A zero-page PTE a racing read put there is harmless:
+ * the insert leaves it, and the write faults again, through pfn_mkwrite.
+ * ->access maps nothing, so every VMA of the view is zapped, its own too.
+ * Entered and returns with view->lock and the mmap_lock held.
+ */
+static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
+{
+	struct vm_area_struct *done = NULL;
+
+	cowmem_wp_assert_locked(w);
+	if (w->vmf && (old || w->mkwrite))
+		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
+	if (w->vmf)
+		done = w->vma;
+	cowmem_view_zap_index(w->view, w->pgoff, done);
 	if (old)
 		cowmem_frame_put(old);
 }
 
 /*
- * Pages a fault maps at once: the faulting one and the rest of its aligned
- * block of a page table's worth (one PMD's reach). A view loses its PTEs
- * whenever its frames become shared (at fork above all), so reading a
- * region back costs a fault per block: README's "How it works" has what
- * 16 pages and a page table cost.
+ * A first write: nobody wrote the page, so it reads as zeroes (the zero
+ * page where mapped). It gets a zeroed frame of its own.
+ * Entered and returns with view->lock and the mmap_lock held; on success
+ * the zero page's PTEs of the view are zapped, but the fault's own where
+ * a racing read may have put one (see cowmem_retire()).
  */
-#define COWMEM_FAULT_AROUND PTRS_PER_PTE
-
-/*
- * The aligned block of COWMEM_FAULT_AROUND pages around a fault, cut to its
- * VMA (so it starts at vm_start when the VMA does not start on a boundary).
- */
-static void cowmem_fault_block(struct vm_fault *vmf, unsigned long *start,
-			       unsigned long *end)
-{
-	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
-
-	*start = max(vmf->vma->vm_start, ALIGN_DOWN(vmf->address, size));
-	*end = min(vmf->vma->vm_end, *start + size);
-}
-
-/*
- * Maps the frames the view holds around a fault, writable where exclusive
- * and read-only where shared, so that touching a region costs a fault per
- * block rather than per page. Pages nobody wrote are left to fault on their
- * own (and count as zero_maps). A PTE that is already there stays as it is.
- * Called with view->lock held.
- */
-static void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	unsigned long start, end, addr;
-	struct cowmem_frame *frame;
-	bool exclusive;
-	pgoff_t pgoff;
-
-	cowmem_fault_block(vmf, &start, &end);
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pgoff = linear_page_index(vma, addr);
-		frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
-		if (!frame || addr == vmf->address)
-			continue;
-		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
-				    cowmem_frame_prot(vma, exclusive));
-	}
-}
-
-/*
- * After a reuse: the other sharers went away, so the neighbours are likely
- * exclusive now too, and about to be written. Their PTEs, if any, were
- * mapped read-only while shared; cowmem changes PTEs only through the
- * kernel's insert and zap interfaces, so the block is zapped and mapped
- * again, each frame with what it may have now. One zap and one TLB flush
- * per block, instead of a write fault per page.
- * This happens under view->lock, never later through the kernel's
- * finish_mkwrite_fault(): that would check only that the PTE is unchanged,
- * after view->lock is dropped, and a snapshot or a merge may meanwhile have
- * shared the frame and a read fault mapped it again, identically.
- * When the faulting PTE already maps @frame writable, another thread's
- * reuse remapped the block while this fault waited for view->lock: it is
- * left alone, or threads writing to one block would zap each other's
- * work, a TLB flush each time.
- * Called with view->lock and the mmap_lock held.
- */
-static void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
-				struct cowmem_frame *frame)
-{
-	unsigned long start, end, pfn;
-	bool writable;
-
-	if (cowmem_read_pte(vmf->vma, vmf->address, &pfn, &writable) &&
-	    writable && pfn == page_to_pfn(frame->page))
-		return;
-	cowmem_fault_block(vmf, &start, &end);
-	zap_special_vma_range(vmf->vma, start, end - start);
-	cowmem_fault_around(view, vmf);
-}
-
-/* A write to a page with no PTE. Called with view->lock held. */
-static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
-				     struct vm_fault *vmf)
+static int cowmem_wp_first_write(struct cowmem_write *w)
 {
 	struct cowmem_frame *frame, *old;
-	bool replaced;
+	int err;
 
-	trace_fault(view->id, vmf->pgoff, true, false);
-	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
-	if (IS_ERR(frame))
-		return VM_FAULT_OOM;
-	/* After a copy the neighbours are likely shared: left to fault. */
-	if (!replaced) {
-		cowmem_remap_around(view, vmf, frame);
-		return cowmem_insert(vmf, frame, true);
-	}
-	/*
-	 * A racing read (or a neighbour's fault-around) may have mapped the old
-	 * frame here since the kernel saw no PTE: it goes too, before the old
-	 * frame may be freed. A zero-page PTE is harmless and is replaced when
-	 * the write is retried.
-	 */
-	if (old)
-		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
-	cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	return cowmem_insert(vmf, frame, true);
+	cowmem_wp_assert_locked(w);
+	frame = cowmem_frame_alloc_zeroed();
+	if (!frame)
+		return -ENOMEM;
+	err = cowmem_index_replace(&w->view->index, w->pgoff, frame, &old);
+	if (err)
+		goto put_frame;
+	w->frame = frame;
+	cowmem_stat_inc(first_writes);
+	cowmem_retire(w, old);
+	return 0;
+
+put_frame:
+	cowmem_frame_put(frame);
+	return err;
 }
 
-/* A read of a page with no PTE. Called with view->lock held. */
+/*
+ * A reuse: the frame's other sharers are gone, so the view writes it in
+ * place, no copy. A fault also maps the frame's block again (fault_around.c):
+ * its neighbours are likely exclusive now too, and about to be written.
+ * Entered and returns with view->lock and the mmap_lock held; a fault's
+ * own page is left to its caller to map (unless another thread's remap
+ * already mapped it writable).
+ */
+static int cowmem_wp_reuse(struct cowmem_write *w)
+{
+	cowmem_wp_assert_locked(w);
+	w->frame = w->orig;
+	cowmem_stat_inc(reuses);
+	trace_reuse(w->view->id, w->pgoff, w->frame->id);
+	if (w->vmf)
+		cowmem_remap_around(w->view, w->vmf, w->frame);
+	return 0;
+}
+
+/*
+ * A COW break: the frame is shared, so the view gets a copy. After a copy
+ * the neighbours are likely shared still: they are left to fault.
+ * Entered and returns with view->lock and the mmap_lock held; on success
+ * no PTE of the view maps the old frame, whose reference is dropped.
+ */
+static int cowmem_wp_copy(struct cowmem_write *w)
+{
+	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
+	struct cowmem_frame *frame, *old;
+	int err;
+
+	cowmem_wp_assert_locked(w);
+	/* Shared, so nobody writes it: the copy is stable without locks. */
+	frame = cowmem_frame_alloc_copy(w->orig);
+	if (!frame)
+		return -ENOMEM;
+	err = cowmem_index_replace(&w->view->index, w->pgoff, frame, &old);
+	if (err)
+		goto put_frame;
+	w->frame = frame;
+	cowmem_stat_inc(cow_breaks);
+	/*
+	 * ns is the copy: allocating, copying and the index taking the frame.
+	 * The old frame's reference is still ours until cowmem_retire().
+	 */
+	trace_cow_break(w->view->id, w->pgoff, old->id, frame->id,
+			refcount_read(&old->sharers) - 1,
+			start ? ktime_get_ns() - start : 0);
+	cowmem_retire(w, old);
+	return 0;
+
+put_frame:
+	cowmem_frame_put(frame);
+	return err;
+}
+
+/*
+ * Makes the page at w->pgoff the view's own, so that it may be written:
+ * looks its frame up once, decides, and takes exactly one of the three
+ * steps. Returns 0 with w->frame set, or an errno when out of memory.
+ * Entered and returns with view->lock and the mmap_lock held.
+ */
+static int cowmem_do_wp(struct cowmem_write *w)
+{
+	cowmem_wp_assert_locked(w);
+	w->orig = cowmem_index_lookup(&w->view->index, w->pgoff, &w->exclusive);
+	switch (cowmem_wp_decide(w->orig, w->exclusive)) {
+	case COWMEM_WP_FIRST_WRITE:
+		return cowmem_wp_first_write(w);
+	case COWMEM_WP_REUSE:
+		return cowmem_wp_reuse(w);
+	case COWMEM_WP_COPY:
+		return cowmem_wp_copy(w);
+	}
+	return -EINVAL; /* not reached: the switch covers the enum */
+}
+
+/*
+ * A write fault (@mkwrite false: no PTE) or a write to a read-only PTE
+ * (@mkwrite true). The frame is mapped writable here, under view->lock.
+ * Entered and returns with view->lock and the mmap_lock held.
+ */
+static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
+				     struct vm_fault *vmf, bool mkwrite)
+{
+	struct cowmem_write w = {
+		.view = view,
+		.vma = vmf->vma,
+		.pgoff = vmf->pgoff,
+		.vmf = vmf,
+		.mkwrite = mkwrite,
+	};
+
+	trace_fault(view->id, vmf->pgoff, true, false);
+	if (cowmem_do_wp(&w))
+		return VM_FAULT_OOM;
+	return cowmem_insert(vmf, w.frame, true);
+}
+
+/*
+ * A read of a page with no PTE: the zero page for a page nobody wrote, else
+ * the frame, writable only if exclusive, and the frames around it.
+ * Entered and returns with view->lock and the mmap_lock held.
+ */
 static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 				    struct vm_fault *vmf)
 {
 	struct cowmem_frame *frame;
 	bool exclusive;
 
+	lockdep_assert_held(&view->lock);
 	frame = cowmem_index_lookup(&view->index, vmf->pgoff, &exclusive);
 	trace_fault(view->id, vmf->pgoff, false, !frame);
 	if (!frame) {
@@ -258,7 +300,7 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
 	if (vmf->flags & FAULT_FLAG_WRITE)
-		ret = cowmem_fault_write(view, vmf);
+		ret = cowmem_fault_write(view, vmf, false);
 	else
 		ret = cowmem_fault_read(view, vmf);
 	mutex_unlock(&view->lock);
@@ -277,47 +319,38 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct cowmem_view *view = cowmem_fault_view(vmf);
-	struct cowmem_frame *frame, *old;
 	vm_fault_t ret;
-	bool replaced;
 
 	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
 	cowmem_stat_inc(faults);
 	if (!view)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
-	trace_fault(view->id, vmf->pgoff, true, false);
-	frame = cowmem_make_exclusive(view, vmf->pgoff, &replaced, &old);
-	if (IS_ERR(frame)) {
-		ret = VM_FAULT_OOM;
-		goto unlock;
-	}
-	if (replaced) {
-		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
-		cowmem_retire(view, vmf->pgoff, vmf->vma, old);
-	} else {
-		cowmem_remap_around(view, vmf, frame);
-	}
-	ret = cowmem_insert(vmf, frame, true);
-unlock:
+	ret = cowmem_fault_write(view, vmf, true);
 	mutex_unlock(&view->lock);
 	return ret;
 }
 
-/* Called with view->lock held. Returns the bytes written or an errno. */
+/*
+ * A ptrace write: the same steps as a write fault, without a PTE to map.
+ * Entered and returns with view->lock and the mmap_lock held. Returns the
+ * bytes written or an errno.
+ */
 static int cowmem_access_write(struct cowmem_view *view,
 			       struct vm_area_struct *vma, pgoff_t pgoff,
 			       unsigned int offset, void *buf, int len)
 {
-	struct cowmem_frame *frame, *old;
-	bool replaced;
+	struct cowmem_write w = {
+		.view = view,
+		.vma = vma,
+		.pgoff = pgoff,
+	};
+	int err;
 
-	frame = cowmem_make_exclusive(view, pgoff, &replaced, &old);
-	if (IS_ERR(frame))
-		return PTR_ERR(frame);
-	memcpy_to_page(frame->page, offset, buf, len);
-	if (replaced)
-		cowmem_retire(view, pgoff, NULL, old);
+	err = cowmem_do_wp(&w);
+	if (err)
+		return err;
+	memcpy_to_page(w.frame->page, offset, buf, len);
 	return len;
 }
 

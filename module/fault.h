@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowmem: what fault.c (the fault path) and fault_around.c (its
+ * optimisation: a block of PTEs per fault) share. Nothing else includes it.
+ */
+#ifndef _COWMEM_FAULT_H
+#define _COWMEM_FAULT_H
+
+#include <linux/mm.h>
+
+#include "cowmem.h"
+
+/*
+ * The protection a frame is mapped with: writable only when exclusive to the
+ * view (the invariant in cowmem.h). vm_page_prot is read-only, so that a
+ * write to a shared frame comes back through pfn_mkwrite.
+ */
+static inline pgprot_t cowmem_frame_prot(struct vm_area_struct *vma,
+					 bool exclusive)
+{
+	if (exclusive)
+		return vm_get_page_prot(vma->vm_flags);
+	return vma->vm_page_prot;
+}
+
+void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf);
+void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
+			 struct cowmem_frame *frame);
+
+#endif /* _COWMEM_FAULT_H */
