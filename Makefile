@@ -68,7 +68,7 @@ deps:
 	scripts/deps
 
 # The kernel's quality gates; `make lint` runs them all (make check does too).
-lint checkpatch sparse format-check shellcheck coccinelle:
+lint checkpatch sparse format-check shellcheck coccinelle layers:
 	scripts/lint $(subst format-check,format,$(filter-out lint,$@))
 
 format:
@@ -102,5 +102,5 @@ clean:
 	$(MAKE) -C tools clean
 
 .PHONY: all module selftests tools unit check check-all demo bench fuzz vm deps clean
-.PHONY: lint checkpatch sparse format-check shellcheck coccinelle format
+.PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
 .PHONY: install dkms-install dkms-remove install-udev

@@ -129,7 +129,7 @@ int cowmem_census_count(struct cowmem_census *c)
 
 /*
  * Counts every index of the module: each region's snapshot and each view.
- * Called with the world frozen (cowmem_world_freeze()).
+ * Called with the world locked (cowmem_world_lock()).
  */
 int cowmem_census_world(struct cowmem_census *c)
 {
@@ -137,9 +137,9 @@ int cowmem_census_world(struct cowmem_census *c)
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
 		cowmem_census_add(c, &region->base);
-		list_for_each_entry(view, &region->views, node)
+		list_for_each_entry(view, &region->views, link)
 			cowmem_census_add(c, &view->index);
 	}
 	return cowmem_census_count(c);
@@ -155,23 +155,25 @@ unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
 }
 
 /*
- * Holds cowmem_regions_lock, every region->lock and every view->lock, so
- * that the indexes and reference counts agree while they are read.
+ * The world lock: cowmem_regions_lock, every region->lock (in list order,
+ * which is id order, a lockset's too) and then every view->lock, so that
+ * the indexes and reference counts agree while they are read. For root's
+ * debugfs only: it stops every cowmem fault of every process while held.
  */
-void cowmem_world_freeze(void)
+void cowmem_world_lock(void)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 
 	mutex_lock(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node)
+	list_for_each_entry(region, &cowmem_regions, link)
 		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node)
-		list_for_each_entry(view, &region->views, node)
+	list_for_each_entry(region, &cowmem_regions, link)
+		list_for_each_entry(view, &region->views, link)
 			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
 }
 
-/* How many views the frozen world holds. */
+/* How many views the locked world holds. */
 long cowmem_world_count_views(void)
 {
 	struct cowmem_region *region;
@@ -179,19 +181,19 @@ long cowmem_world_count_views(void)
 	long n = 0;
 
 	lockdep_assert_held(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node)
-		list_for_each_entry(view, &region->views, node)
+	list_for_each_entry(region, &cowmem_regions, link)
+		list_for_each_entry(view, &region->views, link)
 			n++;
 	return n;
 }
 
-void cowmem_world_thaw(void)
+void cowmem_world_unlock(void)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 
-	list_for_each_entry(region, &cowmem_regions, node) {
-		list_for_each_entry(view, &region->views, node)
+	list_for_each_entry(region, &cowmem_regions, link) {
+		list_for_each_entry(view, &region->views, link)
 			mutex_unlock(&view->lock);
 		mutex_unlock(&region->lock);
 	}

@@ -11,9 +11,10 @@
  *    the zero page where it holds none), and a writable PTE maps a frame
  *    exclusive to the view.
  *
- * The first two need every index at once: the whole module is frozen
- * (cowmem_regions_lock, every region->lock, then every view->lock). The last
- * needs each view's mm: it runs afterwards, view by view, in lock order.
+ * The first two need every index at once: the whole module is locked (the
+ * world lock: cowmem_regions_lock, every region->lock, then every
+ * view->lock). The last needs each view's mm: it runs afterwards, view by
+ * view, in lock order (ptes.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -45,7 +46,7 @@ static __printf(2, 3) void cowmem_bad(struct cowmem_check *c, const char *fmt,
 	seq_putc(c->m, '\n');
 }
 
-/* Notes @view for the PTE pass. Called frozen. */
+/* Notes @view for the PTE pass. Called with the world locked. */
 static void cowmem_check_keep(struct cowmem_check *c, struct cowmem_view *view)
 {
 	cowmem_view_ref_get(&c->refs[c->nr_refs++], view);
@@ -66,7 +67,7 @@ static void cowmem_check_frame(struct cowmem_check *c,
 			       struct cowmem_frame *frame,
 			       unsigned long holders)
 {
-	unsigned int ref = refcount_read(&frame->sharers);
+	unsigned int ref = refcount_read(&frame->holders);
 
 	c->pages++;
 	if (ref != holders)
@@ -90,17 +91,17 @@ static void cowmem_check_tallies(struct cowmem_check *c)
 				   cowmem_census_holders(tally));
 }
 
-/* Called frozen. */
+/* Called with the world locked. */
 static int cowmem_check_indexes(struct cowmem_check *c)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 	int err;
 
-	list_for_each_entry(region, &cowmem_regions, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
 		c->regions++;
 		c->snapshots += region->is_snapshot;
-		list_for_each_entry(view, &region->views, node) {
+		list_for_each_entry(view, &region->views, link) {
 			c->views++;
 			if (c->refs)
 				cowmem_check_keep(c, view);
@@ -112,7 +113,7 @@ static int cowmem_check_indexes(struct cowmem_check *c)
 	return err;
 }
 
-/* Called frozen: the counters move only under the locks the freeze holds. */
+/* Called with the world locked: the counters move only under its locks. */
 static void cowmem_check_counters(struct cowmem_check *c)
 {
 	struct cowmem_stats s;
@@ -174,16 +175,16 @@ static int cowmem_check_show(struct seq_file *m, void *unused)
 	int err;
 
 	c.census = cowmem_census_create();
-	cowmem_world_freeze();
+	cowmem_world_lock();
 	c.refs = kvcalloc(cowmem_world_count_views() ?: 1, sizeof(*c.refs),
 			  GFP_KERNEL);
 	err = cowmem_check_indexes(&c);
 	if (!err)
 		cowmem_check_counters(&c);
-	cowmem_world_thaw();
+	cowmem_world_unlock();
 	cowmem_census_destroy(c.census);
 
-	/* The PTEs need each mm's mmap_lock, which comes before the freeze. */
+	/* The PTEs need each mm's mmap_lock, which comes before the world lock. */
 	for (i = 0; i < c.nr_refs; i++) {
 		cowmem_view_ref_walk(&c.refs[i], cowmem_check_vma, &c);
 		cowmem_view_ref_put(&c.refs[i]);

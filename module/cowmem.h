@@ -2,6 +2,58 @@
 /*
  * cowmem: copy-on-write memory done by a driver.
  *
+ * Reading guide
+ * -------------
+ * The lesson is one story: a process maps /dev/cowmem, writes, forks, and
+ * one of the two writes a shared page. Read it in this order:
+ *
+ *  1. open and mmap        dev.c cowmem_fops_open(), cowmem_fops_mmap();
+ *                          view.c cowmem_region_create(),
+ *                          cowmem_region_attach(): a region per open, the
+ *                          first mapping's view (the region's origin).
+ *  2. the first write      fault.c cowmem_vm_fault() -> cowmem_fault_write()
+ *                          -> cowmem_do_wp() -> cowmem_wp_first_write(): a
+ *                          zeroed frame (frame.c) put in the view's index
+ *                          (index.c cowmem_index_replace()).
+ *  3. fork                 fault.c cowmem_vm_open() -> view.c
+ *                          cowmem_view_fork() -> cowmem_view_clone(): the
+ *                          child's index shares the parent's, one reference
+ *                          on its root (index.c cowmem_index_share()), and
+ *                          cowmem_clone_zap() takes the parent's PTEs away.
+ *  4. a read after fork    fault.c cowmem_fault_read(): the shared frame,
+ *                          mapped read-only.
+ *  5. a write after fork   fault.c cowmem_vm_pfn_mkwrite() or
+ *                          cowmem_vm_fault() -> cowmem_do_wp(), which
+ *                          decides once (cowmem_wp_decide()), then
+ *                          cowmem_wp_copy(): the COW break, a copy of the
+ *                          frame, the nodes on its path copied
+ *                          (index.c), and cowmem_retire(): the old PTE
+ *                          zapped before the old frame may be freed.
+ *  6. the other writes     cowmem_wp_reuse(): its sharer is gone, no copy.
+ *  7. exit                 fault.c cowmem_vm_close() -> view.c
+ *                          cowmem_view_put_vma(): the last VMA frees the
+ *                          view's index (index.c cowmem_index_release()).
+ *
+ * Then the chapters, each a file, each calling only the story's files:
+ *  - the page index:       index.c (a radix tree shared between indexes and
+ *                          copied on write), frame.c (its pages)
+ *  - fault-around:         fault_around.c (a block of PTEs per fault)
+ *  - locking several:      lockset.c
+ *  - snapshots, rollback:  snapshot.c
+ *  - same-page merging:    merge.c
+ *  - who holds what:       census.c, check.c (debugfs "check")
+ *  - watching:             debugfs.c, ptes.c, page_info.c, trace.h
+ *  - failure injection:    inject.c
+ * main.c puts the layers together; README's Layout has the layers.
+ *
+ * The invariant everything serves: a PTE may be writable only when the
+ * frame it maps is exclusive to the view that maps it (a single holder for
+ * the frame and for every index node on its path). Whatever makes a frame
+ * shared (fork, another process's mmap, a snapshot, a rollback, a merge)
+ * first takes the new reference, then zaps the PTEs of the views that had
+ * it; cowmem changes PTEs through vmf_insert_pfn_prot(),
+ * zap_special_vma_range() and unmap_mapping_range() alone.
+ *
  * Objects
  * -------
  * region  One per open of /dev/cowmem (file->private_data), and one per
@@ -23,89 +75,50 @@
  * frame   One data page and the number of index leaf slots holding it.
  *         Pages nobody wrote are absent from every index and map the zero page.
  *
- * The invariant everything else serves: a PTE may be writable only when the
- * frame it maps is exclusive to the view that maps it (a single holder for
- * the frame and for every index node on its path). Any operation that makes
- * a frame shared (fork, a cross-process mmap, a snapshot, a rollback, a
- * merge) first takes the new reference, then zaps the PTEs of the views
- * that had it.
- *
  * Lock order
  * ----------
- *   mm->mmap_lock                  (fault, mmap, munmap, fork: parent, then
- *                                   child nested, both for write)
- *   cowmem_regions_lock            (mutex; open, release, debugfs walks, the
- *                                   census; never held with an mmap_lock)
- *     region->lock                 (mutex; two at once only in a lockset:
- *                                   the lower id first, which is also
- *                                   cowmem_regions' order; a snapshot
- *                                   holds its source's, and links the new
- *                                   snapshot region into it)
- *       view->lock                 (mutex; several at once only in a
- *                                   lockset, or a world freeze)
- *         mapping->i_mmap_rwsem    (unmap_mapping_range())
- *           page table lock        (zap_special_vma_range(),
- *                                   vmf_insert_pfn_prot(), and the reads
- *                                   of cowmem_read_pte())
- *   cowmem_inject_lock             (mutex; debugfs fail_* writers only, a leaf)
+ *   mm->mmap_lock              (one mm's; fork: the parent's, then the child's)
+ *     region->lock
+ *       view->lock
+ *         mapping->i_mmap_rwsem
+ *           page table lock
  *
- * Only one mm's mmap_lock is ever held at a time, except in fork, where the
- * kernel holds both. This is why a cross-process clone zaps the origin's PTEs
- * through the region's address_space rather than through the origin's mm.
- * The fault path allocates pages and index nodes (GFP_KERNEL) under
- * view->lock, and a merge its tables under its regions' locks, before any
- * view->lock (so that a caller queued on a busy region holds no memory):
- * reclaim never enters cowmem, whose pages are not on the LRU.
- * Index nodes need no lock of their own: a node is changed in place only by
- * the one view whose path holds it alone, under that view's lock; a shared
- * node is read-only, and its holders only take or drop references.
- * Several view->locks are held at once only in a lockset (lockset.c: one
- * or two regions, then the views of them an operation needs, all nested
- * under the first region's lock), or under cowmem_regions_lock with every
- * region->lock held: the census's world freeze, for root's debugfs only.
- * What an unprivileged caller locks is its lockset of the views it may
- * read (cowmem_view_may_read()): another process's faults never wait on
- * it.
- * cowmem_regions_lock is never taken under an mmap_lock.
- * A PTE gains write permission only under its view's view->lock (a fault,
- * pfn_mkwrite, the remap of a block after a reuse), never later through the
- * kernel's finish_mkwrite_fault(): a snapshot or a merge may share the frame
- * as soon as view->lock is released. cowmem takes it away only by a zap,
- * which also tells mmu notifiers and flushes the TLB: it changes PTEs
- * through vmf_insert_pfn_prot() and zap_special_vma_range() or
- * unmap_mapping_range() alone, and never edits a page table itself.
- * mprotect() cannot give a shared frame's PTE write permission back: it
- * does so only for dirty PTEs, and a read-only PTE cowmem inserts is clean,
- * while every operation that shares a frame zaps its PTEs first.
+ *   cowmem_regions_lock        (never taken under an mmap_lock)
+ *     region->lock
+ *       view->lock
+ *
+ *   cowmem_inject_lock         (a leaf)
+ *
+ * Two region->locks, or several view->locks, are held at once only by
+ * lockset.c, and by the census's world lock (census.c); the rules for each
+ * lock sit with the code that relies on them.
  *
  * References and lifetimes
  * ------------------------
  * region  Lives exactly as long as its struct file: created in open, freed in
  *         release. Every VMA pins the file (vma->vm_file), so no VMA and no
  *         view outlives the region. A snapshot's base index is filled under
- *         the new region's lock before its file descriptor exists, then only
- *         read (a rollback reads it holding the snapshot's file), and
+ *         its source region's lock before its file descriptor exists, then
+ *         only read (a rollback reads it holding the snapshot's file), and
  *         released at destroy under cowmem_regions_lock, so that a census
  *         never sees its references go.
+ *         A snapshot region sits in its source region's list of snapshots
+ *         (under the source's lock) and points at it (snap->source, cleared
+ *         under cowmem_regions_lock when the source goes, which is also
+ *         where a snapshot leaves the list), so that a PAGE_INFO holding
+ *         one region's lock finds the snapshots that share its frames.
  * view    kref, one reference per VMA (vma->vm_private_data). region->views
  *         and region->origin point at views without holding a reference: the
  *         last put unlinks the view from both under region->lock
  *         (kref_put_mutex(), so lookups under that lock never see a dying
- *         view), then frees its index.
- *         view->mm is mmgrab()bed (an identity; observers mmget() it to
- *         walk the view's PTEs) and view->cred held, both until the struct
- *         is freed, right after the last put. Nobody else holds a view:
- *         faults and ioctls reach it through a VMA, observers through
- *         region->views under region->lock, and by id afterwards.
- *         A snapshot region lives as long as its file. It sits in its
- *         source region's list of snapshots (under the source's lock)
- *         and points at it (snap->source, cleared under
- *         cowmem_regions_lock when the source goes, which is also where
- *         a snapshot leaves the list), so that a PAGE_INFO holding one
- *         region's lock finds the snapshots that share its frames.
+ *         view), frees its index, and then the struct. view->mm is
+ *         mmgrab()bed (an identity; observers mmget() it to walk the view's
+ *         PTEs) and view->cred held, both until then. Nobody else holds a
+ *         view: faults and ioctls reach it through a VMA, observers through
+ *         region->views under region->lock, and by id afterwards (ptes.c).
  * node    refcount_t ref: one per index root or parent slot pointing at it.
  *         Whoever drops it to zero frees it and drops its children.
- * frame   refcount_t sharers: one per index leaf slot that holds it. Whoever
+ * frame   refcount_t holders: one per index leaf slot that holds it. Whoever
  *         drops it to zero frees the page and the frame. PTEs hold
  *         no reference (VM_PFNMAP): a frame leaves an index only after every
  *         PTE of that view mapping it has been zapped, and a view is freed
@@ -129,7 +142,7 @@
 #include "index.h"
 #include "stats.h"
 
-enum cowmem_view_origin {
+enum cowmem_view_how {
 	COWMEM_VIEW_OPEN, /* the first mmap() of the region */
 	COWMEM_VIEW_FORK, /* cloned from the parent's view at fork() */
 	COWMEM_VIEW_MAPPING, /* cloned from the origin by another process's mmap() */
@@ -137,7 +150,7 @@ enum cowmem_view_origin {
 
 struct cowmem_region {
 	struct address_space mapping; /* the file's f_mapping */
-	struct list_head node; /* in cowmem_regions, protected by its lock */
+	struct list_head link; /* in cowmem_regions, protected by its lock */
 	struct mutex lock;
 	struct list_head views; /* protected by lock */
 	struct cowmem_view *origin; /* protected by lock; no reference */
@@ -151,7 +164,7 @@ struct cowmem_region {
 	u64 source_view;
 	/* protected by cowmem_regions_lock; NULL once the source is gone */
 	struct cowmem_region *source;
-	struct list_head snapshot_node; /* in source->snapshots */
+	struct list_head snapshot_link; /* in source->snapshots */
 	struct list_head snapshots; /* of its views; protected by lock */
 };
 
@@ -159,12 +172,12 @@ struct cowmem_view {
 	struct kref ref;
 	struct cowmem_region *region;
 	struct mm_struct *mm; /* mmgrab()bed; fixed */
-	struct list_head node; /* in region->views, protected by region->lock */
+	struct list_head link; /* in region->views, protected by region->lock */
 	struct mutex lock;
 	struct cowmem_index index; /* protected by lock */
 	u64 region_id;
 	atomic_t nr_vmas; /* VMAs of this view; change under mm->mmap_lock */
-	enum cowmem_view_origin how;
+	enum cowmem_view_how how;
 	u64 id;
 	u64 parent_id; /* view this one was cloned from, or 0 */
 	const struct cred *cred; /* its process's when it was made */
@@ -191,9 +204,9 @@ unsigned long cowmem_census_reach(void *tally);
 unsigned long cowmem_census_holders(void *tally);
 unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
 					struct cowmem_frame *frame);
-void cowmem_world_freeze(void);
+void cowmem_world_lock(void);
 long cowmem_world_count_views(void);
-void cowmem_world_thaw(void);
+void cowmem_world_unlock(void);
 
 /* view.c: regions and views */
 struct cowmem_region *cowmem_region_create(struct inode *inode);
@@ -210,6 +223,9 @@ unsigned long cowmem_view_zap_all(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view);
+struct vm_area_struct *cowmem_file_vma(struct file *file, unsigned long addr,
+				       unsigned long end);
+struct cowmem_view *cowmem_file_view(struct file *file, unsigned long addr);
 typedef void (*cowmem_pte_fn)(pgoff_t pgoff, unsigned long pfn, bool writable,
 			      void *data);
 void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
@@ -239,31 +255,57 @@ void cowmem_lockset_unlock(struct cowmem_lockset *set);
 bool cowmem_lockset_has(struct cowmem_view *view);
 void cowmem_lockset_assert(struct cowmem_view *view);
 
-/* ioctl.c */
-long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr);
+/* dev.c: the device; the features and observers add its ioctls at load */
+struct cowmem_ioctl {
+	unsigned int cmd;
+	long (*fn)(struct file *file, void __user *uarg);
+};
 
-/* dev.c */
+int cowmem_dev_init(void);
+void cowmem_dev_exit(void);
+void cowmem_dev_add_ioctl(const struct cowmem_ioctl *ioctl);
 struct file *cowmem_file_open_snapshot(void);
 bool cowmem_file_is_ours(struct file *file);
 
-/* snapshot.c: snapshots and rollback */
-long cowmem_ioctl_snapshot(struct file *file, void __user *uarg);
-long cowmem_ioctl_rollback(struct file *file, void __user *uarg);
+/* fault.c: the VMA operations and the COW break */
+extern const struct vm_operations_struct cowmem_vm_ops;
+
+/* inject.c: the allocation failure point (cowmem_should_fail(), index.h) */
+int cowmem_inject_set_nth(u64 val);
+int cowmem_inject_set_every(u64 val);
+u64 cowmem_inject_nth(void);
+u64 cowmem_inject_every(void);
+
+/* Features: snapshot.c (snapshots and rollback), merge.c (merging) */
+void cowmem_snapshot_init(void);
 struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snapshot);
+void cowmem_merge_init(void);
 
-/* merge.c: same-page merging */
-long cowmem_ioctl_merge(struct file *file, void __user *uarg);
-
-/* inject.c: allocation-failure injection */
-void cowmem_inject_init(struct dentry *root);
-
-/* debugfs.c */
+/* Observers: debugfs.c, check.c, page_info.c; COWMEM_OBSERVE=n: none */
+#ifdef COWMEM_OBSERVE
 void cowmem_debugfs_init(void);
 void cowmem_debugfs_check_init(struct dentry *root); /* check.c */
 void cowmem_debugfs_exit(void);
+void cowmem_page_info_init(void);
 
-/* fault.c: the VMA operations and the COW break */
-extern const struct vm_operations_struct cowmem_vm_ops;
+static inline void cowmem_observe_init(void)
+{
+	cowmem_debugfs_init();
+	cowmem_page_info_init();
+}
+
+static inline void cowmem_observe_exit(void)
+{
+	cowmem_debugfs_exit();
+}
+#else
+static inline void cowmem_observe_init(void)
+{
+}
+
+static inline void cowmem_observe_exit(void)
+{
+}
+#endif
 
 #endif /* _COWMEM_H */

@@ -8,12 +8,13 @@
  *   pages   one line per page each view holds or maps the zero page at;
  *           write a view id to the open file to read that view's alone
  *   check   verifies the invariants; "ok" or one line per violation (check.c)
+ *   fail_nth, fail_every   arm allocation-failure injection (inject.c)
  *
  * The files are made once, at load: a view is named by its id, and found
  * again in its region's list each time a file is read. Readers follow the
  * lock order of cowmem.h: what needs a view's PTEs is read under its mm's
  * mmap_lock and the view's lock (ptes.c); what needs several views, under
- * their region's lockset, or a world freeze for the census.
+ * their region's lockset, or the world lock for the census.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,14 +36,14 @@ static const char *const cowmem_view_how[] = {
 	[COWMEM_VIEW_MAPPING] = "mapping",
 };
 
-/* Prints each snapshot's changed pages and their sum. Called frozen. */
+/* Prints each snapshot's changed pages and their sum. Called with the world locked. */
 static void cowmem_stats_snapshots(struct seq_file *m)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *source;
 	unsigned long changed, sum = 0;
 
-	list_for_each_entry(region, &cowmem_regions, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
 		if (!region->is_snapshot)
 			continue;
 		source = cowmem_snapshot_source(region);
@@ -66,7 +67,7 @@ static void cowmem_stats_sharing(struct seq_file *m)
 	struct cowmem_census *c = cowmem_census_create();
 	void *tally;
 
-	cowmem_world_freeze();
+	cowmem_world_lock();
 	if (c && !cowmem_census_world(c)) {
 		xa_for_each(&c->frames, key, tally) {
 			reach = cowmem_census_reach(tally);
@@ -77,7 +78,7 @@ static void cowmem_stats_sharing(struct seq_file *m)
 		seq_printf(m, "bytes_saved: %lu\n", saved * PAGE_SIZE);
 	}
 	cowmem_stats_snapshots(m);
-	cowmem_world_thaw();
+	cowmem_world_unlock();
 	cowmem_census_destroy(c);
 }
 
@@ -196,11 +197,11 @@ static int cowmem_views_show(struct seq_file *m, void *unused)
 		   "region", "pid", "how", "parent", "size", "present",
 		   "shared", "exclusive", "comm");
 	mutex_lock(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
 		set.regions[0] = region;
 		if (cowmem_lockset_lock(&set))
 			break;
-		list_for_each_entry(view, &region->views, node)
+		list_for_each_entry(view, &region->views, link)
 			cowmem_views_line(m, view);
 		cowmem_lockset_unlock(&set);
 	}
@@ -222,15 +223,15 @@ struct cowmem_pages {
 	long nr;
 };
 
-/* Notes the views to print, in list order. Called frozen. */
+/* Notes the views to print, in list order. Called with the world locked. */
 static void cowmem_pages_note(struct cowmem_pages *p, long max)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 	struct cowmem_pages_view *pv;
 
-	list_for_each_entry(region, &cowmem_regions, node) {
-		list_for_each_entry(view, &region->views, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
+		list_for_each_entry(view, &region->views, link) {
 			if ((p->only && view->id != p->only) || p->nr == max)
 				continue;
 			pv = &p->views[p->nr++];
@@ -257,7 +258,7 @@ static void cowmem_pages_zero_vma(struct vm_area_struct *vma,
 			     cowmem_note_zero_pte, data);
 }
 
-/* One line of "pages". Called frozen, with @c counted. */
+/* One line of "pages". Called with the world locked, @c counted. */
 static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 			     pgoff_t pgoff, struct cowmem_census *c)
 {
@@ -275,7 +276,7 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 		   page_to_pfn(frame->page),
 		   cowmem_census_frame_reach(c, frame), page_count(frame->page),
 		   exclusive ? "exclusive" : "shared");
-	list_for_each_entry(other, &view->region->views, node) {
+	list_for_each_entry(other, &view->region->views, link) {
 		if (other == view ||
 		    cowmem_index_lookup(&other->index, pgoff, NULL) != frame)
 			continue;
@@ -285,7 +286,7 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	seq_puts(m, any ? "\n" : " -\n");
 }
 
-/* The lines of one view. Called frozen, with @c counted. */
+/* The lines of one view. Called with the world locked, @c counted. */
 static void cowmem_pages_view_lines(struct seq_file *m,
 				    struct cowmem_view *view,
 				    struct cowmem_pages_view *pv,
@@ -303,7 +304,7 @@ static void cowmem_pages_view_lines(struct seq_file *m,
 
 /*
  * Prints the noted views that are still alive, in one walk of the lists:
- * both are in id order. Called frozen, with @c counted.
+ * both are in id order. Called with the world locked, @c counted.
  */
 static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
 			       struct cowmem_census *c)
@@ -312,8 +313,8 @@ static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
 	struct cowmem_view *view;
 	long i = 0;
 
-	list_for_each_entry(region, &cowmem_regions, node) {
-		list_for_each_entry(view, &region->views, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
+		list_for_each_entry(view, &region->views, link) {
 			while (i < p->nr && p->views[i].ref.id < view->id)
 				i++;
 			if (i < p->nr && p->views[i].ref.id == view->id)
@@ -327,7 +328,7 @@ static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
  * "pages": each live view's pages (or, once a view id is written to the
  * open file, that view's), with what each PTE maps and the census's count.
  * The PTEs come first, view by view under each mm's mmap_lock; then the
- * indexes, all at once under a world freeze (root's debugging only).
+ * indexes, all at once under the world lock (root's debugging only).
  */
 static int cowmem_pages_show(struct seq_file *m, void *unused)
 {
@@ -337,13 +338,13 @@ static int cowmem_pages_show(struct seq_file *m, void *unused)
 
 	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn",
 		   "refcount", "page_count", "state", "shared_with");
-	cowmem_world_freeze();
+	cowmem_world_lock();
 	max = p->only ? 1 : cowmem_world_count_views();
 	p->views = kvcalloc(max ?: 1, sizeof(*p->views), GFP_KERNEL);
 	p->nr = 0;
 	if (p->views)
 		cowmem_pages_note(p, max);
-	cowmem_world_thaw();
+	cowmem_world_unlock();
 	for (i = 0; i < p->nr; i++) {
 		p->views[i].zero =
 			bitmap_zalloc(p->views[i].nr_pages, GFP_KERNEL);
@@ -353,12 +354,12 @@ static int cowmem_pages_show(struct seq_file *m, void *unused)
 					     &p->views[i]);
 		cowmem_view_ref_put(&p->views[i].ref);
 	}
-	cowmem_world_freeze();
+	cowmem_world_lock();
 	if (c && !cowmem_census_world(c))
 		cowmem_pages_lines(m, p, c);
 	else
 		seq_puts(m, "out of memory\n");
-	cowmem_world_thaw();
+	cowmem_world_unlock();
 	for (i = 0; i < p->nr; i++)
 		bitmap_free(p->views[i].zero);
 	kvfree(p->views);
@@ -407,7 +408,7 @@ static const struct file_operations cowmem_pages_fops = {
 	.release = cowmem_pages_release,
 };
 
-/* One view of the tree, indented by @depth. Called with its region frozen. */
+/* One view of the tree, indented by @depth. Called with its region in a lockset. */
 static void cowmem_tree_line(struct seq_file *m, struct cowmem_view *view,
 			     int depth)
 {
@@ -428,7 +429,7 @@ static void cowmem_tree_children(struct seq_file *m,
 {
 	struct cowmem_view *view;
 
-	list_for_each_entry(view, &region->views, node) {
+	list_for_each_entry(view, &region->views, link) {
 		if (view->parent_id != parent)
 			continue;
 		cowmem_tree_line(m, view, depth);
@@ -443,7 +444,7 @@ static bool cowmem_tree_is_root(struct cowmem_region *region,
 {
 	struct cowmem_view *other;
 
-	list_for_each_entry(other, &region->views, node)
+	list_for_each_entry(other, &region->views, link)
 		if (other->id == view->parent_id)
 			return false;
 	return true;
@@ -456,13 +457,13 @@ static int cowmem_tree_show(struct seq_file *m, void *unused)
 	struct cowmem_view *view;
 
 	mutex_lock(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, node) {
+	list_for_each_entry(region, &cowmem_regions, link) {
 		set.regions[0] = region;
 		if (cowmem_lockset_lock(&set))
 			break;
 		seq_printf(m, "region %llu (%lu pages)\n", region->id,
 			   region->nr_pages);
-		list_for_each_entry(view, &region->views, node) {
+		list_for_each_entry(view, &region->views, link) {
 			if (!cowmem_tree_is_root(region, view))
 				continue;
 			cowmem_tree_line(m, view, 1);
@@ -474,6 +475,33 @@ static int cowmem_tree_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_tree);
+
+static int cowmem_fail_nth_get(void *data, u64 *val)
+{
+	*val = cowmem_inject_nth();
+	return 0;
+}
+
+static int cowmem_fail_nth_set(void *data, u64 val)
+{
+	return cowmem_inject_set_nth(val);
+}
+
+static int cowmem_fail_every_get(void *data, u64 *val)
+{
+	*val = cowmem_inject_every();
+	return 0;
+}
+
+static int cowmem_fail_every_set(void *data, u64 val)
+{
+	return cowmem_inject_set_every(val);
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_nth_fops, cowmem_fail_nth_get,
+			 cowmem_fail_nth_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_every_fops, cowmem_fail_every_get,
+			 cowmem_fail_every_set, "%llu\n");
 
 void cowmem_debugfs_init(void)
 {
@@ -487,7 +515,10 @@ void cowmem_debugfs_init(void)
 	debugfs_create_file("pages", 0600, cowmem_debugfs_root, NULL,
 			    &cowmem_pages_fops);
 	cowmem_debugfs_check_init(cowmem_debugfs_root);
-	cowmem_inject_init(cowmem_debugfs_root);
+	debugfs_create_file_unsafe("fail_nth", 0600, cowmem_debugfs_root, NULL,
+				   &cowmem_fail_nth_fops);
+	debugfs_create_file_unsafe("fail_every", 0600, cowmem_debugfs_root,
+				   NULL, &cowmem_fail_every_fops);
 }
 
 void cowmem_debugfs_exit(void)

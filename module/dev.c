@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: the /dev/cowmem misc device, its file operations and the module's
- * parameters, init and exit.
+ * cowmem: the /dev/cowmem misc device and its file operations: open makes
+ * a region, mmap attaches a view, release destroys the region. The ioctls
+ * are not the device's to know: the features and observers that serve
+ * them add themselves to its table at load (cowmem_dev_add_ioctl()), and
+ * an ioctl nobody added gets ENOTTY.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -11,14 +14,10 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
 #include "compat.h"
 #include "cowmem.h"
-
-unsigned int cowmem_max_region_mb = 1024;
-module_param_named(max_region_mb, cowmem_max_region_mb, uint, 0644);
-MODULE_PARM_DESC(max_region_mb,
-		 "Largest region one open file may map, in MiB (default 1024)");
 
 static ushort cowmem_dev_mode = 0600;
 module_param_named(dev_mode, cowmem_dev_mode, ushort, 0444);
@@ -64,12 +63,36 @@ static int cowmem_fops_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* Indexed by _IOC_NR(cmd); filled in at load, before the device exists. */
+static const struct cowmem_ioctl *cowmem_ioctls[8];
+
+void cowmem_dev_add_ioctl(const struct cowmem_ioctl *ioctl)
+{
+	unsigned int nr = _IOC_NR(ioctl->cmd);
+
+	if (!WARN_ON_ONCE(nr >= ARRAY_SIZE(cowmem_ioctls) || cowmem_ioctls[nr]))
+		cowmem_ioctls[nr] = ioctl;
+}
+
+/* Entered with no lock held: each ioctl takes what it needs itself. */
+static long cowmem_fops_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	const struct cowmem_ioctl *ioctl = NULL;
+
+	if (_IOC_NR(cmd) < ARRAY_SIZE(cowmem_ioctls))
+		ioctl = cowmem_ioctls[_IOC_NR(cmd)];
+	if (!ioctl || ioctl->cmd != cmd)
+		return -ENOTTY;
+	return ioctl->fn(file, (void __user *)arg);
+}
+
 static const struct file_operations cowmem_fops = {
 	.owner = THIS_MODULE,
 	.open = cowmem_fops_open,
 	.release = cowmem_fops_release,
 	.mmap = cowmem_fops_mmap,
-	.unlocked_ioctl = cowmem_ioctl,
+	.unlocked_ioctl = cowmem_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
@@ -108,38 +131,14 @@ static struct miscdevice cowmem_misc = {
 	.fops = &cowmem_fops,
 };
 
-static int __init cowmem_init(void)
+int cowmem_dev_init(void)
 {
-	int ret;
-
-	ret = cowmem_frames_init();
-	if (ret)
-		return ret;
-	cowmem_debugfs_init();
 	cowmem_misc.mode = cowmem_dev_mode & 0666;
-	ret = misc_register(&cowmem_misc);
-	if (ret)
-		goto remove_debugfs;
-	return 0;
-
-remove_debugfs:
-	cowmem_debugfs_exit();
-	cowmem_frames_exit();
-	pr_err("cannot register /dev/%s: %d\n", KBUILD_MODNAME, ret);
-	return ret;
+	return misc_register(&cowmem_misc);
 }
 
 /* No file is open: the module is busy until then. */
-static void __exit cowmem_exit(void)
+void cowmem_dev_exit(void)
 {
 	misc_deregister(&cowmem_misc);
-	cowmem_debugfs_exit();
-	cowmem_frames_exit();
 }
-
-module_init(cowmem_init);
-module_exit(cowmem_exit);
-MODULE_DESCRIPTION("Copy-on-write memory done by a driver, to watch fork()");
-MODULE_AUTHOR("The cowmem developers");
-MODULE_VERSION(COWMEM_VERSION);
-MODULE_LICENSE("GPL");

@@ -29,6 +29,17 @@
  * The first write and the COW break replace the index's frame; the frame
  * (or zero page) they replace goes through cowmem_retire(): its PTEs are
  * zapped before it may be freed.
+ *
+ * Locking. A PTE gains write permission only under its view's lock (a
+ * fault, pfn_mkwrite, the remap of a block after a reuse), never later
+ * through the kernel's finish_mkwrite_fault(): a snapshot or a merge may
+ * share the frame as soon as view->lock is released. It loses it only by a
+ * zap, which also tells mmu notifiers and flushes the TLB. mprotect()
+ * cannot give a shared frame's PTE write permission back: it does so only
+ * for dirty PTEs, and a read-only PTE cowmem inserts is clean, while
+ * whatever shares a frame zaps its PTEs first. Pages and index nodes are
+ * allocated (GFP_KERNEL) under view->lock: reclaim never enters cowmem,
+ * whose pages are not on the LRU.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -155,7 +166,7 @@ put_frame:
 }
 
 /*
- * A reuse: the frame's other sharers are gone, so the view writes it in
+ * A reuse: the frame's other holders are gone, so the view writes it in
  * place, no copy. A fault also maps the frame's block again (fault_around.c):
  * its neighbours are likely exclusive now too, and about to be written.
  * Entered and returns with view->lock and the mmap_lock held; a fault's
@@ -200,7 +211,7 @@ static int cowmem_wp_copy(struct cowmem_write *w)
 	 * The old frame's reference is still ours until cowmem_retire().
 	 */
 	trace_cow_break(w->view->id, w->pgoff, old->id, frame->id,
-			refcount_read(&old->sharers) - 1,
+			refcount_read(&old->holders) - 1,
 			start ? ktime_get_ns() - start : 0);
 	cowmem_retire(w, old);
 	return 0;

@@ -10,7 +10,7 @@
  * cowmem.h). Reading a region back after that would cost a fault per page.
  * So a fault that finds a frame maps the frames the view holds in the rest
  * of its block too (cowmem_fault_around()): a fault per block instead.
- * And a reuse (a write to a frame whose other sharers are gone) finds its
+ * And a reuse (a write to a frame whose other holders are gone) finds its
  * neighbours likely exclusive again, but mapped read-only from when they
  * were shared; cowmem_remap_around() zaps the block and maps it again, each
  * frame writable where it may be now: a zap and a TLB flush per block

@@ -16,19 +16,10 @@
 static struct kmem_cache *cowmem_frame_cache;
 static DEFINE_PER_CPU(u64, cowmem_frame_seq);
 
-/* The frame cache, and the index's node cache with it (index.c). */
 int cowmem_frames_init(void)
 {
 	cowmem_frame_cache = KMEM_CACHE(cowmem_frame, SLAB_ACCOUNT);
-	if (!cowmem_frame_cache)
-		return -ENOMEM;
-	if (cowmem_nodes_init())
-		goto destroy_frames;
-	return 0;
-
-destroy_frames:
-	kmem_cache_destroy(cowmem_frame_cache);
-	return -ENOMEM;
+	return cowmem_frame_cache ? 0 : -ENOMEM;
 }
 
 /* What one frame costs in the slab, for the metadata-per-page figure. */
@@ -39,7 +30,6 @@ unsigned int cowmem_frame_bytes(void)
 
 void cowmem_frames_exit(void)
 {
-	cowmem_nodes_exit();
 	kmem_cache_destroy(cowmem_frame_cache);
 }
 
@@ -74,7 +64,7 @@ static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
 			      alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | extra);
 	if (!frame->page)
 		goto free_frame;
-	refcount_set(&frame->sharers, 1);
+	refcount_set(&frame->holders, 1);
 	frame->id = cowmem_frame_next_id();
 	cowmem_stat_inc(page_allocs);
 	cowmem_stat_inc(pages);
@@ -102,13 +92,13 @@ struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src)
 /* One more index leaf slot holds @frame. */
 void cowmem_frame_get(struct cowmem_frame *frame)
 {
-	refcount_inc(&frame->sharers);
+	refcount_inc(&frame->holders);
 }
 
 /* Returns true when that was the last holder: the frame is freed. */
 bool cowmem_frame_put(struct cowmem_frame *frame)
 {
-	if (!refcount_dec_and_test(&frame->sharers))
+	if (!refcount_dec_and_test(&frame->holders))
 		return false;
 	__free_page(frame->page);
 	kmem_cache_free(cowmem_frame_cache, frame);

@@ -14,6 +14,11 @@
  *
  * This file includes index.h and a few kernel headers only, which
  * selftests/index/shim stands in for: the unit test builds it in userspace.
+ *
+ * Index nodes need no lock of their own: a node is changed in place only by
+ * the one index whose path holds it alone, under its owner's lock (the
+ * view's); a shared node is read-only, and its holders only take or drop
+ * references.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -20,7 +20,7 @@ struct page;
 
 struct cowmem_frame {
 	struct page *page;
-	refcount_t sharers; /* index leaf slots holding it */
+	refcount_t holders; /* index leaf slots holding it */
 	u64 id; /* unique since load; userspace sees a keyed hash of it */
 };
 
@@ -63,7 +63,7 @@ bool cowmem_frame_put(struct cowmem_frame *frame);
 /* Pairs with the release in refcount_dec(): a sharer that let go is done. */
 static inline bool cowmem_frame_sole(struct cowmem_frame *frame)
 {
-	return atomic_read_acquire(&frame->sharers.refs) == 1;
+	return atomic_read_acquire(&frame->holders.refs) == 1;
 }
 
 static inline bool cowmem_node_sole(struct cowmem_node *node)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: allocation-failure injection, for tests. Two debugfs knobs:
+ * cowmem: allocation-failure injection, for tests: the core's failure point,
+ * cowmem_should_fail(), which two debugfs knobs arm (debugfs.c):
  *
  *   fail_nth    write N: the Nth allocation from now on fails, once
  *   fail_every  write N: every Nth allocation fails, until 0 is written
@@ -11,7 +12,6 @@
  * branch: nothing on the fault path.
  */
 #include <linux/atomic.h>
-#include <linux/debugfs.h>
 #include <linux/jump_label.h>
 
 #include "cowmem.h"
@@ -58,37 +58,22 @@ static int cowmem_inject_set(atomic_t *knob, u64 val)
 	return 0;
 }
 
-static int cowmem_fail_nth_get(void *data, u64 *val)
-{
-	*val = atomic_read(&cowmem_fail_nth);
-	return 0;
-}
-
-static int cowmem_fail_nth_set(void *data, u64 val)
+int cowmem_inject_set_nth(u64 val)
 {
 	return cowmem_inject_set(&cowmem_fail_nth, val);
 }
 
-static int cowmem_fail_every_get(void *data, u64 *val)
-{
-	*val = atomic_read(&cowmem_fail_every);
-	return 0;
-}
-
-static int cowmem_fail_every_set(void *data, u64 val)
+int cowmem_inject_set_every(u64 val)
 {
 	return cowmem_inject_set(&cowmem_fail_every, val);
 }
 
-DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_nth_fops, cowmem_fail_nth_get,
-			 cowmem_fail_nth_set, "%llu\n");
-DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_every_fops, cowmem_fail_every_get,
-			 cowmem_fail_every_set, "%llu\n");
-
-void cowmem_inject_init(struct dentry *root)
+u64 cowmem_inject_nth(void)
 {
-	debugfs_create_file_unsafe("fail_nth", 0600, root, NULL,
-				   &cowmem_fail_nth_fops);
-	debugfs_create_file_unsafe("fail_every", 0600, root, NULL,
-				   &cowmem_fail_every_fops);
+	return atomic_read(&cowmem_fail_nth);
+}
+
+u64 cowmem_inject_every(void)
+{
+	return atomic_read(&cowmem_fail_every);
 }

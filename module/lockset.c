@@ -69,7 +69,7 @@ int cowmem_lockset_lock(struct cowmem_lockset *set)
 		return -EINTR;
 	cowmem_lockset_order(set, &first, &second);
 	for (r = 0; r < 2 && set->regions[r]; r++)
-		list_for_each_entry(view, &set->regions[r]->views, node) {
+		list_for_each_entry(view, &set->regions[r]->views, link) {
 			if (!cowmem_lockset_want(set, view))
 				continue;
 			mutex_lock_nest_lock(&view->lock, &first->lock);
@@ -86,7 +86,7 @@ void cowmem_lockset_unlock(struct cowmem_lockset *set)
 	int r;
 
 	for (r = 0; r < 2 && set->regions[r]; r++) {
-		list_for_each_entry(view, &set->regions[r]->views, node) {
+		list_for_each_entry(view, &set->regions[r]->views, link) {
 			if (!view->in_lockset)
 				continue;
 			view->in_lockset = false;

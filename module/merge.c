@@ -263,13 +263,13 @@ static int cowmem_merge_list_views(struct cowmem_merge *mg, gfp_t gfp)
 	int r;
 
 	for (r = 0; r < 2 && mg->set.regions[r]; r++)
-		list_for_each_entry(view, &mg->set.regions[r]->views, node)
+		list_for_each_entry(view, &mg->set.regions[r]->views, link)
 			n += cowmem_lockset_has(view);
 	mg->views = kvmalloc_array(max(n, 1UL), sizeof(*mg->views), gfp);
 	if (!mg->views)
 		return -ENOMEM;
 	for (r = 0; r < 2 && mg->set.regions[r]; r++)
-		list_for_each_entry(view, &mg->set.regions[r]->views, node)
+		list_for_each_entry(view, &mg->set.regions[r]->views, link)
 			if (cowmem_lockset_has(view))
 				mg->views[mg->nr_views++] = view;
 	return 0;
@@ -277,9 +277,10 @@ static int cowmem_merge_list_views(struct cowmem_merge *mg, gfp_t gfp)
 
 /*
  * Runs one call's scan with its table. The table is allocated after the
- * wait for the region locks, so that callers queued on a busy region hold
- * no memory, and charged to the caller's memory cgroup; a cgroup without
- * room for it gets ENOMEM, not its OOM killer: a merge is optional work.
+ * wait for the locks, so that callers queued on a busy region hold no
+ * memory (reclaim never enters cowmem, so allocating under them is safe),
+ * and charged to the caller's memory cgroup; a cgroup without room for it
+ * gets ENOMEM, not its OOM killer: a merge is optional work.
  * Entered with no lock held.
  */
 static int cowmem_merge_run(struct cowmem_merge *mg)
@@ -319,14 +320,14 @@ static int cowmem_merge_check_addr(struct file *file, unsigned long addr)
 
 	if (mmap_read_lock_killable(current->mm))
 		return -EINTR;
-	if (!cowmem_ioctl_view(file, addr))
+	if (!cowmem_file_view(file, addr))
 		err = -EINVAL;
 	mmap_read_unlock(current->mm);
 	return err;
 }
 
 /* Entered with no lock held. */
-long cowmem_ioctl_merge(struct file *file, void __user *uarg)
+static long cowmem_ioctl_merge(struct file *file, void __user *uarg)
 {
 	struct cowmem_merge mg = {
 		.set = { .regions = { file->private_data },
@@ -363,4 +364,14 @@ put_other:
 	if (other)
 		fput(other);
 	return err;
+}
+
+static const struct cowmem_ioctl cowmem_merge_ioctl = {
+	.cmd = COWMEM_IOC_MERGE,
+	.fn = cowmem_ioctl_merge,
+};
+
+void cowmem_merge_init(void)
+{
+	cowmem_dev_add_ioctl(&cowmem_merge_ioctl);
 }

@@ -42,7 +42,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 
 	if (mmap_read_lock_killable(current->mm))
 		return -EINTR;
-	view = cowmem_ioctl_view(file, addr);
+	view = cowmem_file_view(file, addr);
 	if (!view)
 		goto unlock_mm;
 	region = view->region;
@@ -55,7 +55,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	snap->source_region = region->id;
 	snap->source_view = view->id;
 	snap->source = region;
-	list_add_tail(&snap->snapshot_node, &region->snapshots);
+	list_add_tail(&snap->snapshot_link, &region->snapshots);
 	snap->is_snapshot = true;
 	cowmem_stat_inc(snapshots);
 	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
@@ -69,7 +69,7 @@ unlock_mm:
 }
 
 /* Entered with no lock held. */
-long cowmem_ioctl_snapshot(struct file *file, void __user *uarg)
+static long cowmem_ioctl_snapshot(struct file *file, void __user *uarg)
 {
 	struct cowmem_snapshot_args args;
 	unsigned int fd_flags = O_RDWR;
@@ -122,7 +122,7 @@ static int cowmem_rollback(struct file *file, unsigned long addr,
 
 	if (mmap_read_lock_killable(current->mm))
 		return -EINTR;
-	view = cowmem_ioctl_view(file, addr);
+	view = cowmem_file_view(file, addr);
 	if (!view || view->region_id != snap->source_region)
 		goto unlock_mm;
 	mutex_lock(&view->lock);
@@ -141,7 +141,7 @@ unlock_mm:
 }
 
 /* Entered with no lock held. */
-long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
+static long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
 {
 	struct cowmem_rollback_args args;
 	struct cowmem_region *snap;
@@ -163,6 +163,22 @@ long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
 	return err;
 }
 
+static const struct cowmem_ioctl cowmem_snapshot_ioctl = {
+	.cmd = COWMEM_IOC_SNAPSHOT,
+	.fn = cowmem_ioctl_snapshot,
+};
+
+static const struct cowmem_ioctl cowmem_rollback_ioctl = {
+	.cmd = COWMEM_IOC_ROLLBACK,
+	.fn = cowmem_ioctl_rollback,
+};
+
+void cowmem_snapshot_init(void)
+{
+	cowmem_dev_add_ioctl(&cowmem_snapshot_ioctl);
+	cowmem_dev_add_ioctl(&cowmem_rollback_ioctl);
+}
+
 /*
  * The view a snapshot was taken of, if it is still alive.
  * Called with cowmem_regions_lock held and the snapshot's source region
@@ -176,7 +192,7 @@ struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snap)
 	if (!snap->source)
 		return NULL;
 	lockdep_assert_held(&snap->source->lock);
-	list_for_each_entry(view, &snap->source->views, node)
+	list_for_each_entry(view, &snap->source->views, link)
 		if (view->id == snap->source_view)
 			return view;
 	return NULL;

@@ -18,26 +18,26 @@
 /* A write copied a page other views still share. */
 TRACE_EVENT(cow_break,
 	    TP_PROTO(u64 view, unsigned long index, u64 old_frame, u64 new_frame,
-		     u32 sharers_left, u64 ns),
-	    TP_ARGS(view, index, old_frame, new_frame, sharers_left, ns),
+		     u32 holders_left, u64 ns),
+	    TP_ARGS(view, index, old_frame, new_frame, holders_left, ns),
 	    TP_STRUCT__entry(__field(u64, view)
 			     __field(unsigned long, index)
 			     __field(u64, old_frame)
 			     __field(u64, new_frame)
-			     __field(u32, sharers_left)
+			     __field(u32, holders_left)
 			     __field(u64, ns)),
 	    TP_fast_assign(__entry->view = view;
 			   __entry->index = index;
 			   __entry->old_frame = old_frame;
 			   __entry->new_frame = new_frame;
-			   __entry->sharers_left = sharers_left;
+			   __entry->holders_left = holders_left;
 			   __entry->ns = ns;),
-	    TP_printk("view=%llu index=%lu old_frame=%llu new_frame=%llu sharers_left=%u ns=%llu",
+	    TP_printk("view=%llu index=%lu old_frame=%llu new_frame=%llu holders_left=%u ns=%llu",
 		      __entry->view, __entry->index, __entry->old_frame,
-		      __entry->new_frame, __entry->sharers_left, __entry->ns)
+		      __entry->new_frame, __entry->holders_left, __entry->ns)
 );
 
-/* A write to a page whose other sharers are gone: no copy. */
+/* A write to a page whose other holders are gone: no copy. */
 TRACE_EVENT(reuse,
 	    TP_PROTO(u64 view, unsigned long index, u64 frame),
 	    TP_ARGS(view, index, frame),

@@ -11,6 +11,8 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -18,6 +20,11 @@
 #include "compat.h"
 #include "cowmem.h"
 #include "trace.h"
+
+unsigned int cowmem_max_region_mb = 1024;
+module_param_named(max_region_mb, cowmem_max_region_mb, uint, 0644);
+MODULE_PARM_DESC(max_region_mb,
+		 "Largest region one open file may map, in MiB (default 1024)");
 
 /* Every open region, for debugfs walks; taken on open and release only. */
 DEFINE_MUTEX(cowmem_regions_lock);
@@ -45,10 +52,10 @@ struct cowmem_region *cowmem_region_create(struct inode *inode)
 	INIT_LIST_HEAD(&region->views);
 	INIT_LIST_HEAD(&region->snapshots);
 	region->cred = get_current_cred();
-	/* Under the lock: the list is in id order, the world freeze's and a merge's. */
+	/* Under the lock: the list is in id order, the world lock's and a lockset's. */
 	mutex_lock(&cowmem_regions_lock);
 	region->id = atomic64_inc_return(&cowmem_next_id);
-	list_add_tail(&region->node, &cowmem_regions);
+	list_add_tail(&region->link, &cowmem_regions);
 	cowmem_stat_inc(regions);
 	mutex_unlock(&cowmem_regions_lock);
 	return region;
@@ -66,11 +73,11 @@ static void cowmem_region_unlink_snapshots(struct cowmem_region *region)
 	lockdep_assert_held(&cowmem_regions_lock);
 	if (region->source) {
 		mutex_lock(&region->source->lock);
-		list_del(&region->snapshot_node);
+		list_del(&region->snapshot_link);
 		mutex_unlock(&region->source->lock);
 	}
-	list_for_each_entry_safe(snap, tmp, &region->snapshots, snapshot_node) {
-		list_del_init(&snap->snapshot_node);
+	list_for_each_entry_safe(snap, tmp, &region->snapshots, snapshot_link) {
+		list_del_init(&snap->snapshot_link);
 		snap->source = NULL;
 	}
 }
@@ -83,7 +90,7 @@ void cowmem_region_destroy(struct cowmem_region *region)
 {
 	WARN_ON_ONCE(!list_empty(&region->views) || region->origin);
 	mutex_lock(&cowmem_regions_lock);
-	list_del(&region->node);
+	list_del(&region->link);
 	cowmem_region_unlink_snapshots(region);
 	cowmem_stat_dec(regions);
 	if (region->is_snapshot)
@@ -98,7 +105,7 @@ void cowmem_region_destroy(struct cowmem_region *region)
 
 static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 					     struct mm_struct *mm,
-					     enum cowmem_view_origin how,
+					     enum cowmem_view_how how,
 					     struct cowmem_view *parent)
 {
 	struct cowmem_view *view;
@@ -161,12 +168,12 @@ bool cowmem_view_may_read(struct cowmem_view *view)
 static void cowmem_view_publish(struct cowmem_view *view)
 {
 	lockdep_assert_held(&view->region->lock);
-	list_add_tail(&view->node, &view->region->views);
+	list_add_tail(&view->link, &view->region->views);
 }
 
 /*
  * The last VMA of the view is gone. Its frames go now, under region->lock,
- * so that the other sharers see them go at once and nobody who finds views
+ * so that the other holders see them go at once and nobody who finds views
  * through the region's list sees a half-dead one. Nobody else can hold
  * the view then: faults and ioctls reach it through a VMA, and observers
  * through the list, under the lock held here.
@@ -177,7 +184,7 @@ static void cowmem_view_die(struct cowmem_view *view)
 	unsigned long pages;
 
 	lockdep_assert_held(&view->region->lock);
-	list_del(&view->node);
+	list_del(&view->link);
 	if (view->region->origin == view)
 		view->region->origin = NULL;
 	mutex_lock(&view->lock);
@@ -223,9 +230,49 @@ void cowmem_view_put_vma(struct cowmem_view *view)
 	kref_put_mutex(&view->ref, cowmem_view_release, &view->region->lock);
 }
 
+/*
+ * Does @vma map @view? Pointers alone tell: nobody else's VMA holds a live
+ * view of ours in vm_private_data, nor a region of ours as its file's
+ * private_data.
+ */
 bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
 {
-	return vma->vm_ops == &cowmem_vm_ops && vma->vm_private_data == view;
+	return vma->vm_private_data == view && vma->vm_file &&
+	       vma->vm_file->private_data == view->region;
+}
+
+/*
+ * The VMA of current->mm that maps @file's region over all of [@addr, @end),
+ * or NULL: the mapping an ioctl names must belong to the file it is made on.
+ * Called with current->mm's mmap_lock held.
+ */
+struct vm_area_struct *cowmem_file_vma(struct file *file, unsigned long addr,
+				       unsigned long end)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+
+	/*
+	 * Only cowmem's files have one of its regions as private_data: the
+	 * pointer alone says the VMA is a mapping of @file's region.
+	 */
+	if (!vma || !vma->vm_file ||
+	    vma->vm_file->private_data != file->private_data ||
+	    !vma->vm_private_data || end > vma->vm_end)
+		return NULL;
+	return vma;
+}
+
+/*
+ * The view of @file's region mapped at @addr in current->mm, or NULL.
+ * Called with current->mm's mmap_lock held.
+ */
+struct cowmem_view *cowmem_file_view(struct file *file, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	cowmem_mmap_assert_locked(current->mm);
+	vma = cowmem_file_vma(file, addr, addr + 1);
+	return vma ? vma->vm_private_data : NULL;
 }
 
 /* Calls @fn for every VMA of @view's mm that maps it; returns how many. */
@@ -278,8 +325,7 @@ unsigned long cowmem_view_zap_all(struct cowmem_view *view)
  * meanwhile waits, and then breaks COW.
  * Called with @src->lock held.
  */
-static void cowmem_clone_zap(struct cowmem_view *src,
-			     enum cowmem_view_origin how)
+static void cowmem_clone_zap(struct cowmem_view *src, enum cowmem_view_how how)
 {
 	lockdep_assert_held(&src->lock);
 	if (how == COWMEM_VIEW_FORK) {
@@ -298,7 +344,7 @@ static void cowmem_clone_zap(struct cowmem_view *src,
  */
 static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 					     struct mm_struct *mm,
-					     enum cowmem_view_origin how)
+					     enum cowmem_view_how how)
 {
 	struct cowmem_view *view;
 
@@ -364,13 +410,13 @@ static int cowmem_region_fit(struct cowmem_region *region, pgoff_t end)
 /* The view @mm created by mmap(), if any. Called with region->lock held. */
 static struct cowmem_view *cowmem_region_find(struct cowmem_region *region,
 					      struct mm_struct *mm,
-					      enum cowmem_view_origin how,
+					      enum cowmem_view_how how,
 					      u64 parent_id)
 {
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&region->lock);
-	list_for_each_entry(view, &region->views, node) {
+	list_for_each_entry(view, &region->views, link) {
 		if (view->mm != mm)
 			continue;
 		if (how == COWMEM_VIEW_FORK ?

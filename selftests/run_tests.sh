@@ -28,8 +28,13 @@ echo "ok - insmod cowmem ($(uname -r))"
 pass=$((pass + 1))
 
 log=$(mktemp)
-for test in "$here"/cowmem_*; do
-	[[ -x "$test" && -f "$test" ]] || continue
+
+# Runs one kselftest program, adding its KTAP totals to the counts. A
+# program that crashed, hung or exited non-zero without reporting a failed
+# test still counts as one failure.
+run_program() {
+	local test=$1 name rc totals counted=0
+
 	name=$(basename "$test")
 	echo "# ===== $name"
 	timeout -k 5 "$per_test_timeout" "$test" 2>&1 | tee "$log"
@@ -40,19 +45,19 @@ for test in "$here"/cowmem_*; do
 		fail=$((fail + BASH_REMATCH[2] + BASH_REMATCH[4] + BASH_REMATCH[6]))
 		skip=$((skip + BASH_REMATCH[5]))
 		counted=$((BASH_REMATCH[2] + BASH_REMATCH[4] + BASH_REMATCH[6]))
-	else
-		counted=0
 	fi
-	# A program that crashed, hung or exited non-zero without reporting a
-	# failed test still counts as one failure.
 	if ((rc == 4 && counted == 0)) && [[ -z "$totals" ]]; then
 		skip=$((skip + 1))
 	elif ((rc != 0 && counted == 0)); then
 		echo "not ok - $name exited with status $rc"
 		fail=$((fail + 1))
 	fi
+}
+
+for test in "$here"/cowmem_*; do
+	[[ -x "$test" && -f "$test" ]] || continue
+	run_program "$test"
 done
-rm -f "$log"
 
 # The bpftrace tools, all at once around a workload (each bpftrace start
 # compiles for tens of seconds under TCG): one test, where bpftrace exists.
@@ -105,4 +110,26 @@ else
 	echo "not ok - load/unload $reloads times, or something was left behind"
 	fail=$((fail + 1))
 fi
+
+# The module built without its observers (scripts/build-core), when given:
+# it loads, its core and features work, and the observers are absent.
+core_module=${COWMEM_CORE_MODULE:-}
+if [[ -n "$core_module" ]]; then
+	if insmod "$core_module"; then
+		echo "ok - insmod the module built without observers"
+		pass=$((pass + 1))
+		COWMEM_OBSERVE=n run_program "$here/cowmem_core"
+		if rmmod cowmem; then
+			echo "ok - rmmod the module built without observers"
+			pass=$((pass + 1))
+		else
+			echo "not ok - rmmod the module built without observers"
+			fail=$((fail + 1))
+		fi
+	else
+		echo "not ok - insmod $core_module"
+		fail=$((fail + 1))
+	fi
+fi
+rm -f "$log"
 finish

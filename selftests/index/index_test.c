@@ -23,9 +23,9 @@
 #define TWO_LEVELS (COWMEM_NODE_SLOTS * COWMEM_NODE_SLOTS)
 #define THREE_LEVELS (TWO_LEVELS * COWMEM_NODE_SLOTS)
 
-static unsigned int sharers(struct cowmem_frame *frame)
+static unsigned int holders(struct cowmem_frame *frame)
 {
-	return refcount_read(&frame->sharers);
+	return refcount_read(&frame->holders);
 }
 
 static unsigned int refs(struct cowmem_node *node)
@@ -60,12 +60,12 @@ static struct cowmem_frame *store(struct __test_metadata *_metadata,
 	return frame;
 }
 
-/* What a walk saw of one page, and that frame's sharers at the time. */
+/* What a walk saw of one page, and that frame's holders at the time. */
 struct seen {
 	pgoff_t pgoff;
 	struct cowmem_frame *frame;
 	bool exclusive;
-	unsigned int sharers;
+	unsigned int holders;
 };
 
 struct pages {
@@ -89,7 +89,7 @@ static void pages_add(pgoff_t pgoff, struct cowmem_frame *frame, bool exclusive,
 		.pgoff = pgoff,
 		.frame = frame,
 		.exclusive = exclusive,
-		.sharers = sharers(frame),
+		.holders = holders(frame),
 	};
 }
 
@@ -109,7 +109,7 @@ static bool pages_equal(struct pages *a, struct pages *b)
 		if (a->seen[i].pgoff != b->seen[i].pgoff ||
 		    a->seen[i].frame != b->seen[i].frame ||
 		    a->seen[i].exclusive != b->seen[i].exclusive ||
-		    a->seen[i].sharers != b->seen[i].sharers)
+		    a->seen[i].holders != b->seen[i].holders)
 			return false;
 	}
 	return true;
@@ -165,7 +165,7 @@ static void tally_node(struct __test_metadata *_metadata, struct tally *t,
 /*
  * The census of @nr indexes, which must be all that hold anything: every
  * node's ref counts the roots and parent slots pointing at it, every frame's
- * sharers the leaf slots holding it, each index's present its pages, and no
+ * holders the leaf slots holding it, each index's present its pages, and no
  * node or frame exists that none of them reaches. @held: frames the test
  * holds a reference on outside the indexes.
  */
@@ -197,7 +197,7 @@ static void census(struct __test_metadata *_metadata,
 			EXPECT_EQ(h->count, refs(h->object));
 		} else {
 			frames++;
-			EXPECT_EQ(h->count, sharers(h->object));
+			EXPECT_EQ(h->count, holders(h->object));
 		}
 	}
 	EXPECT_EQ(nodes, shim.slab_live);
@@ -332,12 +332,12 @@ TEST_F(index, path_copy)
 	 * Both leaves over page 0 hold its frame; page 1's old frame is
 	 * returned with the clone's reference, which the caller drops.
 	 */
-	EXPECT_EQ(2, sharers(frames[0]));
-	EXPECT_EQ(2, sharers(old));
+	EXPECT_EQ(2, holders(frames[0]));
+	EXPECT_EQ(2, holders(old));
 	EXPECT_FALSE(cowmem_frame_put(old));
-	EXPECT_EQ(1, sharers(frames[1]));
-	EXPECT_EQ(1, sharers(fresh));
-	EXPECT_EQ(1, sharers(frames[2]));
+	EXPECT_EQ(1, holders(frames[1]));
+	EXPECT_EQ(1, holders(fresh));
+	EXPECT_EQ(1, holders(frames[2]));
 	census(_metadata, self->ix, 2, 0);
 
 	/* A second write on the same path copies nothing. */
@@ -346,14 +346,14 @@ TEST_F(index, path_copy)
 	EXPECT_EQ(allocs, shim.slab_allocs);
 	EXPECT_EQ(3, cowmem_stats.node_copies);
 	EXPECT_EQ(frames[0], cowmem_index_lookup(a, 0, NULL));
-	EXPECT_EQ(1, sharers(frames[0]));
+	EXPECT_EQ(1, holders(frames[0]));
 	census(_metadata, self->ix, 2, 0);
 }
 
 /*
  * A replace() that fails at any of its failure points, at any depth, leaves
  * both indexes showing what they showed (pages, frames, exclusive flags,
- * sharers), every refcount consistent and nothing leaked.
+ * holders), every refcount consistent and nothing leaked.
  */
 TEST_F(index, failed_replace)
 {

@@ -122,7 +122,7 @@ struct cowmem_frame *shim_frame_new(void)
 
 	if (!frame)
 		abort();
-	refcount_set(&frame->sharers, 1);
+	refcount_set(&frame->holders, 1);
 	frame->id = ++ids;
 	shim.frames_live++;
 	return frame;
@@ -131,12 +131,12 @@ struct cowmem_frame *shim_frame_new(void)
 /* frame.c's, without the page. */
 void cowmem_frame_get(struct cowmem_frame *frame)
 {
-	refcount_inc(&frame->sharers);
+	refcount_inc(&frame->holders);
 }
 
 bool cowmem_frame_put(struct cowmem_frame *frame)
 {
-	if (!refcount_dec_and_test(&frame->sharers))
+	if (!refcount_dec_and_test(&frame->holders))
 		return false;
 	free(frame);
 	shim.frames_live--;

@@ -3,7 +3,7 @@
  * The unit test's side of the shim: what it counts and the failure switch.
  * The shim stands in for the kernel under index.c (linux/), for inject.c
  * (cowmem_should_fail()), stats.c (cowmem_stats) and frame.c: a frame here
- * has no page, only its sharers count and an id.
+ * has no page, only its holders count and an id.
  */
 #ifndef _SHIM_H
 #define _SHIM_H

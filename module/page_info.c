@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: ioctls on /dev/cowmem. COWMEM_IOC_PAGE_INFO tells an unprivileged
- * process what each page of one of its cowmem mappings is, by an opaque
- * frame id and the number of views and snapshots it may read that hold the
- * page, never by physical address; the others are dispatched to snapshot.c
- * and merge.c.
+ * cowmem: COWMEM_IOC_PAGE_INFO, which tells an unprivileged process what
+ * each page of one of its cowmem mappings is, by an opaque frame id and the
+ * number of views and snapshots it may read that hold the page, never by
+ * physical address.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,36 +52,6 @@ static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
 }
 
 /*
- * The VMA of current->mm that maps @file's region over all of [@addr, @end),
- * or NULL: the mapping an ioctl names must belong to the file it is made on.
- * Called with current->mm's mmap_lock held.
- */
-static struct vm_area_struct *
-cowmem_file_vma(struct file *file, unsigned long addr, unsigned long end)
-{
-	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
-
-	if (!vma || vma->vm_ops != &cowmem_vm_ops || !vma->vm_private_data ||
-	    end > vma->vm_end ||
-	    vma->vm_file->private_data != file->private_data)
-		return NULL;
-	return vma;
-}
-
-/*
- * The view of @file's region mapped at @addr in current->mm, or NULL.
- * Called with current->mm's mmap_lock held.
- */
-struct cowmem_view *cowmem_ioctl_view(struct file *file, unsigned long addr)
-{
-	struct vm_area_struct *vma;
-
-	cowmem_mmap_assert_locked(current->mm);
-	vma = cowmem_file_vma(file, addr, addr + 1);
-	return vma ? vma->vm_private_data : NULL;
-}
-
-/*
  * Counts, in the empty census @c, what current may read of what shares
  * frames with @region: the frozen contents of a snapshot region (whose
  * file current holds), its views that current may read, and the snapshots
@@ -102,10 +71,10 @@ static int cowmem_info_census(struct cowmem_census *c,
 	lockdep_assert_held(&region->lock);
 	if (region->is_snapshot)
 		cowmem_census_add(c, &region->base);
-	list_for_each_entry(view, &region->views, node)
+	list_for_each_entry(view, &region->views, link)
 		if (cowmem_lockset_has(view))
 			cowmem_census_add(c, &view->index);
-	list_for_each_entry(snap, &region->snapshots, snapshot_node)
+	list_for_each_entry(snap, &region->snapshots, snapshot_link)
 		if (cowmem_cred_may_read(snap->cred))
 			cowmem_census_add(c, &snap->base);
 	return cowmem_census_count(c);
@@ -218,21 +187,12 @@ static long cowmem_ioctl_page_info(struct file *file, void __user *uarg)
 	return err;
 }
 
-/* Entered with no lock held: each ioctl takes what it needs itself. */
-long cowmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	void __user *uarg = (void __user *)arg;
+static const struct cowmem_ioctl cowmem_page_info_ioctl = {
+	.cmd = COWMEM_IOC_PAGE_INFO,
+	.fn = cowmem_ioctl_page_info,
+};
 
-	switch (cmd) {
-	case COWMEM_IOC_PAGE_INFO:
-		return cowmem_ioctl_page_info(file, uarg);
-	case COWMEM_IOC_SNAPSHOT:
-		return cowmem_ioctl_snapshot(file, uarg);
-	case COWMEM_IOC_ROLLBACK:
-		return cowmem_ioctl_rollback(file, uarg);
-	case COWMEM_IOC_MERGE:
-		return cowmem_ioctl_merge(file, uarg);
-	default:
-		return -ENOTTY;
-	}
+void cowmem_page_info_init(void)
+{
+	cowmem_dev_add_ioctl(&cowmem_page_info_ioctl);
 }
