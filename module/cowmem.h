@@ -148,6 +148,18 @@ enum cowmem_view_how {
 	COWMEM_VIEW_MAPPING, /* cloned from the origin by another process's mmap() */
 };
 
+/* limits.c: what one user may make */
+enum cowmem_limit {
+	COWMEM_LIMIT_REGIONS,
+	COWMEM_LIMIT_SNAPSHOTS,
+	COWMEM_LIMIT_VIEWS,
+	COWMEM_NR_LIMITS
+};
+
+int cowmem_limit_charge(const struct cred *cred, enum cowmem_limit what,
+			bool force);
+void cowmem_limit_uncharge(const struct cred *cred, enum cowmem_limit what);
+
 struct cowmem_region {
 	struct address_space mapping; /* the file's f_mapping */
 	struct list_head link; /* in cowmem_regions, protected by its lock */
@@ -157,6 +169,7 @@ struct cowmem_region {
 	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
 	u64 id;
 	const struct cred *cred; /* who opened it (or took the snapshot) */
+	enum cowmem_limit charged; /* what it counts as, for cred's user */
 	/* A snapshot's frozen contents: see "References and lifetimes". */
 	struct cowmem_index base;
 	bool is_snapshot;
@@ -209,7 +222,8 @@ long cowmem_world_count_views(void);
 void cowmem_world_unlock(void);
 
 /* view.c: regions and views */
-struct cowmem_region *cowmem_region_create(struct inode *inode);
+struct cowmem_region *cowmem_region_create(struct inode *inode,
+					   enum cowmem_limit what);
 void cowmem_region_destroy(struct cowmem_region *region);
 struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 					 struct vm_area_struct *vma);

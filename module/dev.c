@@ -26,10 +26,11 @@ MODULE_PARM_DESC(dev_mode, "Mode of /dev/cowmem (default 0600; 0666: all)");
 /* Every open creates an empty region; its file's pages live there. */
 static int cowmem_fops_open(struct inode *inode, struct file *file)
 {
-	struct cowmem_region *region = cowmem_region_create(inode);
+	struct cowmem_region *region;
 
-	if (!region)
-		return -ENOMEM;
+	region = cowmem_region_create(inode, COWMEM_LIMIT_REGIONS);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
 	file->private_data = region;
 	file->f_mapping = &region->mapping;
 	return 0;
@@ -109,11 +110,12 @@ bool cowmem_file_is_ours(struct file *file)
  */
 struct file *cowmem_file_open_snapshot(void)
 {
-	struct cowmem_region *region = cowmem_region_create(NULL);
+	struct cowmem_region *region;
 	struct file *file;
 
-	if (!region)
-		return ERR_PTR(-ENOMEM);
+	region = cowmem_region_create(NULL, COWMEM_LIMIT_SNAPSHOTS);
+	if (IS_ERR(region))
+		return ERR_CAST(region);
 	file = anon_inode_getfile("[cowmem-snapshot]", &cowmem_fops, region,
 				  O_RDWR);
 	if (IS_ERR(file)) {

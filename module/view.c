@@ -36,22 +36,35 @@ static atomic64_t cowmem_next_id = ATOMIC64_INIT(0);
 /* The region's address_space holds no pages; it exists for its i_mmap tree. */
 static const struct address_space_operations cowmem_aops = {};
 
-struct cowmem_region *cowmem_region_create(struct inode *inode)
+/*
+ * A new region, counted against current's user as @what (a region, or a
+ * snapshot's); an ERR_PTR when out of memory or beyond the user's limit.
+ */
+struct cowmem_region *cowmem_region_create(struct inode *inode,
+					   enum cowmem_limit what)
 {
 	struct cowmem_region *region;
+	int err;
 
 	if (cowmem_should_fail())
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	region->cred = get_current_cred();
+	region->charged = what;
+	err = cowmem_limit_charge(region->cred, what, false);
+	if (err) {
+		put_cred(region->cred);
+		kfree(region);
+		return ERR_PTR(err);
+	}
 	address_space_init_once(&region->mapping);
 	region->mapping.host = inode;
 	region->mapping.a_ops = &cowmem_aops;
 	mutex_init(&region->lock);
 	INIT_LIST_HEAD(&region->views);
 	INIT_LIST_HEAD(&region->snapshots);
-	region->cred = get_current_cred();
 	/* Under the lock: the list is in id order, the world lock's and a lockset's. */
 	mutex_lock(&cowmem_regions_lock);
 	region->id = atomic64_inc_return(&cowmem_next_id);
@@ -98,30 +111,44 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	/* With the region, so that a census never sees its nodes' counts move. */
 	cowmem_index_release(&region->base);
 	mutex_unlock(&cowmem_regions_lock);
+	cowmem_limit_uncharge(region->cred, region->charged);
 	put_cred(region->cred);
 	mutex_destroy(&region->lock);
 	kfree(region);
 }
 
+/*
+ * A new view of @region for @mm, counted against current's user (a fork's
+ * clone is counted but never refused: see limits.c); an ERR_PTR when out
+ * of memory or beyond the user's limit.
+ */
 static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 					     struct mm_struct *mm,
 					     enum cowmem_view_how how,
 					     struct cowmem_view *parent)
 {
 	struct cowmem_view *view;
+	int err;
 
 	if (cowmem_should_fail())
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
 	if (!view)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	/* At fork, the parent's: the child has them too until it changes them. */
+	view->cred = get_current_cred();
+	err = cowmem_limit_charge(view->cred, COWMEM_LIMIT_VIEWS,
+				  how == COWMEM_VIEW_FORK);
+	if (err) {
+		put_cred(view->cred);
+		kfree(view);
+		return ERR_PTR(err);
+	}
 	kref_init(&view->ref);
 	view->region = region;
 	view->region_id = region->id;
 	view->mm = mm;
 	mmgrab(mm);
-	/* At fork, the parent's: the child has them too until it changes them. */
-	view->cred = get_current_cred();
 	mutex_init(&view->lock);
 	cowmem_index_init(&view->index, region->nr_pages);
 	atomic_set(&view->nr_vmas, 1);
@@ -197,6 +224,7 @@ static void cowmem_view_die(struct cowmem_view *view)
 static void cowmem_view_free(struct cowmem_view *view)
 {
 	mmdrop(view->mm);
+	cowmem_limit_uncharge(view->cred, COWMEM_LIMIT_VIEWS);
 	put_cred(view->cred);
 	mutex_destroy(&view->lock);
 	kfree(view);
@@ -350,8 +378,8 @@ static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 
 	lockdep_assert_held(&src->region->lock);
 	view = cowmem_view_alloc(src->region, mm, how, src);
-	if (!view)
-		return ERR_PTR(-ENOMEM);
+	if (IS_ERR(view))
+		return view;
 	mutex_lock(&src->lock);
 	cowmem_index_share(&view->index, &src->index);
 	cowmem_clone_zap(src, how);
@@ -466,10 +494,8 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 	} else {
 		view = cowmem_view_alloc(region, vma->vm_mm, COWMEM_VIEW_OPEN,
 					 NULL);
-		if (!view) {
-			view = ERR_PTR(-ENOMEM);
+		if (IS_ERR(view))
 			goto unlock;
-		}
 		/* A snapshot's first mapping starts from its frozen contents. */
 		if (region->is_snapshot)
 			cowmem_index_share(&view->index, &region->base);

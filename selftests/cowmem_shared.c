@@ -240,4 +240,81 @@ TEST(merge_budget_counts_every_view_visited)
 	close(fd);
 }
 
+#define PARAMS "/sys/module/cowmem/parameters/"
+
+/* Sets module parameter @name to @value; returns its old value, or -1. */
+static long set_param(const char *name, long value)
+{
+	char path[128], buf[32];
+	long old = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	f = fopen(path, "r");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	old = strtol(buf, NULL, 10);
+	snprintf(buf, sizeof(buf), "%ld", value);
+	return cg_write(path, buf) ? -1 : old;
+}
+
+/*
+ * The unprivileged child of limits_refuse_cleanly: under limits of two
+ * regions, one view and one snapshot, the next of each gets EDQUOT.
+ */
+static int limited_user(void)
+{
+	int fd[3], sfd;
+	char *map;
+
+	if (drop_to_nobody())
+		return 1;
+	fd[0] = cowmem_open();
+	fd[1] = cowmem_open();
+	fd[2] = cowmem_open();
+	if (fd[0] < 0 || fd[1] < 0 || fd[2] != -1 || errno != EDQUOT)
+		return 2;
+	map = cowmem_map(fd[0], 1, 0);
+	if (!map || cowmem_map(fd[1], 1, 0) || errno != EDQUOT)
+		return 3;
+	sfd = cowmem_snapshot(fd[0], map, 0);
+	if (sfd < 0 || cowmem_snapshot(fd[0], map, 0) != -1 || errno != EDQUOT)
+		return 4;
+	/* What was given back may be made again. */
+	close(sfd);
+	sfd = cowmem_snapshot(fd[0], map, 0);
+	if (sfd < 0)
+		return 5;
+	return 0;
+}
+
+/* Each per-user limit refuses the one over it with EDQUOT, and nothing else. */
+TEST(limits_refuse_cleanly)
+{
+	long regions = set_param("max_regions_per_user", 2);
+	long views = set_param("max_views_per_user", 1);
+	long snapshots = set_param("max_snapshots_per_user", 1);
+	struct stat node;
+	pid_t pid;
+
+	ASSERT_LE(0, regions);
+	ASSERT_LE(0, views);
+	ASSERT_LE(0, snapshots);
+	/* As a workshop loads it (dev_mode=0666), for the child's opens. */
+	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
+	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
+	pid = fork();
+	if (!pid)
+		_exit(limited_user());
+	EXPECT_EQ(0, wait_status(pid));
+	EXPECT_EQ(0, chmod(COWMEM_DEV, node.st_mode & 07777));
+	EXPECT_EQ(2, set_param("max_regions_per_user", regions));
+	EXPECT_EQ(1, set_param("max_views_per_user", views));
+	EXPECT_EQ(1, set_param("max_snapshots_per_user", snapshots));
+}
+
 TEST_HARNESS_MAIN
