@@ -29,7 +29,7 @@ static unsigned int cowmem_limits[COWMEM_NR_LIMITS] = {
 module_param_named(max_regions_per_user, cowmem_limits[COWMEM_LIMIT_REGIONS],
 		   uint, 0644);
 MODULE_PARM_DESC(max_regions_per_user,
-		 "Open /dev/cowmem files one user may have (default 4096, 0: any)");
+		 "Open files one user may have (default 4096, 0: any)");
 module_param_named(max_snapshots_per_user,
 		   cowmem_limits[COWMEM_LIMIT_SNAPSHOTS], uint, 0644);
 MODULE_PARM_DESC(max_snapshots_per_user,
@@ -37,7 +37,7 @@ MODULE_PARM_DESC(max_snapshots_per_user,
 module_param_named(max_views_per_user, cowmem_limits[COWMEM_LIMIT_VIEWS], uint,
 		   0644);
 MODULE_PARM_DESC(max_views_per_user,
-		 "Views (mapped regions, per process) one user may have (default 16384, 0: any)");
+		 "Views one user may have (default 16384, 0: any)");
 
 /* What one user has made; freed when it has nothing left. */
 struct cowmem_user {

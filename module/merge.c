@@ -5,13 +5,14 @@
  * every mapping, so that a later write breaks COW as usual; a zero-filled
  * page goes back to the zero page.
  *
- * One call scans a bounded number of pages of every view of one region (and
- * maybe a second), hashing each; pages merge with those scanned in the same
- * call. A hash match is only a hint: both pages' PTEs are dropped first, so
- * that no write can land while they are compared (a writer faults and waits
- * on view->lock), and only then are their contents compared. A write racing
- * with the merge therefore lands before (and the pages differ) or after (and
- * breaks COW): it is never lost.
+ * One call scans a bounded number of pages of the views of one region (and
+ * maybe a second), hashing each, in stretches between which it drops its
+ * locks; pages merge with those scanned in the same stretch. A hash match
+ * is only a hint: both pages' PTEs are dropped first, so that no write can
+ * land while they are compared (a writer faults and waits on view->lock),
+ * and only then are their contents compared. A write racing with the merge
+ * therefore lands before (and the pages differ) or after (and breaks COW):
+ * it is never lost.
  *
  * Pages charged to different memory cgroups are never merged: the merged
  * page would stay charged to one cgroup alone. cowmem refuses rather than
@@ -56,6 +57,7 @@ struct cowmem_merge {
 	int *buckets;
 	unsigned long nr_seen, nr_buckets;
 	unsigned long visits; /* one view at one offset: what budget counts */
+	pgoff_t pos; /* the next offset to scan */
 	unsigned long freed, freed_zero; /* for stats, which root reads */
 	struct cowmem_merge_args args;
 };
@@ -227,41 +229,58 @@ static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 }
 
 /*
- * Scans from args.start on, one page offset (in every locked view) at a
- * time, while the budget lasts. The budget counts every view visited at
- * every offset, written or not (and an offset as one visit at least), so
- * that the work, and the time the locks are held, follow what the caller
- * asked for; the first offset is scanned whole even when it has more views
- * than the budget, so that every call makes progress.
+ * Visits between two drops of the locks: a stretch. Pages merge with the
+ * pages seen in the same stretch (the frames seen are not held across a
+ * drop, so the table is forgotten there).
+ */
+#define COWMEM_MERGE_STRETCH 4096
+
+/*
+ * Scans from mg->pos on, one page offset (in every locked view) at a time,
+ * while the budget lasts. The budget counts every view visited at every
+ * offset, written or not (and an offset as one visit at least), so that
+ * the work follows what the caller asked for; the first offset is scanned
+ * whole even when it has more views than the budget, so that every call
+ * makes progress. Returns true when it paused at the end of a stretch,
+ * for the caller to drop the locks, false when the call is done.
  * Called with the lockset held.
  */
-static void cowmem_merge_scan(struct cowmem_merge *mg)
+static bool cowmem_merge_scan(struct cowmem_merge *mg)
 {
 	unsigned long cost = max(mg->nr_views, 1UL);
-	pgoff_t pgoff, end = 0;
+	unsigned long pause = mg->visits + COWMEM_MERGE_STRETCH;
+	pgoff_t end = 0;
 	unsigned long i;
 
 	for (i = 0; i < mg->nr_views; i++)
 		end = max(end, mg->views[i]->region->nr_pages);
-	mg->args.next = 0;
-	for (pgoff = mg->args.start; pgoff < end; pgoff++) {
+	for (; mg->pos < end; mg->pos++) {
 		if (mg->visits && mg->visits + cost > mg->args.budget) {
-			mg->args.next = pgoff;
-			return;
+			mg->args.next = mg->pos;
+			return false;
 		}
-		cowmem_merge_offset(mg, pgoff);
+		if (mg->visits >= pause)
+			return true;
+		cowmem_merge_offset(mg, mg->pos);
 		mg->visits += cost;
 		cond_resched();
 	}
+	mg->args.next = 0;
+	return false;
 }
 
-/* Lists the views the lockset holds. Called with the lockset held. */
-static int cowmem_merge_list_views(struct cowmem_merge *mg, gfp_t gfp)
+/*
+ * Lists the views the lockset holds, and forgets the pages seen before:
+ * the start of a stretch. Called with the lockset held.
+ */
+static int cowmem_merge_stretch(struct cowmem_merge *mg, gfp_t gfp)
 {
 	struct cowmem_view *view;
 	unsigned long n = 0;
 	int r;
 
+	kvfree(mg->views);
+	mg->nr_views = 0;
 	for (r = 0; r < 2 && mg->set.regions[r]; r++)
 		list_for_each_entry(view, &mg->set.regions[r]->views, link)
 			n += cowmem_lockset_has(view);
@@ -272,7 +291,29 @@ static int cowmem_merge_list_views(struct cowmem_merge *mg, gfp_t gfp)
 		list_for_each_entry(view, &mg->set.regions[r]->views, link)
 			if (cowmem_lockset_has(view))
 				mg->views[mg->nr_views++] = view;
+	mg->nr_seen = 0;
+	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
 	return 0;
+}
+
+/*
+ * Scans stretch by stretch, dropping and retaking the locks in between,
+ * so that nobody waiting for them waits longer than a stretch. Returns
+ * with the lockset held and 0, or without it and -EINTR.
+ */
+static int cowmem_merge_stretches(struct cowmem_merge *mg, gfp_t gfp)
+{
+	int err;
+
+	for (;;) {
+		err = cowmem_merge_stretch(mg, gfp);
+		if (err || !cowmem_merge_scan(mg))
+			return err;
+		cowmem_lockset_unlock(&mg->set);
+		cond_resched();
+		if (cowmem_lockset_lock(&mg->set))
+			return -EINTR;
+	}
 }
 
 /*
@@ -291,14 +332,17 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 
 	if (cowmem_lockset_lock(&mg->set))
 		return -EINTR;
+	mg->pos = mg->args.start;
 	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
 	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen), gfp);
 	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets), gfp);
-	if (!mg->seen || !mg->buckets || cowmem_merge_list_views(mg, gfp))
+	if (!mg->seen || !mg->buckets)
 		goto free_table;
-	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
-	cowmem_merge_scan(mg);
-	err = 0;
+	err = cowmem_merge_stretches(mg, gfp);
+	if (err == -EINTR)
+		goto free_unlocked;
+	if (err)
+		goto free_table;
 	this_cpu_add(cowmem_stats.merged_pages, mg->freed);
 	this_cpu_add(cowmem_stats.merged_zero, mg->freed_zero);
 	trace_merge(mg->set.regions[0]->id,
@@ -306,10 +350,11 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 		    mg->args.scanned, mg->args.merged, mg->args.zeroed,
 		    mg->args.skipped);
 free_table:
+	cowmem_lockset_unlock(&mg->set);
+free_unlocked:
 	kvfree(mg->views);
 	kvfree(mg->buckets);
 	kvfree(mg->seen);
-	cowmem_lockset_unlock(&mg->set);
 	return err;
 }
 

@@ -110,8 +110,9 @@ struct cowmem_rollback_args {
  *           view at one offset is one visit, written or not, so that the
  *           work of a call follows @budget. The views at an offset are
  *           visited together (so a first offset with more views than
- *           @budget is visited whole). Pages merge with the pages scanned
- *           in the same call.
+ *           @budget is visited whole). The locks are dropped every 4096
+ *           visits; pages merge with the pages scanned since the last
+ *           drop.
  * @next:    out: where the next call should start; 0 after the last page
  * @scanned: out: written pages looked at
  * @merged:  out: pages (of one view at one offset) now sharing an
