@@ -240,6 +240,38 @@ TEST(merge_budget_counts_every_view_visited)
 	close(fd);
 }
 
+#define LONG_PAGES 6000 /* more than one stretch of 4096 visits */
+
+/* A merge drops its locks between stretches: pages merge within one only. */
+TEST(merge_works_in_stretches)
+{
+	struct cowmem_page_info info[2];
+	size_t psz = page_size();
+	struct cowmem_merge_args a;
+	int fd = cowmem_open();
+	char *map;
+
+	ASSERT_LE(0, fd);
+	map = cowmem_map(fd, LONG_PAGES, 0);
+	ASSERT_NE(NULL, map);
+	for (int i = 0; i < 2; i++) {
+		memset(map + i * psz, 't', psz);
+		memset(map + (5000 + i) * psz, 't', psz);
+	}
+	ASSERT_EQ(0, cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, &a));
+	EXPECT_EQ(0, a.next);
+	EXPECT_EQ(4, a.scanned);
+	/* 1 into 0, 5001 into 5000: the twins 4096 visits apart stay apart. */
+	EXPECT_EQ(2, a.merged);
+	ASSERT_EQ(0, cowmem_page_info(fd, map, 1, &info[0]));
+	ASSERT_EQ(0, cowmem_page_info(fd, map + 5000 * psz, 1, &info[1]));
+	EXPECT_NE(info[0].frame_id, info[1].frame_id);
+	EXPECT_EQ(2, info[0].refcount);
+	EXPECT_EQ(2, info[1].refcount);
+	munmap(map, LONG_PAGES * psz);
+	close(fd);
+}
+
 #define PARAMS "/sys/module/cowmem/parameters/"
 
 /* Sets module parameter @name to @value; returns its old value, or -1. */
