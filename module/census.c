@@ -110,6 +110,8 @@ static void cowmem_census_level(struct cowmem_census *c, unsigned int level)
 			if (node->slots[i])
 				cowmem_census_tally(c, below, node->slots[i],
 						    reach);
+		/* A census can count a large region: others get the CPU. */
+		cond_resched();
 	}
 }
 

