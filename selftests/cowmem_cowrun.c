@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowrun: a program's private anonymous mappings served by /dev/cowmem
+ * through tools/libcowrun.so. The program re-executes itself under the
+ * library (LD_PRELOAD) and checks what a program relies on: the mapping is
+ * cowmem's, a forked child's writes stay its own and copy only the pages it
+ * wrote, MADV_DONTNEED zeroes, mremap() grows, small mappings and stacks
+ * are left alone, and without the device everything still works.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "cowmem_test.h"
+
+#define LEN (1024UL * 1024)
+
+/* Whether the mapping at @addr is a /dev/cowmem one, from /proc/self/maps. */
+static int is_cowmem(void *addr)
+{
+	unsigned long start, end, a = (unsigned long)addr;
+	char line[512];
+	int found = 0;
+	FILE *maps;
+
+	maps = fopen("/proc/self/maps", "r");
+	if (!maps)
+		return -1;
+	while (fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		if (a >= start && a < end) {
+			found = strstr(line, "/dev/cowmem") ? 1 : 0;
+			break;
+		}
+	}
+	fclose(maps);
+	return found;
+}
+
+static void *map_anon(size_t len, int flags)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+}
+
+TEST(large_mapping_is_served_small_and_stack_are_not)
+{
+	void *big = map_anon(LEN, 0);
+	void *small = map_anon(4096, 0);
+	void *stack = map_anon(LEN, MAP_STACK);
+
+	ASSERT_NE(MAP_FAILED, big);
+	ASSERT_NE(MAP_FAILED, small);
+	ASSERT_NE(MAP_FAILED, stack);
+	EXPECT_EQ(1, is_cowmem(big));
+	EXPECT_EQ(0, is_cowmem(small));
+	EXPECT_EQ(0, is_cowmem(stack));
+	munmap(big, LEN);
+	munmap(small, 4096);
+	munmap(stack, LEN);
+}
+
+TEST(fork_child_writes_are_its_own_and_copy_only_what_it_wrote)
+{
+	long page = sysconf(_SC_PAGESIZE), before, after;
+	unsigned char *p = map_anon(LEN, 0);
+	int status, i;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, is_cowmem(p));
+	memset(p, 'P', LEN);
+	before = cowmem_stat("cow_breaks");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		for (i = 0; i < 8; i++)
+			p[i * page] = 'C';
+		_exit(p[0] == 'C' && p[LEN - 1] == 'P' ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	after = cowmem_stat("cow_breaks");
+	EXPECT_EQ(8, after - before);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ('P', p[i * page]);
+	EXPECT_EQ(1, cowmem_check_ok());
+	munmap(p, LEN);
+}
+
+TEST(madv_dontneed_reads_zeros_after)
+{
+	unsigned char *p = map_anon(LEN, 0);
+	long page = sysconf(_SC_PAGESIZE);
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, is_cowmem(p));
+	memset(p, 'D', LEN);
+	ASSERT_EQ(0, madvise(p + page, 4 * page, MADV_DONTNEED));
+	EXPECT_EQ('D', p[0]);
+	EXPECT_EQ(0, p[page]);
+	EXPECT_EQ(0, p[5 * page - 1]);
+	EXPECT_EQ('D', p[5 * page]);
+	/* The range is still usable, and still forks copy-on-write. */
+	p[page] = 'x';
+	EXPECT_EQ('x', p[page]);
+	EXPECT_EQ(0, madvise(p, LEN, MADV_FREE));
+	munmap(p, LEN);
+}
+
+TEST(mremap_growth_moves_and_keeps_contents)
+{
+	unsigned char *p = map_anon(LEN, 0), *q;
+
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 'R', LEN);
+	q = mremap(p, LEN, 2 * LEN, MREMAP_MAYMOVE);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ('R', q[0]);
+	EXPECT_EQ('R', q[LEN - 1]);
+	EXPECT_EQ(0, q[2 * LEN - 1]);
+	EXPECT_EQ(1, is_cowmem(q));
+	/* Shrinking works in place. */
+	EXPECT_EQ(q, mremap(q, 2 * LEN, LEN, 0));
+	EXPECT_EQ('R', q[LEN - 1]);
+	munmap(q, LEN);
+}
+
+TEST(without_the_device_mappings_fall_back)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWRUN_DEVICE", "/nonexistent/cowmem", 1);
+		setenv("COWMEM_COWRUN_PROBE", "fallback", 1);
+		execl("/proc/self/exe", "cowmem_cowrun", NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+}
+
+/* Under a missing device: served nothing, the memory still works. */
+static int fallback_probe(void)
+{
+	unsigned char *p = map_anon(LEN, 0);
+
+	if (p == MAP_FAILED || is_cowmem(p) != 0)
+		return 1;
+	memset(p, 'F', LEN);
+	if (madvise(p, LEN, MADV_DONTNEED) || p[0] != 0)
+		return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char lib[PATH_MAX], *slash;
+	const char *probe = getenv("COWMEM_COWRUN_PROBE");
+
+	if (probe && !strcmp(probe, "fallback"))
+		return fallback_probe();
+	if (!getenv("COWMEM_COWRUN")) {
+		/* Run again under the library, next to us in ../tools. */
+		if (!realpath("/proc/self/exe", lib))
+			return 1;
+		slash = strrchr(lib, '/');
+		*slash = '\0';
+		slash = strrchr(lib, '/');
+		snprintf(slash, sizeof(lib) - (slash - lib),
+			 "/tools/libcowrun.so");
+		if (access(lib, R_OK)) {
+			printf("# SKIP %s is not built (make tools)\n", lib);
+			return KSFT_SKIP;
+		}
+		setenv("LD_PRELOAD", lib, 1);
+		setenv("COWMEM_COWRUN", "1", 1);
+		execv("/proc/self/exe", argv);
+		return 1;
+	}
+	return test_harness_run(argc, argv);
+}

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libcowrun.so: serves a program's private anonymous mappings from
+ * /dev/cowmem, so that its fork()s use cowmem's copy-on-write. Loaded with
+ * LD_PRELOAD by tools/cowrun, which sets its options in the environment:
+ *
+ *   COWRUN_MIN=BYTES    smallest mapping served (default 65536)
+ *   COWRUN_DEVICE=PATH  the device (default /dev/cowmem)
+ *   COWRUN_INHERIT=0    children neither keep it after exec (LD_PRELOAD is
+ *                       dropped) nor get new mappings served after fork()
+ *   COWRUN_VERBOSE=1    one summary line per process on stderr at exit
+ *
+ * Each served mapping is a region of its own: one open() of the device, one
+ * MAP_SHARED mmap() at offset 0, the file closed again (the mapping keeps
+ * it). Whatever fails falls back to the anonymous mapping the program asked
+ * for, so the program never sees cowmem's refusals; the first such fallback
+ * is reported once. munmap(), mremap(), mprotect() and madvise() keep a
+ * table of the served ranges, because cowmem mappings refuse what
+ * anonymous memory allows (MADV_DONTNEED, mremap() growth) and those calls
+ * are emulated here.
+ *
+ * Every call goes to the kernel through syscall(), never through dlsym():
+ * an allocator that mmap()s from inside dlsym()'s own allocation would
+ * recurse into us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_RANGES 16384
+
+struct range {
+	uintptr_t start, end;
+	int prot;
+};
+
+/* Served ranges, unsorted; the lock is a spinlock so fork() can take it. */
+static struct range ranges[MAX_RANGES];
+static int nr_ranges;
+static char table_lock;
+
+static struct {
+	bool ready, disabled, no_inherit, verbose, device_gone, warned;
+	size_t min;
+	size_t max_region;
+	const char *device;
+} opt;
+
+static struct {
+	unsigned long served, served_kib;
+	unsigned long no_device, too_large, mmap_failed, table_full;
+	unsigned long dontneed, mremap_moved, mremap_refused, hints;
+} count;
+
+static const char warning[] =
+	"cowrun: %s; such mappings fall back to anonymous memory (--verbose counts them)\n";
+/* At exit, under --verbose: what was served, what fell back, what was emulated. */
+static const char summary[] =
+	"cowrun: pid %d: served %lu mappings (%lu KiB); fallbacks %lu ";
+static const char detail[] =
+	"(no device %lu, too large %lu, mmap failed %lu, table full %lu); ";
+static const char emulated[] =
+	"emulated: DONTNEED %lu, mremap moves %lu, hints %lu; refused growth %lu\n";
+
+static const char no_fds[] = "out of file descriptors for the cowmem device";
+static const char no_device[] =
+	"cannot open the cowmem device (is the module loaded, and may you open it?)";
+
+static void lock(void)
+{
+	while (__atomic_test_and_set(&table_lock, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void unlock(void)
+{
+	__atomic_clear(&table_lock, __ATOMIC_RELEASE);
+}
+
+static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static int sys_munmap(void *addr, size_t len)
+{
+	return syscall(SYS_munmap, addr, len);
+}
+
+/* One line, once per process image, whatever the verbosity. */
+static void warn_once(const char *why)
+{
+	char line[256];
+	int n;
+
+	if (__atomic_exchange_n(&opt.warned, true, __ATOMIC_RELAXED))
+		return;
+	n = snprintf(line, sizeof(line), warning, why);
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+/* Removes [start, end) from the table, splitting ranges that straddle it. */
+static void table_remove_locked(uintptr_t start, uintptr_t end)
+{
+	int i;
+
+	for (i = 0; i < nr_ranges; i++) {
+		struct range *r = &ranges[i];
+
+		if (r->end <= start || r->start >= end)
+			continue;
+		if (r->start < start && r->end > end) {
+			if (nr_ranges == MAX_RANGES) {
+				/* Forget the tail: it is then handled as
+				 * anonymous memory, which only loses emulation.
+				 */
+				r->end = start;
+				continue;
+			}
+			ranges[nr_ranges] = *r;
+			ranges[nr_ranges].start = end;
+			nr_ranges++;
+			r->end = start;
+		} else if (r->start < start) {
+			r->end = start;
+		} else if (r->end > end) {
+			r->start = end;
+		} else {
+			ranges[i--] = ranges[--nr_ranges];
+		}
+	}
+}
+
+static bool table_add(uintptr_t start, uintptr_t end, int prot)
+{
+	bool ok;
+
+	lock();
+	table_remove_locked(start, end);
+	ok = nr_ranges < MAX_RANGES;
+	if (ok)
+		ranges[nr_ranges++] = (struct range){ start, end, prot };
+	unlock();
+	return ok;
+}
+
+static void table_remove(uintptr_t start, uintptr_t end)
+{
+	lock();
+	table_remove_locked(start, end);
+	unlock();
+}
+
+/*
+ * The served range with the lowest start that overlaps [start, end), copied
+ * to @out; false if none.
+ */
+static bool table_first(uintptr_t start, uintptr_t end, struct range *out)
+{
+	bool found = false;
+	int i;
+
+	lock();
+	for (i = 0; i < nr_ranges; i++) {
+		if (ranges[i].end <= start || ranges[i].start >= end)
+			continue;
+		if (!found || ranges[i].start < out->start)
+			*out = ranges[i];
+		found = true;
+	}
+	unlock();
+	return found;
+}
+
+static void read_max_region(void)
+{
+	char buf[32] = "";
+	ssize_t n;
+	int fd;
+
+	fd = syscall(SYS_openat, AT_FDCWD,
+		     "/sys/module/cowmem/parameters/max_region_mb",
+		     O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0)
+		opt.max_region = strtoull(buf, NULL, 10) << 20;
+}
+
+/* Takes our own entry out of LD_PRELOAD, leaving any others. */
+static void drop_preload(void)
+{
+	char *preload = getenv("LD_PRELOAD");
+	char *tok, *save, *copy;
+	char kept[4096] = "";
+
+	if (!preload)
+		return;
+	copy = strdup(preload);
+	if (!copy)
+		return;
+	for (tok = strtok_r(copy, ": ", &save); tok;
+	     tok = strtok_r(NULL, ": ", &save)) {
+		if (strstr(tok, "libcowrun.so"))
+			continue;
+		if (kept[0])
+			strncat(kept, ":", sizeof(kept) - strlen(kept) - 1);
+		strncat(kept, tok, sizeof(kept) - strlen(kept) - 1);
+	}
+	free(copy);
+	if (kept[0])
+		setenv("LD_PRELOAD", kept, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
+static void atfork_prepare(void)
+{
+	lock();
+}
+
+static void atfork_parent(void)
+{
+	unlock();
+}
+
+static void atfork_child(void)
+{
+	unlock();
+	if (opt.no_inherit)
+		opt.disabled = true;
+}
+
+__attribute__((constructor)) static void cowrun_init(void)
+{
+	const char *env;
+
+	opt.min = 64 << 10;
+	env = getenv("COWRUN_MIN");
+	if (env && *env)
+		opt.min = strtoull(env, NULL, 0);
+	opt.device = getenv("COWRUN_DEVICE");
+	if (!opt.device || !*opt.device)
+		opt.device = "/dev/cowmem";
+	env = getenv("COWRUN_VERBOSE");
+	opt.verbose = env && strcmp(env, "0");
+	env = getenv("COWRUN_INHERIT");
+	opt.no_inherit = env && !strcmp(env, "0");
+	read_max_region();
+	if (opt.no_inherit)
+		drop_preload();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	__atomic_store_n(&opt.ready, true, __ATOMIC_RELEASE);
+}
+
+__attribute__((destructor)) static void cowrun_fini(void)
+{
+	unsigned long fallbacks = count.no_device + count.too_large +
+				  count.mmap_failed + count.table_full;
+	char line[512];
+	int n;
+
+	/* Quiet for the shells and helpers a program runs that map nothing. */
+	if (!opt.verbose || !(count.served + fallbacks))
+		return;
+	n = snprintf(line, sizeof(line), summary, (int)getpid(), count.served,
+		     count.served_kib, fallbacks);
+	n += snprintf(line + n, sizeof(line) - n, detail, count.no_device,
+		      count.too_large, count.mmap_failed, count.table_full);
+	n += snprintf(line + n, sizeof(line) - n, emulated, count.dontneed,
+		      count.mremap_moved, count.hints, count.mremap_refused);
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+static bool wants_cowmem(size_t len, int flags, int fd)
+{
+	if (!__atomic_load_n(&opt.ready, __ATOMIC_ACQUIRE) || opt.disabled)
+		return false;
+	if (fd != -1 || !(flags & MAP_ANONYMOUS))
+		return false;
+	if ((flags & MAP_TYPE) != MAP_PRIVATE)
+		return false;
+	/* Stacks: a thread's exit wakes a futex on its stack, which needs GUP. */
+	if (flags & (MAP_GROWSDOWN | MAP_STACK | MAP_HUGETLB))
+		return false;
+	return len >= opt.min;
+}
+
+static void fallback(unsigned long *counter, const char *why)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+	warn_once(why);
+}
+
+/*
+ * A cowmem mapping in place of a private anonymous one, or MAP_FAILED
+ * (counted, and warned about once) when the caller must fall back.
+ */
+static void *serve(void *addr, size_t len, int prot, int flags)
+{
+	int shared = (flags & ~(MAP_TYPE | MAP_ANONYMOUS)) | MAP_SHARED;
+	void *p;
+	int fd;
+
+	if (__atomic_load_n(&opt.device_gone, __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&count.no_device, 1, __ATOMIC_RELAXED);
+		return MAP_FAILED;
+	}
+	if (opt.max_region && len > opt.max_region) {
+		fallback(&count.too_large,
+			 "a mapping is larger than cowmem's max_region_mb");
+		return MAP_FAILED;
+	}
+	fd = syscall(SYS_openat, AT_FDCWD, opt.device, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		/* Out of file descriptors is passing; a missing device is not. */
+		if (errno != EMFILE && errno != ENFILE)
+			__atomic_store_n(&opt.device_gone, true,
+					 __ATOMIC_RELAXED);
+		fallback(&count.no_device, errno == EMFILE || errno == ENFILE ?
+						   no_fds :
+						   no_device);
+		return MAP_FAILED;
+	}
+	p = sys_mmap(addr, len, prot, shared, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		fallback(&count.mmap_failed, "cowmem refused an mmap()");
+		return MAP_FAILED;
+	}
+	if (!table_add((uintptr_t)p, (uintptr_t)p + len, prot)) {
+		/* Untracked it could not be emulated: give it back. */
+		sys_munmap(p, len);
+		fallback(&count.table_full,
+			 "cowrun's table of mappings is full");
+		return MAP_FAILED;
+	}
+	__atomic_add_fetch(&count.served, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&count.served_kib, len >> 10, __ATOMIC_RELAXED);
+	return p;
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	int saved = errno;
+	void *p;
+
+	if (wants_cowmem(len, flags, fd)) {
+		p = serve(addr, len, prot, flags);
+		if (p != MAP_FAILED) {
+			errno = saved;
+			return p;
+		}
+		errno = saved;
+	}
+	p = sys_mmap(addr, len, prot, flags, fd, off);
+	/* Anything mapped over served memory replaces it. */
+	if (p != MAP_FAILED && (flags & MAP_FIXED))
+		table_remove((uintptr_t)p, (uintptr_t)p + len);
+	return p;
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	int ret = sys_munmap(addr, len);
+
+	if (!ret)
+		table_remove((uintptr_t)addr, (uintptr_t)addr + len);
+	return ret;
+}
+
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	uintptr_t start = (uintptr_t)addr, end = start + len;
+	struct range r;
+	int ret;
+
+	ret = syscall(SYS_mprotect, addr, len, prot);
+	if (ret)
+		return ret;
+	/* Re-add each served piece with its new protection. */
+	while (table_first(start, end, &r)) {
+		r.start = r.start > start ? r.start : start;
+		r.end = r.end < end ? r.end : end;
+		r.prot = prot;
+		table_add(r.start, r.end, prot);
+		start = r.end;
+	}
+	return 0;
+}
+
+/*
+ * MADV_DONTNEED on anonymous memory: the range reads zeros afterwards and
+ * its memory goes back. cowmem refuses it (EINVAL), so a fresh mapping
+ * replaces the range: a cowmem one, or anonymous memory if that fails.
+ */
+static int emulate_dontneed(struct range *r)
+{
+	size_t len = r->end - r->start;
+	void *p = MAP_FAILED;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+	if (len >= opt.min && !opt.disabled)
+		p = serve((void *)r->start, len, r->prot, flags);
+	if (p == MAP_FAILED) {
+		p = sys_mmap((void *)r->start, len, r->prot, flags, -1, 0);
+		if (p == MAP_FAILED)
+			return -1;
+		table_remove(r->start, r->end);
+	}
+	__atomic_add_fetch(&count.dontneed, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static bool is_hint(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_FREE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Served pieces of the range are handled here, the rest goes to the kernel,
+ * in address order. Hints cowmem refuses are no-ops here, as the kernel is
+ * free to ignore them (MADV_FREE may leave the contents as they are).
+ */
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t cur = (uintptr_t)addr, end = cur + len;
+	struct range r;
+
+	if (advice != MADV_DONTNEED && !is_hint(advice))
+		return syscall(SYS_madvise, addr, len, advice);
+	while (cur < end && table_first(cur, end, &r)) {
+		if (r.start > cur &&
+		    syscall(SYS_madvise, (void *)cur, r.start - cur, advice))
+			return -1;
+		r.start = r.start > cur ? r.start : cur;
+		r.end = r.end < end ? r.end : end;
+		if (advice == MADV_DONTNEED) {
+			if (emulate_dontneed(&r))
+				return -1;
+		} else {
+			__atomic_add_fetch(&count.hints, 1, __ATOMIC_RELAXED);
+		}
+		cur = r.end;
+	}
+	if (cur < end)
+		return syscall(SYS_madvise, (void *)cur, end - cur, advice);
+	return 0;
+}
+
+/*
+ * cowmem mappings cannot grow (VM_DONTEXPAND). Growth that may move gets a
+ * new mapping and a copy; growth in place fails with ENOMEM, which the
+ * kernel may answer for anonymous memory too. Shrinking and moving work.
+ */
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	uintptr_t start = (uintptr_t)old;
+	void *new_addr = NULL, *p;
+	int map_flags;
+	struct range r;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (!table_first(start, start + (old_len ? old_len : 1), &r) ||
+	    new_len <= old_len || !old_len || (flags & MREMAP_DONTUNMAP)) {
+		p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
+				    new_addr);
+		if (p != MAP_FAILED && table_first(start, start + 1, &r)) {
+			table_remove(start, start + old_len);
+			if (!(flags & MREMAP_DONTUNMAP))
+				table_add((uintptr_t)p, (uintptr_t)p + new_len,
+					  r.prot);
+		}
+		return p;
+	}
+	if (!(flags & MREMAP_MAYMOVE)) {
+		__atomic_add_fetch(&count.mremap_refused, 1, __ATOMIC_RELAXED);
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	if (flags & MREMAP_FIXED)
+		map_flags |= MAP_FIXED;
+	p = mmap(new_addr, new_len, r.prot | PROT_READ | PROT_WRITE, map_flags,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	memcpy(p, old, old_len);
+	if (!(r.prot & PROT_WRITE))
+		mprotect(p, new_len, r.prot);
+	munmap(old, old_len);
+	__atomic_add_fetch(&count.mremap_moved, 1, __ATOMIC_RELAXED);
+	return p;
+}
