@@ -50,11 +50,14 @@ static int nr_ranges;
 static char table_lock;
 
 static struct {
-	bool ready, disabled, no_inherit, verbose, device_gone, warned;
+	int state; /* 0, then INITIALIZING, then READY */
+	bool disabled, no_inherit, verbose, device_gone, warned;
 	size_t min;
 	size_t max_region;
-	const char *device;
+	char device[256];
 } opt;
+
+enum { INITIALIZING = 1, READY };
 
 static struct {
 	unsigned long served, served_kib;
@@ -245,26 +248,46 @@ static void atfork_child(void)
 		opt.disabled = true;
 }
 
-__attribute__((constructor)) static void cowrun_init(void)
+/*
+ * The options, read on the first mmap() or by the constructor, whichever
+ * comes first: libraries initialised before us (jemalloc) map their first
+ * arenas before our constructor runs. The device path is copied, because
+ * programs that set their process title (Redis) overwrite the environment.
+ * Only what needs no allocation happens here: an allocator may be calling.
+ */
+static bool cowrun_ready(void)
 {
 	const char *env;
+	int state = 0;
 
+	if (__atomic_load_n(&opt.state, __ATOMIC_ACQUIRE) == READY)
+		return true;
+	if (!__atomic_compare_exchange_n(&opt.state, &state, INITIALIZING,
+					 false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return false; /* another thread is at it: not served */
 	opt.min = 64 << 10;
 	env = getenv("COWRUN_MIN");
 	if (env && *env)
 		opt.min = strtoull(env, NULL, 0);
-	opt.device = getenv("COWRUN_DEVICE");
-	if (!opt.device || !*opt.device)
-		opt.device = "/dev/cowmem";
+	env = getenv("COWRUN_DEVICE");
+	snprintf(opt.device, sizeof(opt.device), "%s",
+		 env && *env ? env : "/dev/cowmem");
 	env = getenv("COWRUN_VERBOSE");
 	opt.verbose = env && strcmp(env, "0");
 	env = getenv("COWRUN_INHERIT");
 	opt.no_inherit = env && !strcmp(env, "0");
 	read_max_region();
+	__atomic_store_n(&opt.state, READY, __ATOMIC_RELEASE);
+	return true;
+}
+
+__attribute__((constructor)) static void cowrun_init(void)
+{
+	cowrun_ready();
 	if (opt.no_inherit)
 		drop_preload();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	__atomic_store_n(&opt.ready, true, __ATOMIC_RELEASE);
 }
 
 __attribute__((destructor)) static void cowrun_fini(void)
@@ -289,14 +312,14 @@ __attribute__((destructor)) static void cowrun_fini(void)
 
 static bool wants_cowmem(size_t len, int flags, int fd)
 {
-	if (!__atomic_load_n(&opt.ready, __ATOMIC_ACQUIRE) || opt.disabled)
-		return false;
 	if (fd != -1 || !(flags & MAP_ANONYMOUS))
 		return false;
 	if ((flags & MAP_TYPE) != MAP_PRIVATE)
 		return false;
 	/* Stacks: a thread's exit wakes a futex on its stack, which needs GUP. */
 	if (flags & (MAP_GROWSDOWN | MAP_STACK | MAP_HUGETLB))
+		return false;
+	if (!cowrun_ready() || opt.disabled)
 		return false;
 	return len >= opt.min;
 }
