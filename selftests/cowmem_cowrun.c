@@ -108,9 +108,15 @@ TEST(madv_dontneed_reads_zeros_after)
 	EXPECT_EQ(0, p[page]);
 	EXPECT_EQ(0, p[5 * page - 1]);
 	EXPECT_EQ('D', p[5 * page]);
-	/* The range is still usable, and still forks copy-on-write. */
+	/* The range is still usable. */
 	p[page] = 'x';
 	EXPECT_EQ('x', p[page]);
+	/* A large range gets a fresh cowmem mapping. */
+	ASSERT_EQ(0, madvise(p, LEN, MADV_DONTNEED));
+	EXPECT_EQ(0, p[0]);
+	EXPECT_EQ(0, p[page]);
+	EXPECT_EQ(0, p[LEN - 1]);
+	EXPECT_EQ(1, is_cowmem(p));
 	EXPECT_EQ(0, madvise(p, LEN, MADV_FREE));
 	munmap(p, LEN);
 }

@@ -62,7 +62,7 @@ enum { INITIALIZING = 1, READY };
 static struct {
 	unsigned long served, served_kib;
 	unsigned long no_device, too_large, mmap_failed, table_full;
-	unsigned long dontneed, mremap_moved, mremap_refused, hints;
+	unsigned long dontneed, zeroed, mremap_moved, mremap_refused, hints;
 } count;
 
 static const char warning[] =
@@ -73,7 +73,7 @@ static const char summary[] =
 static const char detail[] =
 	"(no device %lu, too large %lu, mmap failed %lu, table full %lu); ";
 static const char emulated[] =
-	"emulated: DONTNEED %lu, mremap moves %lu, hints %lu; refused growth %lu\n";
+	"DONTNEED remapped %lu, zeroed %lu; mremap moves %lu, refused %lu; hints %lu\n";
 
 static const char no_fds[] = "out of file descriptors for the cowmem device";
 static const char no_device[] =
@@ -305,7 +305,8 @@ __attribute__((destructor)) static void cowrun_fini(void)
 	n += snprintf(line + n, sizeof(line) - n, detail, count.no_device,
 		      count.too_large, count.mmap_failed, count.table_full);
 	n += snprintf(line + n, sizeof(line) - n, emulated, count.dontneed,
-		      count.mremap_moved, count.hints, count.mremap_refused);
+		      count.zeroed, count.mremap_moved, count.mremap_refused,
+		      count.hints);
 	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }
@@ -435,17 +436,50 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 }
 
 /*
+ * Zeroes the pages of [start, end) that hold anything: reading a page never
+ * written maps the zero page and allocates nothing, so only pages with data
+ * are written (and, if shared with a child, copied first).
+ */
+static void zero_fill(uintptr_t start, uintptr_t end)
+{
+	size_t psz = (size_t)getpagesize(), i;
+	uintptr_t page;
+
+	for (page = start; page < end; page += psz) {
+		const unsigned long *word = (const unsigned long *)page;
+
+		for (i = 0; i < psz / sizeof(*word); i++) {
+			if (word[i]) {
+				memset((void *)page, 0, psz);
+				break;
+			}
+		}
+	}
+}
+
+/*
  * MADV_DONTNEED on anonymous memory: the range reads zeros afterwards and
- * its memory goes back. cowmem refuses it (EINVAL), so a fresh mapping
- * replaces the range: a cowmem one, or anonymous memory if that fails.
+ * its memory goes back. cowmem refuses it (EINVAL). A range of at least
+ * --min bytes gets a fresh cowmem mapping over it (anonymous memory if that
+ * fails); a smaller one, writable, is zeroed in place instead, or allocators
+ * that purge page by page (jemalloc) would split their mappings into
+ * thousands of VMAs. Either way the old pages are freed only when the whole
+ * region they belong to is unmapped: cowmem frees a view's pages with its
+ * last VMA, not per range.
  */
 static int emulate_dontneed(struct range *r)
 {
 	size_t len = r->end - r->start;
 	void *p = MAP_FAILED;
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+	int rw = PROT_READ | PROT_WRITE;
 
-	if (len >= opt.min && !opt.disabled)
+	if (len < opt.min && (r->prot & rw) == rw) {
+		zero_fill(r->start, r->end);
+		__atomic_add_fetch(&count.zeroed, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!opt.disabled)
 		p = serve((void *)r->start, len, r->prot, flags);
 	if (p == MAP_FAILED) {
 		p = sys_mmap((void *)r->start, len, r->prot, flags, -1, 0);
