@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +24,7 @@
 
 #define LEN (1024UL * 1024)
 
-/* Whether the mapping at @addr is a /dev/cowmem one, from /proc/self/maps. */
+/* Whether the mapping at @addr is a cowmem node's, from /proc/self/maps. */
 static int is_cowmem(void *addr)
 {
 	unsigned long start, end, a = (unsigned long)addr;
@@ -36,7 +39,7 @@ static int is_cowmem(void *addr)
 		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
 			continue;
 		if (a >= start && a < end) {
-			found = strstr(line, "/dev/cowmem") ? 1 : 0;
+			found = strstr(line, "/cowmem") ? 1 : 0;
 			break;
 		}
 	}
@@ -156,6 +159,56 @@ TEST(without_the_device_mappings_fall_back)
 	EXPECT_EQ(0, status);
 }
 
+/*
+ * A JIT maps memory writable, writes code and makes it executable. From a
+ * device node on a noexec mount PROT_EXEC is refused (EACCES): the library
+ * must turn the mapping into anonymous memory, keeping its contents.
+ */
+TEST(prot_exec_from_a_noexec_device_still_works)
+{
+	char dir[] = "/tmp/cowrun.XXXXXX", node[64];
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat("/dev/cowmem", &st));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("none", dir, "tmpfs", MS_NOEXEC, NULL));
+	snprintf(node, sizeof(node), "%s/cowmem", dir);
+	ASSERT_EQ(0, mknod(node, S_IFCHR | 0600, st.st_rdev));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWRUN_DEVICE", node, 1);
+		setenv("COWMEM_COWRUN_PROBE", "exec", 1);
+		execl("/proc/self/exe", "cowmem_cowrun", NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status) TH_LOG("exec probe: status 0x%x", status);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+/* Served from the noexec node, made executable, run: 0 when all holds. */
+static int exec_probe(void)
+{
+	unsigned char *p = map_anon(LEN, 0);
+	int (*code)(void);
+
+	if (p == MAP_FAILED || is_cowmem(p) != 1)
+		return 1;
+	/* mov $42, %eax; ret */
+	memcpy(p, "\xb8\x2a\x00\x00\x00\xc3", 6);
+	p[LEN - 1] = 'E';
+	if (mprotect(p, LEN, PROT_READ | PROT_EXEC))
+		return 2;
+	code = (int (*)(void))p;
+	if (code() != 42 || p[LEN - 1] != 'E' || is_cowmem(p) != 0)
+		return 3;
+	return 0;
+}
+
 /* Under a missing device: served nothing, the memory still works. */
 static int fallback_probe(void)
 {
@@ -176,6 +229,8 @@ int main(int argc, char **argv)
 
 	if (probe && !strcmp(probe, "fallback"))
 		return fallback_probe();
+	if (probe && !strcmp(probe, "exec"))
+		return exec_probe();
 	if (!getenv("COWMEM_COWRUN")) {
 		/* Run again under the library, next to us in ../tools. */
 		if (!realpath("/proc/self/exe", lib))

@@ -62,7 +62,8 @@ enum { INITIALIZING = 1, READY };
 static struct {
 	unsigned long served, served_kib;
 	unsigned long no_device, too_large, mmap_failed, table_full;
-	unsigned long dontneed, zeroed, mremap_moved, mremap_refused, hints;
+	unsigned long dontneed, zeroed, unserved, mremap_moved, mremap_refused,
+		hints;
 } count;
 
 static const char warning[] =
@@ -73,7 +74,7 @@ static const char summary[] =
 static const char detail[] =
 	"(no device %lu, too large %lu, mmap failed %lu, table full %lu); ";
 static const char emulated[] =
-	"DONTNEED remapped %lu, zeroed %lu; mremap moves %lu, refused %lu; hints %lu\n";
+	"DONTNEED remapped %lu, zeroed %lu; mremap moved %lu, refused %lu; hints %lu; exec %lu\n";
 
 static const char no_fds[] = "out of file descriptors for the cowmem device";
 static const char no_device[] =
@@ -88,6 +89,14 @@ static void lock(void)
 static void unlock(void)
 {
 	__atomic_clear(&table_lock, __ATOMIC_RELEASE);
+}
+
+/* The end of [start, start + len) rounded up to a page, as the kernel does. */
+static uintptr_t page_end(uintptr_t start, size_t len)
+{
+	uintptr_t psz = (uintptr_t)getpagesize();
+
+	return (start + len + psz - 1) & ~(psz - 1);
 }
 
 static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -306,7 +315,7 @@ __attribute__((destructor)) static void cowrun_fini(void)
 		      count.too_large, count.mmap_failed, count.table_full);
 	n += snprintf(line + n, sizeof(line) - n, emulated, count.dontneed,
 		      count.zeroed, count.mremap_moved, count.mremap_refused,
-		      count.hints);
+		      count.hints, count.unserved);
 	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }
@@ -411,17 +420,62 @@ EXPORT int munmap(void *addr, size_t len)
 	int ret = sys_munmap(addr, len);
 
 	if (!ret)
-		table_remove((uintptr_t)addr, (uintptr_t)addr + len);
+		table_remove((uintptr_t)addr, page_end((uintptr_t)addr, len));
 	return ret;
+}
+
+/*
+ * Turns a served piece back into anonymous memory with the same contents:
+ * for what cowmem's mapping cannot do, such as PROT_EXEC when /dev is
+ * mounted noexec (a JIT maps RW, then RX). Another thread touching the piece
+ * meanwhile could see zeros: only done where the program would fail.
+ */
+static int unserve(struct range *r)
+{
+	size_t len = r->end - r->start;
+	int rw = PROT_READ | PROT_WRITE;
+	int anon = MAP_PRIVATE | MAP_ANONYMOUS;
+	void *copy;
+
+	copy = sys_mmap(NULL, len, rw, anon, -1, 0);
+	if (copy == MAP_FAILED)
+		return -1;
+	if (!(r->prot & PROT_READ))
+		syscall(SYS_mprotect, r->start, len, PROT_READ);
+	memcpy(copy, (void *)r->start, len);
+	if (sys_mmap((void *)r->start, len, rw, anon | MAP_FIXED, -1, 0) ==
+	    MAP_FAILED) {
+		sys_munmap(copy, len);
+		return -1;
+	}
+	memcpy((void *)r->start, copy, len);
+	sys_munmap(copy, len);
+	syscall(SYS_mprotect, r->start, len, r->prot);
+	table_remove(r->start, r->end);
+	__atomic_add_fetch(&count.unserved, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	uintptr_t start = (uintptr_t)addr, end = start + len;
+	uintptr_t start = (uintptr_t)addr, end = page_end(start, len);
 	struct range r;
-	int ret;
+	int ret, err;
 
 	ret = syscall(SYS_mprotect, addr, len, prot);
+	if (ret && errno == EACCES && (prot & PROT_EXEC)) {
+		/* Served pieces become anonymous memory, then try again. */
+		err = errno;
+		while (table_first(start, end, &r)) {
+			r.start = r.start > start ? r.start : start;
+			r.end = r.end < end ? r.end : end;
+			if (unserve(&r)) {
+				errno = err;
+				return -1;
+			}
+		}
+		ret = syscall(SYS_mprotect, addr, len, prot);
+	}
 	if (ret)
 		return ret;
 	/* Re-add each served piece with its new protection. */
@@ -515,7 +569,7 @@ static bool is_hint(int advice)
  */
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	uintptr_t cur = (uintptr_t)addr, end = cur + len;
+	uintptr_t cur = (uintptr_t)addr, end = page_end(cur, len);
 	struct range r;
 
 	if (advice != MADV_DONTNEED && !is_hint(advice))
