@@ -135,8 +135,9 @@ static void table_remove_locked(uintptr_t start, uintptr_t end)
 			continue;
 		if (r->start < start && r->end > end) {
 			if (nr_ranges == MAX_RANGES) {
-				/* Forget the tail: it is then handled as
-				 * anonymous memory, which only loses emulation.
+				/* Forget the tail: later calls on it get
+				 * cowmem's own answers (EINVAL for
+				 * MADV_DONTNEED, no growth), not emulation.
 				 */
 				r->end = start;
 				continue;
@@ -570,9 +571,11 @@ static bool is_hint(int advice)
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	uintptr_t cur = (uintptr_t)addr, end = page_end(cur, len);
+	bool dontneed = advice == MADV_DONTNEED ||
+			advice == MADV_DONTNEED_LOCKED;
 	struct range r;
 
-	if (advice != MADV_DONTNEED && !is_hint(advice))
+	if (!dontneed && !is_hint(advice))
 		return syscall(SYS_madvise, addr, len, advice);
 	while (cur < end && table_first(cur, end, &r)) {
 		if (r.start > cur &&
@@ -580,7 +583,7 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 			return -1;
 		r.start = r.start > cur ? r.start : cur;
 		r.end = r.end < end ? r.end : end;
-		if (advice == MADV_DONTNEED) {
+		if (dontneed) {
 			if (emulate_dontneed(&r))
 				return -1;
 		} else {
@@ -626,6 +629,14 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (!(flags & MREMAP_MAYMOVE)) {
 		__atomic_add_fetch(&count.mremap_refused, 1, __ATOMIC_RELAXED);
 		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	/* The kernel's rule, which keeps the copy below from reading what
+	 * the new mapping replaced.
+	 */
+	if ((flags & MREMAP_FIXED) && (uintptr_t)new_addr < start + old_len &&
+	    (uintptr_t)new_addr + new_len > start) {
+		errno = EINVAL;
 		return MAP_FAILED;
 	}
 	map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
