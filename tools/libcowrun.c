@@ -36,6 +36,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_RANGES 16384
 
@@ -51,7 +53,7 @@ static char table_lock;
 
 static struct {
 	int state; /* 0, then INITIALIZING, then READY */
-	bool disabled, no_inherit, verbose, device_gone, warned;
+	bool disabled, no_inherit, verbose, device_gone, warned, device_warned;
 	size_t min;
 	size_t max_region;
 	char device[256];
@@ -214,18 +216,23 @@ static void read_max_region(void)
 		opt.max_region = strtoull(buf, NULL, 10) << 20;
 }
 
-/* Takes our own entry out of LD_PRELOAD, leaving any others. */
+/*
+ * Takes our own entry out of LD_PRELOAD in environ itself, leaving any
+ * others: not through setenv()/unsetenv(), which a shell may define for
+ * itself (bash's act on its variables, not yet read in a constructor).
+ */
 static void drop_preload(void)
 {
-	char *preload = getenv("LD_PRELOAD");
-	char *tok, *save, *copy;
-	char kept[4096] = "";
+	static char entry[4096];
+	char copy[4096], kept[4096] = "";
+	char *tok, *save, **env;
 
-	if (!preload)
+	for (env = environ; *env; env++)
+		if (!strncmp(*env, "LD_PRELOAD=", 11))
+			break;
+	if (!*env)
 		return;
-	copy = strdup(preload);
-	if (!copy)
-		return;
+	snprintf(copy, sizeof(copy), "%s", *env + 11);
 	for (tok = strtok_r(copy, ": ", &save); tok;
 	     tok = strtok_r(NULL, ": ", &save)) {
 		if (strstr(tok, "libcowrun.so"))
@@ -234,11 +241,14 @@ static void drop_preload(void)
 			strncat(kept, ":", sizeof(kept) - strlen(kept) - 1);
 		strncat(kept, tok, sizeof(kept) - strlen(kept) - 1);
 	}
-	free(copy);
-	if (kept[0])
-		setenv("LD_PRELOAD", kept, 1);
-	else
-		unsetenv("LD_PRELOAD");
+	if (kept[0]) {
+		snprintf(entry, sizeof(entry), "LD_PRELOAD=%s", kept);
+		*env = entry;
+		return;
+	}
+	do
+		env[0] = env[1];
+	while (*env++);
 }
 
 static void atfork_prepare(void)
@@ -287,6 +297,8 @@ static bool cowrun_ready(void)
 	opt.verbose = env && strcmp(env, "0");
 	env = getenv("COWRUN_INHERIT");
 	opt.no_inherit = env && !strcmp(env, "0");
+	/* tools/cowrun found no device and said so, once for all processes. */
+	opt.device_warned = getenv("COWRUN_NO_DEVICE_WARNED");
 	read_max_region();
 	__atomic_store_n(&opt.state, READY, __ATOMIC_RELEASE);
 	return true;
@@ -366,9 +378,13 @@ static void *serve(void *addr, size_t len, int prot, int flags)
 		if (errno != EMFILE && errno != ENFILE)
 			__atomic_store_n(&opt.device_gone, true,
 					 __ATOMIC_RELAXED);
-		fallback(&count.no_device, errno == EMFILE || errno == ENFILE ?
-						   no_fds :
-						   no_device);
+		if (errno == EMFILE || errno == ENFILE)
+			fallback(&count.no_device, no_fds);
+		else if (opt.device_warned)
+			__atomic_add_fetch(&count.no_device, 1,
+					   __ATOMIC_RELAXED);
+		else
+			fallback(&count.no_device, no_device);
 		return MAP_FAILED;
 	}
 	p = sys_mmap(addr, len, prot, shared, fd, 0);
