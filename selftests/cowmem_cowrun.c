@@ -209,6 +209,45 @@ static int exec_probe(void)
 	return 0;
 }
 
+/*
+ * COWRUN_INHERIT=0: a program exec'd (here bash, which defines its own
+ * unsetenv()) finds no LD_PRELOAD; without it, it keeps the library.
+ */
+static void preload_seen_by_bash(struct __test_metadata *_metadata,
+				 const char *inherit, char *out, size_t size)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWRUN_INHERIT", inherit, 1);
+		dup2(fds[1], STDOUT_FILENO);
+		execl("/bin/bash", "bash", "--norc", "-c",
+		      "echo \"${LD_PRELOAD-unset}\"", NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	n = read(fds[0], out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+}
+
+TEST(no_inherit_drops_the_library_for_exec)
+{
+	char out[PATH_MAX];
+
+	preload_seen_by_bash(_metadata, "0", out, sizeof(out));
+	EXPECT_STREQ("unset\n", out);
+	preload_seen_by_bash(_metadata, "1", out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "libcowrun.so"));
+}
+
 /* Under a missing device: served nothing, the memory still works. */
 static int fallback_probe(void)
 {
