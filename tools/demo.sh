@@ -47,7 +47,6 @@ grep -v '^$' "$log"
 rm -f "$log"
 
 echo
-echo "=== cowdemo --python: a forked child that only reads, under cowrun"
 "$here/cowdemo" --python --objects 100000
 
 echo
