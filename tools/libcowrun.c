@@ -393,7 +393,7 @@ static void *serve(void *addr, size_t len, int prot, int flags)
 		fallback(&count.mmap_failed, "cowmem refused an mmap()");
 		return MAP_FAILED;
 	}
-	if (!table_add((uintptr_t)p, (uintptr_t)p + len, prot)) {
+	if (!table_add((uintptr_t)p, page_end((uintptr_t)p, len), prot)) {
 		/* Untracked it could not be emulated: give it back. */
 		sys_munmap(p, len);
 		fallback(&count.table_full,
@@ -635,9 +635,10 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
 				    new_addr);
 		if (p != MAP_FAILED && table_first(start, start + 1, &r)) {
-			table_remove(start, start + old_len);
+			table_remove(start, page_end(start, old_len));
 			if (!(flags & MREMAP_DONTUNMAP))
-				table_add((uintptr_t)p, (uintptr_t)p + new_len,
+				table_add((uintptr_t)p,
+					  page_end((uintptr_t)p, new_len),
 					  r.prot);
 		}
 		return p;
