@@ -248,6 +248,85 @@ TEST(no_inherit_drops_the_library_for_exec)
 	EXPECT_NE(NULL, strstr(out, "libcowrun.so"));
 }
 
+/*
+ * cowrun --report around a program that forks once: the child writes 5
+ * pages, then the parent 3 while the child still lives. The report's fork
+ * line must say exactly that.
+ */
+TEST(report_counts_the_child_and_the_parent)
+{
+	char cowrun[PATH_MAX], self[PATH_MAX], line[256], *slash;
+	long child = -1, parent = -1;
+	int fds[2], status, a, b;
+	FILE *report;
+	pid_t pid;
+
+	/* Our own path: cowrun's /proc/self/exe would be bash. */
+	ASSERT_NE(NULL, realpath("/proc/self/exe", self));
+	strcpy(cowrun, self);
+	slash = strrchr(cowrun, '/');
+	*slash = '\0';
+	slash = strrchr(cowrun, '/');
+	snprintf(slash, sizeof(cowrun) - (slash - cowrun), "/tools/cowrun");
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWMEM_COWRUN_PROBE", "report", 1);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		execl(cowrun, "cowrun", "--report", "--", self, NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	report = fdopen(fds[0], "r");
+	ASSERT_NE(NULL, report);
+	while (fgets(line, sizeof(line), report)) {
+		if (sscanf(line, "%d -> %d %ld %ld", &a, &b, &child, &parent) ==
+		    4)
+			break;
+	}
+	fclose(report);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(5, child);
+	EXPECT_EQ(3, parent);
+}
+
+/* The program cowrun --report watches: see the test above. */
+static int report_probe(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *p = map_anon(LEN, 0);
+	int to_parent[2], to_child[2], status, i;
+	char c;
+	pid_t pid;
+
+	if (p == MAP_FAILED || pipe(to_parent) || pipe(to_child))
+		return 1;
+	memset(p, 'R', LEN);
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		for (i = 0; i < 5; i++)
+			p[i * page] = 'c';
+		if (write(to_parent[1], "w", 1) != 1 ||
+		    read(to_child[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (read(to_parent[0], &c, 1) != 1)
+		return 1;
+	for (i = 0; i < 3; i++)
+		p[(100 + i) * page] = 'p';
+	if (write(to_child[1], "w", 1) != 1)
+		return 1;
+	if (waitpid(pid, &status, 0) != pid || status)
+		return 1;
+	return 0;
+}
+
 /* Under a missing device: served nothing, the memory still works. */
 static int fallback_probe(void)
 {
@@ -270,6 +349,8 @@ int main(int argc, char **argv)
 		return fallback_probe();
 	if (probe && !strcmp(probe, "exec"))
 		return exec_probe();
+	if (probe && !strcmp(probe, "report"))
+		return report_probe();
 	if (!getenv("COWMEM_COWRUN")) {
 		/* Run again under the library, next to us in ../tools. */
 		if (!realpath("/proc/self/exe", lib))
