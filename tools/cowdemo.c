@@ -23,6 +23,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -571,10 +572,31 @@ static int merge_demo(int fd, char *map, size_t psz)
 static void print_help(FILE *out)
 {
 	fprintf(out,
-		"usage: cowdemo [--snapshot | --merge]\n"
+		"usage: cowdemo [--snapshot | --merge | --redis ... | --python ...]\n"
 		"  (no option)  fork()'s copy-on-write, step by step\n"
 		"  --snapshot   a transaction: snapshot, scribble, roll back\n"
-		"  --merge      same-page merging across a parent and its child\n");
+		"  --merge      same-page merging across a parent and its child\n"
+		"  --redis      Redis BGSAVE under cowrun (tools/cowdemo-redis)\n"
+		"  --python     a Python child that only reads (tools/cowdemo-python)\n");
+}
+
+/*
+ * cowdemo --redis and --python run programs people know under cowrun: each
+ * is a script beside this binary, given the remaining arguments.
+ */
+static int exec_script(const char *name, char **argv)
+{
+	char path[PATH_MAX];
+	char *slash;
+
+	if (!realpath("/proc/self/exe", path))
+		die("realpath /proc/self/exe");
+	slash = strrchr(path, '/');
+	snprintf(slash + 1, sizeof(path) - (slash + 1 - path), "%s", name);
+	argv[0] = path;
+	execv(path, argv);
+	die(path);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -584,6 +606,10 @@ int main(int argc, char **argv)
 	int fd;
 	char *map;
 
+	if (argc >= 2 && !strcmp(argv[1], "--redis"))
+		return exec_script("cowdemo-redis", argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "--python"))
+		return exec_script("cowdemo-python", argv + 1);
 	if (argc > 2) {
 		print_help(stderr);
 		return 2;

@@ -3,7 +3,9 @@
 # seed scenario with cowdemo, then a snapshot-and-rollback transaction
 # (cowdemo --snapshot) and same-page merging (cowdemo --merge), shows the
 # views with cowstat while a workload holds them, then watches COW breaks
-# live with bpftrace around the same workload, and unloads the module.
+# live with bpftrace around the same workload, then programs people know
+# under cowrun (a Python child that only reads, Redis's BGSAVE), and unloads
+# the module.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,3 +45,9 @@ kill -INT "$trace"
 wait "$trace" || true
 grep -v '^$' "$log"
 rm -f "$log"
+
+echo
+"$here/cowdemo" --python --objects 100000
+
+echo
+"$here/cowdemo" --redis --keys 20000 --fractions "0 0.01 1"

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowrun: a program's private anonymous mappings served by /dev/cowmem
+ * through tools/libcowrun.so. The program re-executes itself under the
+ * library (LD_PRELOAD) and checks what a program relies on: the mapping is
+ * cowmem's, a forked child's writes stay its own and copy only the pages it
+ * wrote, MADV_DONTNEED zeroes, mremap() grows, small mappings and stacks
+ * are left alone, and without the device everything still works.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "cowmem_test.h"
+
+#define LEN (1024UL * 1024)
+
+/* Whether the mapping at @addr is a cowmem node's, from /proc/self/maps. */
+static int is_cowmem(void *addr)
+{
+	unsigned long start, end, a = (unsigned long)addr;
+	char line[512];
+	int found = 0;
+	FILE *maps;
+
+	maps = fopen("/proc/self/maps", "r");
+	if (!maps)
+		return -1;
+	while (fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		if (a >= start && a < end) {
+			found = strstr(line, "/cowmem") ? 1 : 0;
+			break;
+		}
+	}
+	fclose(maps);
+	return found;
+}
+
+static void *map_anon(size_t len, int flags)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+}
+
+TEST(large_mapping_is_served_small_and_stack_are_not)
+{
+	void *big = map_anon(LEN, 0);
+	void *small = map_anon(4096, 0);
+	void *stack = map_anon(LEN, MAP_STACK);
+
+	ASSERT_NE(MAP_FAILED, big);
+	ASSERT_NE(MAP_FAILED, small);
+	ASSERT_NE(MAP_FAILED, stack);
+	EXPECT_EQ(1, is_cowmem(big));
+	EXPECT_EQ(0, is_cowmem(small));
+	EXPECT_EQ(0, is_cowmem(stack));
+	munmap(big, LEN);
+	munmap(small, 4096);
+	munmap(stack, LEN);
+}
+
+TEST(fork_child_writes_are_its_own_and_copy_only_what_it_wrote)
+{
+	long page = sysconf(_SC_PAGESIZE), before, after;
+	unsigned char *p = map_anon(LEN, 0);
+	int status, i;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, is_cowmem(p));
+	memset(p, 'P', LEN);
+	before = cowmem_stat("cow_breaks");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		for (i = 0; i < 8; i++)
+			p[i * page] = 'C';
+		_exit(p[0] == 'C' && p[LEN - 1] == 'P' ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	after = cowmem_stat("cow_breaks");
+	EXPECT_EQ(8, after - before);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ('P', p[i * page]);
+	EXPECT_EQ(1, cowmem_check_ok());
+	munmap(p, LEN);
+}
+
+TEST(madv_dontneed_reads_zeros_after)
+{
+	unsigned char *p = map_anon(LEN, 0);
+	long page = sysconf(_SC_PAGESIZE);
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, is_cowmem(p));
+	memset(p, 'D', LEN);
+	ASSERT_EQ(0, madvise(p + page, 4 * page, MADV_DONTNEED));
+	EXPECT_EQ('D', p[0]);
+	EXPECT_EQ(0, p[page]);
+	EXPECT_EQ(0, p[5 * page - 1]);
+	EXPECT_EQ('D', p[5 * page]);
+	/* The range is still usable. */
+	p[page] = 'x';
+	EXPECT_EQ('x', p[page]);
+	/* A large range gets a fresh cowmem mapping. */
+	ASSERT_EQ(0, madvise(p, LEN, MADV_DONTNEED));
+	EXPECT_EQ(0, p[0]);
+	EXPECT_EQ(0, p[page]);
+	EXPECT_EQ(0, p[LEN - 1]);
+	EXPECT_EQ(1, is_cowmem(p));
+	EXPECT_EQ(0, madvise(p, LEN, MADV_FREE));
+	munmap(p, LEN);
+}
+
+TEST(mremap_growth_moves_and_keeps_contents)
+{
+	unsigned char *p = map_anon(LEN, 0), *q;
+
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 'R', LEN);
+	q = mremap(p, LEN, 2 * LEN, MREMAP_MAYMOVE);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ('R', q[0]);
+	EXPECT_EQ('R', q[LEN - 1]);
+	EXPECT_EQ(0, q[2 * LEN - 1]);
+	EXPECT_EQ(1, is_cowmem(q));
+	/* Shrinking works in place. */
+	EXPECT_EQ(q, mremap(q, 2 * LEN, LEN, 0));
+	EXPECT_EQ('R', q[LEN - 1]);
+	munmap(q, LEN);
+}
+
+TEST(without_the_device_mappings_fall_back)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWRUN_DEVICE", "/nonexistent/cowmem", 1);
+		setenv("COWMEM_COWRUN_PROBE", "fallback", 1);
+		execl("/proc/self/exe", "cowmem_cowrun", NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+}
+
+/*
+ * A JIT maps memory writable, writes code and makes it executable. From a
+ * device node on a noexec mount PROT_EXEC is refused (EACCES): the library
+ * must turn the mapping into anonymous memory, keeping its contents.
+ */
+TEST(prot_exec_from_a_noexec_device_still_works)
+{
+	char dir[] = "/tmp/cowrun.XXXXXX", node[64];
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat("/dev/cowmem", &st));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("none", dir, "tmpfs", MS_NOEXEC, NULL));
+	snprintf(node, sizeof(node), "%s/cowmem", dir);
+	ASSERT_EQ(0, mknod(node, S_IFCHR | 0600, st.st_rdev));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWRUN_DEVICE", node, 1);
+		setenv("COWMEM_COWRUN_PROBE", "exec", 1);
+		execl("/proc/self/exe", "cowmem_cowrun", NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status) TH_LOG("exec probe: status 0x%x", status);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+/* Served from the noexec node, made executable, run: 0 when all holds. */
+static int exec_probe(void)
+{
+	unsigned char *p = map_anon(LEN, 0);
+	int (*code)(void);
+
+	if (p == MAP_FAILED || is_cowmem(p) != 1)
+		return 1;
+	/* mov $42, %eax; ret */
+	memcpy(p, "\xb8\x2a\x00\x00\x00\xc3", 6);
+	p[LEN - 1] = 'E';
+	if (mprotect(p, LEN, PROT_READ | PROT_EXEC))
+		return 2;
+	code = (int (*)(void))p;
+	if (code() != 42 || p[LEN - 1] != 'E' || is_cowmem(p) != 0)
+		return 3;
+	return 0;
+}
+
+/*
+ * COWRUN_INHERIT=0: a program exec'd (here bash, which defines its own
+ * unsetenv()) finds no LD_PRELOAD; without it, it keeps the library.
+ */
+static void preload_seen_by_bash(struct __test_metadata *_metadata,
+				 const char *inherit, char *out, size_t size)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWRUN_INHERIT", inherit, 1);
+		dup2(fds[1], STDOUT_FILENO);
+		execl("/bin/bash", "bash", "--norc", "-c",
+		      "echo \"${LD_PRELOAD-unset}\"", NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	n = read(fds[0], out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+}
+
+TEST(no_inherit_drops_the_library_for_exec)
+{
+	char out[PATH_MAX];
+
+	preload_seen_by_bash(_metadata, "0", out, sizeof(out));
+	EXPECT_STREQ("unset\n", out);
+	preload_seen_by_bash(_metadata, "1", out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "libcowrun.so"));
+}
+
+/*
+ * cowrun --report around a program that forks once: the child writes 5
+ * pages, then the parent 3 while the child still lives. The report's fork
+ * line must say exactly that.
+ */
+TEST(report_counts_the_child_and_the_parent)
+{
+	char cowrun[PATH_MAX], self[PATH_MAX], line[256], *slash;
+	long child = -1, parent = -1;
+	int fds[2], status, a, b;
+	FILE *report;
+	pid_t pid;
+
+	/* Our own path: cowrun's /proc/self/exe would be bash. */
+	ASSERT_NE(NULL, realpath("/proc/self/exe", self));
+	strcpy(cowrun, self);
+	slash = strrchr(cowrun, '/');
+	*slash = '\0';
+	slash = strrchr(cowrun, '/');
+	snprintf(slash, sizeof(cowrun) - (slash - cowrun), "/tools/cowrun");
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWMEM_COWRUN_PROBE", "report", 1);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		execl(cowrun, "cowrun", "--report", "--", self, NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	report = fdopen(fds[0], "r");
+	ASSERT_NE(NULL, report);
+	while (fgets(line, sizeof(line), report)) {
+		if (sscanf(line, "%d -> %d %ld %ld", &a, &b, &child, &parent) ==
+		    4)
+			break;
+	}
+	fclose(report);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(5, child);
+	EXPECT_EQ(3, parent);
+}
+
+/* The program cowrun --report watches: see the test above. */
+static int report_probe(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *p = map_anon(LEN, 0);
+	int to_parent[2], to_child[2], status, i;
+	char c;
+	pid_t pid;
+
+	if (p == MAP_FAILED || pipe(to_parent) || pipe(to_child))
+		return 1;
+	memset(p, 'R', LEN);
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		for (i = 0; i < 5; i++)
+			p[i * page] = 'c';
+		if (write(to_parent[1], "w", 1) != 1 ||
+		    read(to_child[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (read(to_parent[0], &c, 1) != 1)
+		return 1;
+	for (i = 0; i < 3; i++)
+		p[(100 + i) * page] = 'p';
+	if (write(to_child[1], "w", 1) != 1)
+		return 1;
+	if (waitpid(pid, &status, 0) != pid || status)
+		return 1;
+	return 0;
+}
+
+/* Under a missing device: served nothing, the memory still works. */
+static int fallback_probe(void)
+{
+	unsigned char *p = map_anon(LEN, 0);
+
+	if (p == MAP_FAILED || is_cowmem(p) != 0)
+		return 1;
+	memset(p, 'F', LEN);
+	if (madvise(p, LEN, MADV_DONTNEED) || p[0] != 0)
+		return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char lib[PATH_MAX], *slash;
+	const char *probe = getenv("COWMEM_COWRUN_PROBE");
+
+	if (probe && !strcmp(probe, "fallback"))
+		return fallback_probe();
+	if (probe && !strcmp(probe, "exec"))
+		return exec_probe();
+	if (probe && !strcmp(probe, "report"))
+		return report_probe();
+	if (!getenv("COWMEM_COWRUN")) {
+		/* Run again under the library, next to us in ../tools. */
+		if (!realpath("/proc/self/exe", lib))
+			return 1;
+		slash = strrchr(lib, '/');
+		*slash = '\0';
+		slash = strrchr(lib, '/');
+		snprintf(slash, sizeof(lib) - (slash - lib),
+			 "/tools/libcowrun.so");
+		if (access(lib, R_OK)) {
+			printf("# SKIP %s is not built (make tools)\n", lib);
+			return KSFT_SKIP;
+		}
+		setenv("LD_PRELOAD", lib, 1);
+		setenv("COWMEM_COWRUN", "1", 1);
+		execv("/proc/self/exe", argv);
+		return 1;
+	}
+	return test_harness_run(argc, argv);
+}
