@@ -78,6 +78,25 @@ static long stat_of(const char *name)
 	return found;
 }
 
+/*
+ * A short name for a frame: frame ids are keyed hashes (20 digits, in no
+ * order), so the demo numbers the frames in the order it first shows them.
+ */
+static unsigned int frame_label(__u64 id)
+{
+	static __u64 seen[512];
+	static unsigned int nr;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (seen[i] == id)
+			return i + 1;
+	if (nr == sizeof(seen) / sizeof(seen[0]))
+		return 0;
+	seen[nr++] = id;
+	return nr;
+}
+
 /* Both page tables side by side; pages whose frames differ are highlighted. */
 static void show(const char *title, const struct cowmem_page_info *p,
 		 const struct cowmem_page_info *q, const char *data_p,
@@ -90,10 +109,10 @@ static void show(const char *title, const struct cowmem_page_info *p,
 		const char *on = !same && color ? "\033[1;7m" : "";
 		const char *off = !same && color ? "\033[0m" : "";
 
-		printf("  %s%4d   #%-8llu %4u  '%c'  %s  #%-8llu %4u  '%c'    %s%s\n",
-		       on, i, (unsigned long long)p[i].frame_id, p[i].refcount,
+		printf("  %s%4d   #%-8u %4u  '%c'  %s  #%-8u %4u  '%c'    %s%s\n",
+		       on, i, frame_label(p[i].frame_id), p[i].refcount,
 		       data_p[i], same ? "<====>" : "  /=  ",
-		       (unsigned long long)q[i].frame_id, q[i].refcount,
+		       frame_label(q[i].frame_id), q[i].refcount,
 		       data_q[i], same ? state_names[p[i].state] : "copied",
 		       off);
 	}
@@ -245,7 +264,7 @@ static const char *show_byte(char c, char *buf, size_t len)
 static const char *show_frame(__u64 id, char *buf, size_t len)
 {
 	if (id)
-		snprintf(buf, len, "#%llu", (unsigned long long)id);
+		snprintf(buf, len, "#%u", frame_label(id));
 	else
 		snprintf(buf, len, "-");
 	return buf;
