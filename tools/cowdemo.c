@@ -111,10 +111,10 @@ static void show(const char *title, const struct cowmem_page_info *p,
 
 		printf("  %s%4d   #%-8u %4u  '%c'  %s  #%-8u %4u  '%c'    %s%s\n",
 		       on, i, frame_label(p[i].frame_id), p[i].refcount,
-		       data_p[i], same ? "<====>" : "  /=  ",
-		       frame_label(q[i].frame_id), q[i].refcount,
-		       data_q[i], same ? state_names[p[i].state] : "copied",
-		       off);
+		       data_p[i],
+		       same ? "<====>" : "  /=  ", frame_label(q[i].frame_id),
+		       q[i].refcount, data_q[i],
+		       same ? state_names[p[i].state] : "copied", off);
 	}
 }
 
