@@ -34,6 +34,7 @@
 #include <linux/cowmem.h>
 
 #define PAGES 4
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const state_names[] = {
 	[COWMEM_PAGE_NONE] = "none",
@@ -91,7 +92,7 @@ static unsigned int frame_label(__u64 id)
 	for (i = 0; i < nr; i++)
 		if (seen[i] == id)
 			return i + 1;
-	if (nr == sizeof(seen) / sizeof(seen[0]))
+	if (nr == ARRAY_SIZE(seen))
 		return 0;
 	seen[nr++] = id;
 	return nr;
