@@ -80,6 +80,10 @@ vm: deps-run module tools
 doctor:
 	scripts/doctor
 
+# The workshop archive: needs only QEMU on the attendee's side (as root, once).
+bundle:
+	scripts/bundle
+
 deps:
 	scripts/deps
 
@@ -116,7 +120,7 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools check check-all demo bench fuzz vm doctor clean
+.PHONY: all module selftests tools check check-all demo bench fuzz vm doctor bundle clean
 .PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle format
 .PHONY: install dkms-install dkms-remove install-udev
