@@ -5,32 +5,49 @@
 #   make unit    the page index's unit tests, on the host
 #   make demo    show fork's copy-on-write happening, in the VM
 #   make vm      an interactive shell in the VM with the module loaded
-#   make         build the module, selftests and tools against KDIR
+#   make doctor  is this machine ready? one line per check, with its fix
+#   make         build the module and tools against KDIR
+# Each installs (as root) what it needs first, or names the apt command
+# (as a normal user): scripts/deps build, run or dev.
 
 # The kernel to build against: the running one when it has headers, else the
 # newest installed Debian kernel (scripts/kver says which, in one line). Or
 # any prepared kernel tree: make KDIR=/path/to/tree; make check and make vm
 # then boot KIMAGE=/path/to/its/bzImage (scripts/vm says what it needs).
+# KVER is worked out when first used, not when the Makefile is read: on a
+# fresh machine the kernel is only there once deps-build has installed it.
 ifdef KDIR
-KVER ?= $(shell KDIR=$(KDIR) scripts/kver)
+KVER ?= $(eval KVER := $(shell KDIR=$(KDIR) scripts/kver))$(KVER)
 else
-KVER ?= $(shell scripts/kver)
-KDIR := /lib/modules/$(KVER)/build
+KVER ?= $(eval KVER := $(shell scripts/kver))$(KVER)
+KDIR = /lib/modules/$(KVER)/build
 endif
 
-all: module selftests tools
+# The selftests need the kselftest harness, which only linux-source-6.1 (a
+# 139 MB tarball, in the dev set) ships: make check and make selftests
+# build them, plain make does not.
+all: module tools
 
-module:
+# What each target needs, installed or named (scripts/deps); a set includes
+# the one before it, and the chain keeps two apt-gets from running at once.
+deps-build:
+	@scripts/deps build
+deps-run: deps-build
+	@scripts/deps run
+deps-dev: deps-run
+	@scripts/deps dev
+
+module: deps-build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 KCFLAGS=-Werror modules
 
-selftests:
+selftests: deps-dev
 	$(MAKE) -C selftests
 
-tools:
+tools: deps-build
 	$(MAKE) -C tools
 
 # The page index's unit tests: module/index.c in userspace, no VM, seconds.
-unit:
+unit: deps-dev
 	$(MAKE) -C selftests/index run
 
 # make check KERNEL=debug: the suite on the KASAN/lockdep/kmemleak kernel.
@@ -61,17 +78,25 @@ fuzz: module selftests
 		'insmod module/cowmem.ko && selftests/cowmem_fuzz --seconds $(FUZZ_SECONDS); \
 		 rc=$$?; rmmod cowmem; exit $$rc'
 
-vm: all
+# make selftests vm: the selftests too (selftests/run_tests.sh in the guest).
+vm: deps-run module tools
 	scripts/vm --kver $(KVER)
+
+doctor:
+	scripts/doctor
+
+# The workshop archive: needs only QEMU on the attendee's side (as root, once).
+bundle:
+	scripts/bundle
 
 deps:
 	scripts/deps
 
 # The kernel's quality gates; `make lint` runs them all (make check does too).
-lint checkpatch sparse format-check shellcheck coccinelle layers:
+lint checkpatch sparse format-check shellcheck coccinelle layers: deps-dev
 	scripts/lint $(subst format-check,format,$(filter-out lint,$@))
 
-format:
+format: deps-dev
 	scripts/format
 
 # The plain way onto your own machine: the module for KVER, then depmod.
@@ -101,6 +126,7 @@ clean:
 	$(MAKE) -C selftests/index clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools unit check check-all demo bench fuzz vm deps clean
+.PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle clean
+.PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
 .PHONY: install dkms-install dkms-remove install-udev
