@@ -15,7 +15,7 @@
 
 #include <linux/slab.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 /*
  * A tally packs reach (high bits) and holders (low 32 bits) in an xa value,
@@ -138,7 +138,7 @@ int cowmem_census_world(struct cowmem_census *c)
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 
-	lockdep_assert_held(&cowmem_regions_lock);
+	cowmem_world_assert_locked();
 	list_for_each_entry(region, &cowmem_regions, link) {
 		cowmem_census_add(c, &region->base);
 		list_for_each_entry(view, &region->views, link)
@@ -173,6 +173,18 @@ void cowmem_world_lock(void)
 	list_for_each_entry(region, &cowmem_regions, link)
 		list_for_each_entry(view, &region->views, link)
 			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
+}
+
+/* For the functions whose contract says "called with the world locked". */
+void cowmem_world_assert_locked(void)
+{
+	struct cowmem_region *region;
+
+	lockdep_assert_held(&cowmem_regions_lock);
+	if (!IS_ENABLED(CONFIG_LOCKDEP))
+		return;
+	list_for_each_entry(region, &cowmem_regions, link)
+		lockdep_assert_held(&region->lock);
 }
 
 /* How many views the locked world holds. */

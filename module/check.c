@@ -23,7 +23,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 struct cowmem_check {
 	struct seq_file *m;
@@ -98,6 +98,7 @@ static int cowmem_check_indexes(struct cowmem_check *c)
 	struct cowmem_view *view;
 	int err;
 
+	cowmem_world_assert_locked();
 	list_for_each_entry(region, &cowmem_regions, link) {
 		c->regions++;
 		c->snapshots += region->is_snapshot;
@@ -118,6 +119,7 @@ static void cowmem_check_counters(struct cowmem_check *c)
 {
 	struct cowmem_stats s;
 
+	cowmem_world_assert_locked();
 	cowmem_stats_sum(&s);
 	if (s.regions != c->regions)
 		cowmem_bad(c, "stats: regions %ld, found %ld", s.regions,

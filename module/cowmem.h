@@ -44,7 +44,9 @@
  *  - who holds what:       census.c, check.c (debugfs "check")
  *  - watching:             debugfs.c, ptes.c, page_info.c, trace.h
  *  - failure injection:    inject.c
- * main.c puts the layers together; README's Layout has the layers.
+ * main.c puts the layers together; README's Layout has the layers. This
+ * header holds the story's objects and functions; internal.h declares the
+ * machinery the chapters share (census, locksets, limits, the ioctl table).
  *
  * The invariant everything serves: a PTE may be writable only when the
  * frame it maps is exclusive to the view that maps it (a single holder for
@@ -148,17 +150,13 @@ enum cowmem_view_how {
 	COWMEM_VIEW_MAPPING, /* cloned from the origin by another process's mmap() */
 };
 
-/* limits.c: what one user may make */
+/* limits.c: what one user may make (its functions: internal.h) */
 enum cowmem_limit {
 	COWMEM_LIMIT_REGIONS,
 	COWMEM_LIMIT_SNAPSHOTS,
 	COWMEM_LIMIT_VIEWS,
 	COWMEM_NR_LIMITS
 };
-
-int cowmem_limit_charge(const struct cred *cred, enum cowmem_limit what,
-			bool force);
-void cowmem_limit_uncharge(const struct cred *cred, enum cowmem_limit what);
 
 struct cowmem_region {
 	struct address_space mapping; /* the file's f_mapping */
@@ -201,26 +199,6 @@ extern unsigned int cowmem_max_region_mb;
 extern struct mutex cowmem_regions_lock;
 extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
 
-/* census.c: who holds what, over every index at once */
-struct cowmem_census {
-	struct xarray nodes[COWMEM_INDEX_MAX_LEVELS]; /* node -> tally */
-	struct xarray frames; /* frame -> tally */
-	int err;
-};
-
-struct cowmem_census *cowmem_census_create(void);
-void cowmem_census_destroy(struct cowmem_census *c);
-void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
-int cowmem_census_count(struct cowmem_census *c);
-int cowmem_census_world(struct cowmem_census *c);
-unsigned long cowmem_census_reach(void *tally);
-unsigned long cowmem_census_holders(void *tally);
-unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
-					struct cowmem_frame *frame);
-void cowmem_world_lock(void);
-long cowmem_world_count_views(void);
-void cowmem_world_unlock(void);
-
 /* view.c: regions and views */
 struct cowmem_region *cowmem_region_create(struct inode *inode,
 					   enum cowmem_limit what);
@@ -245,81 +223,7 @@ typedef void (*cowmem_pte_fn)(pgoff_t pgoff, unsigned long pfn, bool writable,
 void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
 			  unsigned long end, cowmem_pte_fn fn, void *data);
 
-/* ptes.c: how observers reach a view's PTEs, by id through its mm */
-struct cowmem_view_ref {
-	u64 id;
-	struct mm_struct *mm; /* with an mm_users reference, or NULL */
-};
-
-typedef void (*cowmem_view_vma_fn)(struct vm_area_struct *vma,
-				   struct cowmem_view *view, void *data);
-void cowmem_view_ref_get(struct cowmem_view_ref *ref, struct cowmem_view *view);
-void cowmem_view_ref_put(struct cowmem_view_ref *ref);
-unsigned long cowmem_view_ref_walk(struct cowmem_view_ref *ref,
-				   cowmem_view_vma_fn fn, void *data);
-
-/* lockset.c: one or two regions and the views of them an operation needs */
-struct cowmem_lockset {
-	struct cowmem_region *regions[2]; /* the second may be NULL */
-	bool (*want)(struct cowmem_view *view); /* NULL: every view */
-};
-
-int cowmem_lockset_lock(struct cowmem_lockset *set);
-void cowmem_lockset_unlock(struct cowmem_lockset *set);
-bool cowmem_lockset_has(struct cowmem_view *view);
-void cowmem_lockset_assert(struct cowmem_view *view);
-
-/* dev.c: the device; the features and observers add its ioctls at load */
-struct cowmem_ioctl {
-	unsigned int cmd;
-	long (*fn)(struct file *file, void __user *uarg);
-};
-
-int cowmem_dev_init(void);
-void cowmem_dev_exit(void);
-void cowmem_dev_add_ioctl(const struct cowmem_ioctl *ioctl);
-struct file *cowmem_file_open_snapshot(void);
-bool cowmem_file_is_ours(struct file *file);
-
 /* fault.c: the VMA operations and the COW break */
 extern const struct vm_operations_struct cowmem_vm_ops;
-
-/* inject.c: the allocation failure point (cowmem_should_fail(), index.h) */
-int cowmem_inject_set_nth(u64 val);
-int cowmem_inject_set_every(u64 val);
-u64 cowmem_inject_nth(void);
-u64 cowmem_inject_every(void);
-
-/* Features: snapshot.c (snapshots and rollback), merge.c (merging) */
-void cowmem_snapshot_init(void);
-struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snapshot);
-void cowmem_merge_init(void);
-
-/* Observers: debugfs.c, check.c, page_info.c; COWMEM_OBSERVE=n: none */
-#ifdef COWMEM_OBSERVE
-void cowmem_debugfs_init(void);
-void cowmem_debugfs_check_init(struct dentry *root); /* check.c */
-void cowmem_debugfs_exit(void);
-void cowmem_page_info_init(void);
-
-static inline void cowmem_observe_init(void)
-{
-	cowmem_debugfs_init();
-	cowmem_page_info_init();
-}
-
-static inline void cowmem_observe_exit(void)
-{
-	cowmem_debugfs_exit();
-}
-#else
-static inline void cowmem_observe_init(void)
-{
-}
-
-static inline void cowmem_observe_exit(void)
-{
-}
-#endif
 
 #endif /* _COWMEM_H */

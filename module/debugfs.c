@@ -26,7 +26,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 static struct dentry *cowmem_debugfs_root;
 
@@ -43,6 +43,7 @@ static void cowmem_stats_snapshots(struct seq_file *m)
 	struct cowmem_view *source;
 	unsigned long changed, sum = 0;
 
+	cowmem_world_assert_locked();
 	list_for_each_entry(region, &cowmem_regions, link) {
 		if (!region->is_snapshot)
 			continue;
@@ -230,6 +231,7 @@ static void cowmem_pages_note(struct cowmem_pages *p, long max)
 	struct cowmem_view *view;
 	struct cowmem_pages_view *pv;
 
+	cowmem_world_assert_locked();
 	list_for_each_entry(region, &cowmem_regions, link) {
 		list_for_each_entry(view, &region->views, link) {
 			if ((p->only && view->id != p->only) || p->nr == max)
@@ -313,6 +315,7 @@ static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
 	struct cowmem_view *view;
 	long i = 0;
 
+	cowmem_world_assert_locked();
 	list_for_each_entry(region, &cowmem_regions, link) {
 		list_for_each_entry(view, &region->views, link) {
 			while (i < p->nr && p->views[i].ref.id < view->id)

@@ -17,7 +17,7 @@
 #include <linux/moduleparam.h>
 
 #include "compat.h"
-#include "cowmem.h"
+#include "internal.h"
 
 static ushort cowmem_dev_mode = 0600;
 module_param_named(dev_mode, cowmem_dev_mode, ushort, 0444);

@@ -14,7 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/jump_label.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 static DEFINE_STATIC_KEY_FALSE(cowmem_inject_armed);
 static DEFINE_MUTEX(cowmem_inject_lock); /* serializes the knobs' writers */

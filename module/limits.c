@@ -19,7 +19,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 static unsigned int cowmem_limits[COWMEM_NR_LIMITS] = {
 	[COWMEM_LIMIT_REGIONS] = 4096,

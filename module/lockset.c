@@ -17,7 +17,7 @@
 
 #include <linux/mutex.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 /* The regions in the order their locks are taken: the lower id first. */
 static void cowmem_lockset_order(struct cowmem_lockset *set,

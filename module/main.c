@@ -11,7 +11,7 @@
 
 #include <linux/module.h>
 
-#include "cowmem.h"
+#include "internal.h"
 
 static int __init cowmem_init(void)
 {

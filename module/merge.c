@@ -37,7 +37,7 @@
 #include <linux/uaccess.h>
 #include <linux/cowmem.h>
 
-#include "cowmem.h"
+#include "internal.h"
 #include "trace.h"
 
 /* A page scanned in this call: the first of its contents. */

@@ -17,7 +17,7 @@
 #include <linux/cowmem.h>
 
 #include "compat.h"
-#include "cowmem.h"
+#include "internal.h"
 
 /* Pages described per batch: the copy to userspace happens unlocked. */
 #define COWMEM_INFO_BATCH 1024

@@ -24,7 +24,7 @@
 #include <linux/cowmem.h>
 
 #include "compat.h"
-#include "cowmem.h"
+#include "internal.h"
 #include "trace.h"
 
 /*

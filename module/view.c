@@ -18,7 +18,7 @@
 #include <linux/slab.h>
 
 #include "compat.h"
-#include "cowmem.h"
+#include "internal.h"
 #include "trace.h"
 
 unsigned int cowmem_max_region_mb = 1024;

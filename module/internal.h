@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowmem: the machinery's declarations, for the chapters and the files that
+ * serve them: the census, locksets, how observers reach PTEs, per-user
+ * limits, failure injection, the device's ioctl table, and the features'
+ * and observers' entry points. cowmem.h holds the lesson: its objects and
+ * the story's functions.
+ */
+#ifndef _COWMEM_INTERNAL_H
+#define _COWMEM_INTERNAL_H
+
+#include "cowmem.h"
+
+/* limits.c: what one user may make */
+int cowmem_limit_charge(const struct cred *cred, enum cowmem_limit what,
+			bool force);
+void cowmem_limit_uncharge(const struct cred *cred, enum cowmem_limit what);
+
+/* census.c: who holds what, over every index at once */
+struct cowmem_census {
+	struct xarray nodes[COWMEM_INDEX_MAX_LEVELS]; /* node -> tally */
+	struct xarray frames; /* frame -> tally */
+	int err;
+};
+
+struct cowmem_census *cowmem_census_create(void);
+void cowmem_census_destroy(struct cowmem_census *c);
+void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
+int cowmem_census_count(struct cowmem_census *c);
+int cowmem_census_world(struct cowmem_census *c);
+unsigned long cowmem_census_reach(void *tally);
+unsigned long cowmem_census_holders(void *tally);
+unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
+					struct cowmem_frame *frame);
+void cowmem_world_lock(void);
+void cowmem_world_assert_locked(void);
+long cowmem_world_count_views(void);
+void cowmem_world_unlock(void);
+
+/* ptes.c: how observers reach a view's PTEs, by id through its mm */
+struct cowmem_view_ref {
+	u64 id;
+	struct mm_struct *mm; /* with an mm_users reference, or NULL */
+};
+
+typedef void (*cowmem_view_vma_fn)(struct vm_area_struct *vma,
+				   struct cowmem_view *view, void *data);
+void cowmem_view_ref_get(struct cowmem_view_ref *ref, struct cowmem_view *view);
+void cowmem_view_ref_put(struct cowmem_view_ref *ref);
+unsigned long cowmem_view_ref_walk(struct cowmem_view_ref *ref,
+				   cowmem_view_vma_fn fn, void *data);
+
+/* lockset.c: one or two regions and the views of them an operation needs */
+struct cowmem_lockset {
+	struct cowmem_region *regions[2]; /* the second may be NULL */
+	bool (*want)(struct cowmem_view *view); /* NULL: every view */
+};
+
+int cowmem_lockset_lock(struct cowmem_lockset *set);
+void cowmem_lockset_unlock(struct cowmem_lockset *set);
+bool cowmem_lockset_has(struct cowmem_view *view);
+void cowmem_lockset_assert(struct cowmem_view *view);
+
+/* dev.c: the device; the features and observers add its ioctls at load */
+struct cowmem_ioctl {
+	unsigned int cmd;
+	long (*fn)(struct file *file, void __user *uarg);
+};
+
+int cowmem_dev_init(void);
+void cowmem_dev_exit(void);
+void cowmem_dev_add_ioctl(const struct cowmem_ioctl *ioctl);
+struct file *cowmem_file_open_snapshot(void);
+bool cowmem_file_is_ours(struct file *file);
+
+/* inject.c: the allocation failure point (cowmem_should_fail(), index.h) */
+int cowmem_inject_set_nth(u64 val);
+int cowmem_inject_set_every(u64 val);
+u64 cowmem_inject_nth(void);
+u64 cowmem_inject_every(void);
+
+/* Features: snapshot.c (snapshots and rollback), merge.c (merging) */
+void cowmem_snapshot_init(void);
+struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snapshot);
+void cowmem_merge_init(void);
+
+/* Observers: debugfs.c, check.c, page_info.c; COWMEM_OBSERVE=n: none */
+#ifdef COWMEM_OBSERVE
+void cowmem_debugfs_init(void);
+void cowmem_debugfs_check_init(struct dentry *root); /* check.c */
+void cowmem_debugfs_exit(void);
+void cowmem_page_info_init(void);
+
+static inline void cowmem_observe_init(void)
+{
+	cowmem_debugfs_init();
+	cowmem_page_info_init();
+}
+
+static inline void cowmem_observe_exit(void)
+{
+	cowmem_debugfs_exit();
+}
+#else
+static inline void cowmem_observe_init(void)
+{
+}
+
+static inline void cowmem_observe_exit(void)
+{
+}
+#endif
+
+#endif /* _COWMEM_INTERNAL_H */
