@@ -19,33 +19,31 @@
  */
 TEST_F(region, seed_only_written_page_is_copied)
 {
-	int to_parent[2], to_child[2];
+	struct cowmem_peer q;
 	long breaks, pages;
 	pid_t pid;
 	char go;
 
 	fill(self->map, 4, self->psz, '0');
-	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, pipe(to_child));
-	pid = fork();
+	pid = peer_fork(&q);
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		CHILD_CHECK(1, write(to_parent[1], "r", 1) == 1);
-		CHILD_CHECK(2, read(to_child[0], &go, 1) == 1);
+		CHILD_CHECK(1, !peer_send(&q, "r", 1));
+		CHILD_CHECK(2, !peer_recv(&q, &go, 1));
 		for (int i = 0; i < 4; i++)
 			CHILD_CHECK(3, page_is(self->map + i * self->psz,
 					       self->psz, '0' + i));
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(to_parent[0], &go, 1));
+	ASSERT_EQ(0, peer_recv(&q, &go, 1));
 	breaks = cowmem_stat("cow_breaks");
 	pages = cowmem_stat("pages");
 	ASSERT_LE(0, breaks);
 	self->map[3 * self->psz] = 'P';
 	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
 	EXPECT_EQ(pages + 1, cowmem_stat("pages"));
-	ASSERT_EQ(1, write(to_child[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, peer_send(&q, "g", 1));
+	ASSERT_EQ(0, peer_end(&q));
 	EXPECT_EQ('P', self->map[3 * self->psz]);
 	EXPECT_TRUE(page_is(self->map + 3 * self->psz + 1, self->psz - 1, '3'));
 }
