@@ -11,31 +11,16 @@
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
 
-FIXTURE(region)
-{
-	int fd;
-	size_t psz;
-	char *map;
-};
-
 #define PAGES 8
 
-FIXTURE_SETUP(region)
+/* Every byte of the region holds 's' when a test starts. */
+static void fill_s(char *map, size_t psz)
 {
-	self->psz = page_size();
-	self->fd = cowmem_open();
-	ASSERT_LE(0, self->fd);
-	self->map = cowmem_map(self->fd, PAGES, 0);
-	ASSERT_NE(NULL, self->map);
-	memset(self->map, 's', PAGES * self->psz);
+	memset(map, 's', PAGES * psz);
 }
 
-FIXTURE_TEARDOWN(region)
-{
-	EXPECT_TRUE(cowmem_check_ok());
-	munmap(self->map, PAGES * self->psz);
-	close(self->fd);
-}
+#define REGION_SETUP(map, psz) fill_s(map, psz)
+#include "cowmem_fixture.h"
 
 /* A /proc/self/mem write after fork splits the page, in the writer only. */
 TEST_F(region, proc_mem_write_after_fork_splits)

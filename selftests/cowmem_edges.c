@@ -190,16 +190,14 @@ static int make_memory_cgroup(void)
 TEST(pages_are_charged_to_the_writers_memcg)
 {
 	enum { PAGES = 512 };
-	int ready[2], go[2];
+	struct cowmem_peer q;
 	long before, during;
 	pid_t pid;
 	char c;
 
 	if (!make_memory_cgroup())
 		SKIP(return, "no cgroup v2 memory controller in this kernel");
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(go));
-	pid = fork();
+	pid = peer_fork(&q);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		int fd = cowmem_open();
@@ -210,15 +208,15 @@ TEST(pages_are_charged_to_the_writers_memcg)
 		CHILD_CHECK(2, map);
 		for (size_t i = 0; i < PAGES; i++)
 			map[i * page_size()] = 1;
-		CHILD_CHECK(3, write(ready[1], "r", 1) == 1);
-		CHILD_CHECK(4, read(go[0], &c, 1) == 1);
+		CHILD_CHECK(3, !peer_send(&q, "r", 1));
+		CHILD_CHECK(4, !peer_recv(&q, &c, 1));
 		_exit(0);
 	}
 	before = cg_read("memory.current");
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, peer_recv(&q, &c, 1));
 	during = cg_read("memory.current");
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, peer_send(&q, "g", 1));
+	ASSERT_EQ(0, peer_end(&q));
 	/* The group was empty before the child joined: its pages are the charge. */
 	EXPECT_LE((long)(PAGES * page_size()), during - before)
 	TH_LOG("memory.current %ld -> %ld", before, during);

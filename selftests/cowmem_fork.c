@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fork() and copy-on-write: isolation both ways, the seed scenario, the zero
- * page, many children, deep chains, racing threads, and reuse after exit.
+ * fork() and copy-on-write: the seed scenario, the zero
+ * page, many children, deep chains, racing threads, and reuse after exit
+ * (isolation both ways is in cowmem_clone.c, with the other clones).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -9,75 +10,8 @@
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
 
-FIXTURE(region)
-{
-	int fd;
-	size_t pages;
-	size_t psz;
-	char *map;
-};
-
-FIXTURE_SETUP(region)
-{
-	self->psz = page_size();
-	self->pages = 64;
-	self->fd = cowmem_open();
-	ASSERT_LE(0, self->fd);
-	self->map = cowmem_map(self->fd, self->pages, 0);
-	ASSERT_NE(NULL, self->map);
-}
-
-FIXTURE_TEARDOWN(region)
-{
-	EXPECT_TRUE(cowmem_check_ok());
-	munmap(self->map, self->pages * self->psz);
-	close(self->fd);
-}
-
-/* A parent's writes after fork() are invisible to the child. */
-TEST_F(region, parent_writes_stay_in_parent)
-{
-	int to_child[2];
-	pid_t pid;
-	char go;
-
-	fill(self->map, self->pages, self->psz, 'a');
-	ASSERT_EQ(0, pipe(to_child));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		CHILD_CHECK(1, read(to_child[0], &go, 1) == 1);
-		for (size_t i = 0; i < self->pages; i++)
-			CHILD_CHECK(2, page_is(self->map + i * self->psz,
-					       self->psz, 'a' + (char)i));
-		_exit(0);
-	}
-	fill(self->map, self->pages, self->psz, 'A');
-	ASSERT_EQ(1, write(to_child[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
-	ASSERT_TRUE(page_is(self->map, self->psz, 'A'));
-}
-
-/* A child's writes are invisible to the parent, and the child sees its own. */
-TEST_F(region, child_writes_stay_in_child)
-{
-	pid_t pid;
-
-	fill(self->map, self->pages, self->psz, 'a');
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		fill(self->map, self->pages, self->psz, 'A');
-		for (size_t i = 0; i < self->pages; i++)
-			CHILD_CHECK(1, page_is(self->map + i * self->psz,
-					       self->psz, 'A' + (char)i));
-		_exit(0);
-	}
-	ASSERT_EQ(0, wait_status(pid));
-	for (size_t i = 0; i < self->pages; i++)
-		ASSERT_TRUE(page_is(self->map + i * self->psz, self->psz,
-				    'a' + (char)i));
-}
+#define PAGES 64
+#include "cowmem_fixture.h"
 
 /*
  * The seed scenario: P fills 4 pages, forks Q, P writes page 3. Exactly one
@@ -85,33 +19,31 @@ TEST_F(region, child_writes_stay_in_child)
  */
 TEST_F(region, seed_only_written_page_is_copied)
 {
-	int to_parent[2], to_child[2];
+	struct cowmem_peer q;
 	long breaks, pages;
 	pid_t pid;
 	char go;
 
 	fill(self->map, 4, self->psz, '0');
-	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, pipe(to_child));
-	pid = fork();
+	pid = peer_fork(&q);
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		CHILD_CHECK(1, write(to_parent[1], "r", 1) == 1);
-		CHILD_CHECK(2, read(to_child[0], &go, 1) == 1);
+		CHILD_CHECK(1, !peer_send(&q, "r", 1));
+		CHILD_CHECK(2, !peer_recv(&q, &go, 1));
 		for (int i = 0; i < 4; i++)
 			CHILD_CHECK(3, page_is(self->map + i * self->psz,
 					       self->psz, '0' + i));
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(to_parent[0], &go, 1));
+	ASSERT_EQ(0, peer_recv(&q, &go, 1));
 	breaks = cowmem_stat("cow_breaks");
 	pages = cowmem_stat("pages");
 	ASSERT_LE(0, breaks);
 	self->map[3 * self->psz] = 'P';
 	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
 	EXPECT_EQ(pages + 1, cowmem_stat("pages"));
-	ASSERT_EQ(1, write(to_child[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, peer_send(&q, "g", 1));
+	ASSERT_EQ(0, peer_end(&q));
 	EXPECT_EQ('P', self->map[3 * self->psz]);
 	EXPECT_TRUE(page_is(self->map + 3 * self->psz + 1, self->psz - 1, '3'));
 }

@@ -26,38 +26,18 @@ static int arm(const char *knob, int n)
 	return written == len ? 0 : -1;
 }
 
-FIXTURE(region)
-{
-	int fd;
-	size_t psz;
-	char *map;
-	long pages;
-};
-
-#define PAGES 8
-
-FIXTURE_SETUP(region)
-{
-	self->psz = page_size();
-	self->pages = cowmem_stat("pages");
-	self->fd = cowmem_open();
-	ASSERT_LE(0, self->fd);
-	self->map = cowmem_map(self->fd, PAGES, 0);
-	ASSERT_NE(NULL, self->map);
-	for (int i = 0; i < PAGES; i++)
-		memset(self->map + i * self->psz, 'a' + i, self->psz);
-}
-
-FIXTURE_TEARDOWN(region)
+/* Nothing stays armed after a test. */
+static void disarm(void)
 {
 	arm(FAIL_NTH, 0);
 	arm(COWMEM_DEBUGFS "/fail_every", 0);
-	EXPECT_TRUE(cowmem_check_ok());
-	munmap(self->map, PAGES * self->psz);
-	close(self->fd);
-	/* Everything this test allocated is gone again. */
-	EXPECT_EQ(self->pages, cowmem_stat("pages"));
 }
+
+#define PAGES 8
+#define REGION_SETUP(map, psz) fill(map, PAGES, psz, 'a')
+#define REGION_TEARDOWN() disarm()
+#define REGION_FREES_ALL
+#include "cowmem_fixture.h"
 
 /* A COW break whose allocation fails is retried, and then lands intact. */
 TEST_F(region, cow_break_allocation_failure_retries)

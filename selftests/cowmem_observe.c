@@ -38,62 +38,39 @@ FIXTURE_TEARDOWN(seed)
 }
 
 /*
- * The child of the seed scenario: it waits until the parent wrote page 3,
- * then sends its own page-info for the 4 pages up @out, and waits for @in
- * to close before it exits (so that the parent can read its debugfs view).
+ * The child of the seed scenario, Q, a peer: it waits until the parent wrote
+ * page 3, then sends its own page-info for the 4 pages, and waits for the
+ * parent's end of the peer before it exits (so that the parent can read its
+ * debugfs view).
  */
-static void seed_child(int fd, char *map, int go, int out, int done)
+static void seed_child(const struct cowmem_peer *q, int fd, char *map)
 {
 	struct cowmem_page_info info[4];
 	char c;
 
-	CHILD_CHECK(1, read(go, &c, 1) == 1);
+	CHILD_CHECK(1, !peer_recv(q, &c, 1));
 	CHILD_CHECK(2, cowmem_page_info(fd, map, 4, info) == 0);
-	CHILD_CHECK(3, write(out, info, sizeof(info)) == sizeof(info));
-	CHILD_CHECK(4, read(done, &c, 1) == 0);
+	CHILD_CHECK(3, !peer_send(q, info, sizeof(info)));
+	CHILD_CHECK(4, read(q->in, &c, 1) == 0);
 	_exit(0);
 }
 
-/* The parent's ends of the pipes to Q, the seed scenario's child. */
-struct seed_q {
-	pid_t pid;
-	int go, out, done;
-};
-
 /* Forks Q, which waits for seed_ask(); returns -1 when it cannot. */
-static int seed_fork(int fd, char *map, struct seed_q *q)
+static int seed_fork(int fd, char *map, struct cowmem_peer *q)
 {
-	int go[2], out[2], done[2];
+	pid_t pid = peer_fork(q);
 
-	if (pipe(go) || pipe(out) || pipe(done))
-		return -1;
-	q->pid = fork();
-	if (q->pid == 0) {
-		close(done[1]);
-		seed_child(fd, map, go[0], out[1], done[0]);
-	}
-	close(done[0]);
-	q->go = go[1];
-	q->out = out[0];
-	q->done = done[1];
-	return q->pid < 0 ? -1 : 0;
+	if (!pid)
+		seed_child(q, fd, map);
+	return pid < 0 ? -1 : 0;
 }
 
-/* Q's page-info for the 4 pages; Q stays alive until seed_release(). */
-static int seed_ask(struct seed_q *q, struct cowmem_page_info *theirs)
+/* Q's page-info for the 4 pages; Q stays alive until peer_end(). */
+static int seed_ask(struct cowmem_peer *q, struct cowmem_page_info *theirs)
 {
-	ssize_t len = 4 * sizeof(*theirs);
-
-	if (write(q->go, "g", 1) != 1 || read(q->out, theirs, len) != len)
+	if (peer_send(q, "g", 1) || peer_recv(q, theirs, 4 * sizeof(*theirs)))
 		return -1;
 	return 0;
-}
-
-/* Lets Q exit; returns its exit status. */
-static int seed_release(struct seed_q *q)
-{
-	close(q->done);
-	return wait_status(q->pid);
 }
 
 struct debugfs_page {
@@ -136,7 +113,7 @@ static int read_debugfs_pages(unsigned long long id, struct debugfs_page *pages)
 TEST_F(seed, page_info_shows_only_page_three_copied)
 {
 	struct cowmem_page_info mine[4], theirs[4];
-	struct seed_q q;
+	struct cowmem_peer q;
 	long breaks;
 
 	ASSERT_EQ(0, seed_fork(self->fd, self->map, &q));
@@ -156,7 +133,7 @@ TEST_F(seed, page_info_shows_only_page_three_copied)
 	EXPECT_EQ(1, mine[3].refcount);
 	EXPECT_EQ(1, theirs[3].refcount);
 	EXPECT_NE(mine[3].frame_id, theirs[3].frame_id);
-	ASSERT_EQ(0, seed_release(&q));
+	ASSERT_EQ(0, peer_end(&q));
 }
 
 /*
@@ -168,7 +145,7 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 	struct debugfs_page dp[4] = {}, dq[4] = {};
 	struct cowmem_page_info mine[4], theirs[4];
 	struct cowmem_view_line pv, qv;
-	struct seed_q q;
+	struct cowmem_peer q;
 
 	ASSERT_EQ(0, seed_fork(self->fd, self->map, &q));
 	self->map[3 * self->psz] = 'P';
@@ -194,7 +171,7 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 		/* A frame id is never the PFN. */
 		EXPECT_NE(mine[i].frame_id, dp[i].pfn);
 	}
-	ASSERT_EQ(0, seed_release(&q));
+	ASSERT_EQ(0, peer_end(&q));
 }
 
 /*

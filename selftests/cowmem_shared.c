@@ -18,28 +18,6 @@
 #define NOBODY 65534
 #define GUESSES 3
 
-/* A pipe each way between the root parent and its unprivileged child. */
-struct peer {
-	int to_child[2];
-	int to_parent[2];
-};
-
-static int peer_open(struct peer *p)
-{
-	return pipe(p->to_child) || pipe(p->to_parent) ? -1 : 0;
-}
-
-/* Sends @len bytes of @buf to the other side; 0 on success. */
-static int peer_send(int fd, const void *buf, size_t len)
-{
-	return write(fd, buf, len) == (ssize_t)len ? 0 : -1;
-}
-
-static int peer_recv(int fd, void *buf, size_t len)
-{
-	return read(fd, buf, len) == (ssize_t)len ? 0 : -1;
-}
-
 /* Becomes uid and gid 65534 with no supplementary groups; 0 on success. */
 static int drop_to_nobody(void)
 {
@@ -65,14 +43,14 @@ struct merge_seen {
  * guess, writes it into its own page 1 and merges the whole region, after
  * root wrote its secret into root's page 0.
  */
-static int merge_guesser(struct peer *p, int fd, char *map, size_t psz)
+static int merge_guesser(const struct cowmem_peer *p, int fd, char *map,
+			 size_t psz)
 {
 	struct merge_seen seen[GUESSES];
 	struct cowmem_merge_args a;
 	char go;
 
-	if (drop_to_nobody() || peer_send(p->to_parent[1], "r", 1) ||
-	    peer_recv(p->to_child[0], &go, 1))
+	if (drop_to_nobody() || peer_send(p, "r", 1) || peer_recv(p, &go, 1))
 		return 1;
 	for (int g = 0; g < GUESSES; g++) {
 		write_pin(map + psz, psz, 4710 + g);
@@ -81,7 +59,7 @@ static int merge_guesser(struct peer *p, int fd, char *map, size_t psz)
 		seen[g] = (struct merge_seen){ a.scanned, a.merged, a.skipped,
 					       a.next };
 	}
-	return peer_send(p->to_parent[1], seen, sizeof(seen)) ? 3 : 0;
+	return peer_send(p, seen, sizeof(seen)) ? 3 : 0;
 }
 
 /* Merging guesses at root's private page confirms none of them. */
@@ -89,7 +67,7 @@ TEST(merge_tells_nothing_of_another_users_page)
 {
 	struct merge_seen seen[GUESSES];
 	size_t psz = page_size();
-	struct peer p;
+	struct cowmem_peer p;
 	int fd = cowmem_open();
 	char *map, ready;
 	pid_t pid;
@@ -97,17 +75,16 @@ TEST(merge_tells_nothing_of_another_users_page)
 	ASSERT_LE(0, fd);
 	map = cowmem_map(fd, PAGES, 0);
 	ASSERT_NE(NULL, map);
-	ASSERT_EQ(0, peer_open(&p));
-	pid = fork();
+	pid = peer_fork(&p);
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(merge_guesser(&p, fd, map, psz));
-	ASSERT_EQ(0, peer_recv(p.to_parent[0], &ready, 1));
+	ASSERT_EQ(0, peer_recv(&p, &ready, 1));
 	/* Written after the fork: root's page alone, never the child's. */
 	write_pin(map, psz, 4711);
-	ASSERT_EQ(0, peer_send(p.to_child[1], "g", 1));
-	ASSERT_EQ(0, peer_recv(p.to_parent[0], seen, sizeof(seen)));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, peer_send(&p, "g", 1));
+	ASSERT_EQ(0, peer_recv(&p, seen, sizeof(seen)));
+	ASSERT_EQ(0, peer_end(&p));
 	for (int g = 0; g < GUESSES; g++) {
 		/* Only the child's own written page is looked at. */
 		EXPECT_EQ(1, seen[g].scanned);
@@ -125,17 +102,16 @@ TEST(merge_tells_nothing_of_another_users_page)
  * The child's part of page_info_does_not_see_another_users_write: PAGE_INFO
  * of page 0 before and after root writes it.
  */
-static int info_watcher(struct peer *p, int fd, char *map)
+static int info_watcher(const struct cowmem_peer *p, int fd, char *map)
 {
 	struct cowmem_page_info info[2];
 	char go;
 
 	if (drop_to_nobody() || cowmem_page_info(fd, map, 1, &info[0]) ||
-	    peer_send(p->to_parent[1], "r", 1) ||
-	    peer_recv(p->to_child[0], &go, 1) ||
+	    peer_send(p, "r", 1) || peer_recv(p, &go, 1) ||
 	    cowmem_page_info(fd, map, 1, &info[1]))
 		return 1;
-	return peer_send(p->to_parent[1], info, sizeof(info)) ? 2 : 0;
+	return peer_send(p, info, sizeof(info)) ? 2 : 0;
 }
 
 /* PAGE_INFO neither counts root's view nor changes when root writes. */
@@ -143,7 +119,7 @@ TEST(page_info_does_not_see_another_users_write)
 {
 	struct cowmem_page_info mine, seen[2];
 	size_t psz = page_size();
-	struct peer p;
+	struct cowmem_peer p;
 	int fd = cowmem_open();
 	char *map, ready;
 	pid_t pid;
@@ -152,20 +128,19 @@ TEST(page_info_does_not_see_another_users_write)
 	map = cowmem_map(fd, PAGES, 0);
 	ASSERT_NE(NULL, map);
 	memset(map, 'A', psz);
-	ASSERT_EQ(0, peer_open(&p));
-	pid = fork();
+	pid = peer_fork(&p);
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(info_watcher(&p, fd, map));
-	ASSERT_EQ(0, peer_recv(p.to_parent[0], &ready, 1));
+	ASSERT_EQ(0, peer_recv(&p, &ready, 1));
 	/* Root may read the child's view: it counts both. */
 	ASSERT_EQ(0, cowmem_page_info(fd, map, 1, &mine));
 	EXPECT_EQ(2, mine.refcount);
 	EXPECT_EQ(COWMEM_PAGE_SHARED, mine.state);
 	memset(map, 'B', psz);
-	ASSERT_EQ(0, peer_send(p.to_child[1], "g", 1));
-	ASSERT_EQ(0, peer_recv(p.to_parent[0], seen, sizeof(seen)));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, peer_send(&p, "g", 1));
+	ASSERT_EQ(0, peer_recv(&p, seen, sizeof(seen)));
+	ASSERT_EQ(0, peer_end(&p));
 	for (int i = 0; i < 2; i++) {
 		EXPECT_EQ(1, seen[i].refcount);
 		EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, seen[i].state);

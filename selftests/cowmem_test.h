@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the cowmem selftests: map a region, read the module's
- * counters from debugfs, wait for a child and get its verdict.
+ * counters from debugfs (cowmem_stat(), the one parser of "stats"), talk to
+ * a forked peer, wait for a child and get its verdict.
  */
 #ifndef COWMEM_TEST_H
 #define COWMEM_TEST_H
@@ -208,6 +209,72 @@ static inline int wait_status(pid_t pid)
 	if (waitpid(pid, &status, 0) != pid)
 		return 255;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+/*
+ * A peer: a forked child with a pipe each way between it and its parent.
+ * Each side keeps the two ends it uses: @in reads what the other side sent,
+ * @out sends to it.
+ */
+struct cowmem_peer {
+	pid_t pid; /* the child's in the parent, 0 in the child, -1 for none */
+	int in, out;
+};
+
+/* Forks a peer: 0 in the child, the child's pid in the parent, -1 on failure. */
+static inline pid_t peer_fork(struct cowmem_peer *p)
+{
+	int down[2], up[2];
+
+	p->pid = -1;
+	if (pipe(down))
+		return -1;
+	if (pipe(up)) {
+		close(down[0]);
+		close(down[1]);
+		return -1;
+	}
+	p->pid = fork();
+	if (p->pid < 0) {
+		close(down[0]);
+		close(down[1]);
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
+	close(p->pid ? down[0] : down[1]);
+	close(p->pid ? up[1] : up[0]);
+	p->in = p->pid ? up[0] : down[0];
+	p->out = p->pid ? down[1] : up[1];
+	return p->pid;
+}
+
+/* Sends @len bytes of @buf to the other side; 0 on success. */
+static inline int peer_send(const struct cowmem_peer *p, const void *buf,
+			    size_t len)
+{
+	return write(p->out, buf, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* Receives exactly @len bytes into @buf; 0 on success, -1 at end of file too. */
+static inline int peer_recv(const struct cowmem_peer *p, void *buf, size_t len)
+{
+	return read(p->in, buf, len) == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * The parent's end of the peer: closes its pipes (the child reads end of
+ * file) and waits for the child; the child's exit status.
+ */
+static inline int peer_end(struct cowmem_peer *p)
+{
+	int status;
+
+	close(p->in);
+	close(p->out);
+	status = wait_status(p->pid);
+	p->pid = -1;
+	return status;
 }
 
 /* Page i of @map filled with the byte @base + i, for @pages pages. */

@@ -7,33 +7,9 @@
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
 
-FIXTURE(region)
-{
-	int fd;
-	size_t psz;
-	char *map;
-};
-
 #define PAGES 16
-
-FIXTURE_SETUP(region)
-{
-	self->psz = page_size();
-	self->fd = cowmem_open();
-	ASSERT_LE(0, self->fd);
-	self->map = cowmem_map(self->fd, PAGES, 0);
-	ASSERT_NE(NULL, self->map);
-	for (int i = 0; i < PAGES; i++)
-		memset(self->map + i * self->psz, 'a' + i, self->psz);
-}
-
-FIXTURE_TEARDOWN(region)
-{
-	EXPECT_TRUE(cowmem_check_ok());
-	munmap(self->map, PAGES * self->psz);
-	if (self->fd >= 0)
-		close(self->fd);
-}
+#define REGION_SETUP(map, psz) fill(map, PAGES, psz, 'a')
+#include "cowmem_fixture.h"
 
 /*
  * Forks a child that waits for the parent's go, then checks that page @i of
@@ -299,39 +275,6 @@ TEST_F(region, child_new_mapping_clones_parent_view)
 	/* The parent's own writes after the clone stay its own. */
 	self->map[4 * self->psz] = 'Q';
 	EXPECT_EQ('Q', self->map[4 * self->psz]);
-}
-
-/*
- * The clone taken by another process's mmap() is a snapshot of the origin:
- * the origin's writes afterwards (through PTEs it had writable) don't show.
- */
-TEST_F(region, cross_process_clone_is_isolated_from_origin)
-{
-	int ready[2], go[2];
-	pid_t pid;
-	char c;
-
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(go));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		char *fresh;
-
-		munmap(self->map, PAGES * self->psz);
-		fresh = cowmem_map(self->fd, PAGES, 0);
-		CHILD_CHECK(1, fresh);
-		CHILD_CHECK(2, write(ready[1], "r", 1) == 1);
-		CHILD_CHECK(3, read(go[0], &c, 1) == 1);
-		for (int i = 0; i < PAGES; i++)
-			CHILD_CHECK(10 + i, fresh[i * self->psz] == 'a' + i);
-		_exit(0);
-	}
-	ASSERT_EQ(1, read(ready[0], &c, 1));
-	for (int i = 0; i < PAGES; i++)
-		self->map[i * self->psz] = 'X';
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
 }
 
 TEST_HARNESS_MAIN
