@@ -90,6 +90,8 @@
  *       view->lock
  *
  *   cowmem_inject_lock         (a leaf)
+ *   cowmem_users_lock          (a leaf; a view made under region->lock
+ *                               counts under it: limits.c)
  *
  * Two region->locks, or several view->locks, are held at once only by
  * lockset.c, and by the census's world lock (census.c); the rules for each
@@ -214,7 +216,6 @@ void cowmem_view_put_vma(struct cowmem_view *view);
 unsigned long cowmem_view_zap_all(struct cowmem_view *view);
 void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
 			   struct vm_area_struct *skip);
-bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view);
 struct vm_area_struct *cowmem_file_vma(struct file *file, unsigned long addr,
 				       unsigned long end);
 struct cowmem_view *cowmem_file_view(struct file *file, unsigned long addr);

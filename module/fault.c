@@ -137,6 +137,28 @@ static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
 }
 
 /*
+ * Puts @frame (a new frame of the view's own, or NULL when it could not be
+ * allocated) at w->pgoff; the frame it replaces is returned in *@old, for
+ * cowmem_retire(). On failure @frame is dropped and the index is as it was.
+ * Entered and returns with view->lock and the mmap_lock held.
+ */
+static int cowmem_wp_replace(struct cowmem_write *w, struct cowmem_frame *frame,
+			     struct cowmem_frame **old)
+{
+	int err;
+
+	if (!frame)
+		return -ENOMEM;
+	err = cowmem_index_replace(&w->view->index, w->pgoff, frame, old);
+	if (err) {
+		cowmem_frame_put(frame);
+		return err;
+	}
+	w->frame = frame;
+	return 0;
+}
+
+/*
  * A first write: nobody wrote the page, so it reads as zeroes (the zero
  * page where mapped). It gets a zeroed frame of its own.
  * Entered and returns with view->lock and the mmap_lock held; on success
@@ -145,24 +167,16 @@ static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
  */
 static int cowmem_wp_first_write(struct cowmem_write *w)
 {
-	struct cowmem_frame *frame, *old;
+	struct cowmem_frame *old;
 	int err;
 
 	cowmem_wp_assert_locked(w);
-	frame = cowmem_frame_alloc_zeroed();
-	if (!frame)
-		return -ENOMEM;
-	err = cowmem_index_replace(&w->view->index, w->pgoff, frame, &old);
+	err = cowmem_wp_replace(w, cowmem_frame_alloc_zeroed(), &old);
 	if (err)
-		goto put_frame;
-	w->frame = frame;
+		return err;
 	cowmem_stat_inc(first_writes);
 	cowmem_retire(w, old);
 	return 0;
-
-put_frame:
-	cowmem_frame_put(frame);
-	return err;
 }
 
 /*
@@ -193,32 +207,24 @@ static int cowmem_wp_reuse(struct cowmem_write *w)
 static int cowmem_wp_copy(struct cowmem_write *w)
 {
 	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
-	struct cowmem_frame *frame, *old;
+	struct cowmem_frame *old;
 	int err;
 
 	cowmem_wp_assert_locked(w);
 	/* Shared, so nobody writes it: the copy is stable without locks. */
-	frame = cowmem_frame_alloc_copy(w->orig);
-	if (!frame)
-		return -ENOMEM;
-	err = cowmem_index_replace(&w->view->index, w->pgoff, frame, &old);
+	err = cowmem_wp_replace(w, cowmem_frame_alloc_copy(w->orig), &old);
 	if (err)
-		goto put_frame;
-	w->frame = frame;
+		return err;
 	cowmem_stat_inc(cow_breaks);
 	/*
 	 * ns is the copy: allocating, copying and the index taking the frame.
 	 * The old frame's reference is still ours until cowmem_retire().
 	 */
-	trace_cow_break(w->view->id, w->pgoff, old->id, frame->id,
+	trace_cow_break(w->view->id, w->pgoff, old->id, w->frame->id,
 			refcount_read(&old->holders) - 1,
 			start ? ktime_get_ns() - start : 0);
 	cowmem_retire(w, old);
 	return 0;
-
-put_frame:
-	cowmem_frame_put(frame);
-	return err;
 }
 
 /*

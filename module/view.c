@@ -263,7 +263,8 @@ void cowmem_view_put_vma(struct cowmem_view *view)
  * view of ours in vm_private_data, nor a region of ours as its file's
  * private_data.
  */
-bool cowmem_vma_maps_view(struct vm_area_struct *vma, struct cowmem_view *view)
+static bool cowmem_vma_maps_view(struct vm_area_struct *vma,
+				 struct cowmem_view *view)
 {
 	return vma->vm_private_data == view && vma->vm_file &&
 	       vma->vm_file->private_data == view->region;
