@@ -32,10 +32,6 @@ unsigned long cowmem_census_reach(void *tally);
 unsigned long cowmem_census_holders(void *tally);
 unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
 					struct cowmem_frame *frame);
-void cowmem_world_lock(void);
-void cowmem_world_assert_locked(void);
-long cowmem_world_count_views(void);
-void cowmem_world_unlock(void);
 
 /* ptes.c: how observers reach a view's PTEs, by id through its mm */
 struct cowmem_view_ref {
@@ -60,6 +56,19 @@ int cowmem_lockset_lock(struct cowmem_lockset *set);
 void cowmem_lockset_unlock(struct cowmem_lockset *set);
 bool cowmem_lockset_has(struct cowmem_view *view);
 void cowmem_lockset_assert(struct cowmem_view *view);
+void cowmem_world_lock(void);
+void cowmem_world_unlock(void);
+bool cowmem_world_is_mine(void);
+void cowmem_world_assert_locked(void);
+long cowmem_world_count_views(void);
+
+/*
+ * For the functions called with @region's lock held, on its own or as part
+ * of the world lock (which lockdep does not see: lockset.c).
+ */
+#define cowmem_assert_region_locked(region)      \
+	lockdep_assert(cowmem_world_is_mine() || \
+		       lockdep_is_held(&(region)->lock))
 
 /* dev.c: the device; the features and observers add its ioctls at load */
 struct cowmem_ioctl {

@@ -12,6 +12,8 @@
  * recorded in each view (view->in_lockset, under region->lock, which the
  * lockset holds throughout): what want() tests could change meanwhile,
  * and the unlock and the work in between must see the same set.
+ *
+ * The world lock, for root's debugfs only, is the lockset of everything.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -115,4 +117,84 @@ void cowmem_lockset_assert(struct cowmem_view *view)
 	lockdep_assert_held(&view->region->lock);
 	lockdep_assert_held(&view->lock);
 	WARN_ON_ONCE(!view->in_lockset);
+}
+
+/*
+ * Who holds the world lock, for cowmem_world_is_mine(). Written under
+ * cowmem_regions_lock; read by its holder, or to find it is not current.
+ */
+static struct task_struct *cowmem_world_owner;
+
+/*
+ * The world lock: cowmem_regions_lock, every region->lock (in list order,
+ * which is id order, a lockset's too) and then every view->lock, so that
+ * the indexes and reference counts agree while they are read. For root's
+ * debugfs only: it stops every cowmem fault of every process while held.
+ *
+ * Lockdep cannot follow thousands of held locks: it counts the locks of
+ * one class nested under another in 11 bits, and 2,048 regions overflow
+ * that (lockdep then turns itself off for the rest of the boot). So the
+ * region and view locks are taken out of its sight. It still sees
+ * cowmem_regions_lock, which orders the world lock against every other
+ * path (regions_lock before any region->lock, never under one), and
+ * cowmem_world_owner stands in for the rest in the assertions.
+ */
+void cowmem_world_lock(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	mutex_lock(&cowmem_regions_lock);
+	lockdep_off();
+	list_for_each_entry(region, &cowmem_regions, link)
+		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, link)
+		list_for_each_entry(view, &region->views, link)
+			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
+	lockdep_on();
+	WRITE_ONCE(cowmem_world_owner, current);
+}
+
+void cowmem_world_unlock(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+
+	cowmem_world_assert_locked();
+	WRITE_ONCE(cowmem_world_owner, NULL);
+	lockdep_off();
+	list_for_each_entry(region, &cowmem_regions, link) {
+		list_for_each_entry(view, &region->views, link)
+			mutex_unlock(&view->lock);
+		mutex_unlock(&region->lock);
+	}
+	lockdep_on();
+	mutex_unlock(&cowmem_regions_lock);
+}
+
+/* Does current hold the world lock? */
+bool cowmem_world_is_mine(void)
+{
+	return READ_ONCE(cowmem_world_owner) == current;
+}
+
+/* For the functions whose contract says "called with the world locked". */
+void cowmem_world_assert_locked(void)
+{
+	lockdep_assert_held(&cowmem_regions_lock);
+	lockdep_assert(cowmem_world_is_mine());
+}
+
+/* How many views the locked world holds. */
+long cowmem_world_count_views(void)
+{
+	struct cowmem_region *region;
+	struct cowmem_view *view;
+	long n = 0;
+
+	cowmem_world_assert_locked();
+	list_for_each_entry(region, &cowmem_regions, link)
+		list_for_each_entry(view, &region->views, link)
+			n++;
+	return n;
 }

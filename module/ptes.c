@@ -17,10 +17,13 @@
 #include "compat.h"
 #include "internal.h"
 
-/* Notes @view for cowmem_view_ref_walk(). Called with region->lock held. */
+/*
+ * Notes @view for cowmem_view_ref_walk(). Called with region->lock held
+ * (or the world lock).
+ */
 void cowmem_view_ref_get(struct cowmem_view_ref *ref, struct cowmem_view *view)
 {
-	lockdep_assert_held(&view->region->lock);
+	cowmem_assert_region_locked(view->region);
 	ref->id = view->id;
 	ref->mm = mmget_not_zero(view->mm) ? view->mm : NULL;
 }

@@ -191,7 +191,7 @@ struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snap)
 	lockdep_assert_held(&cowmem_regions_lock);
 	if (!snap->source)
 		return NULL;
-	lockdep_assert_held(&snap->source->lock);
+	cowmem_assert_region_locked(snap->source);
 	list_for_each_entry(view, &snap->source->views, link)
 		if (view->id == snap->source_view)
 			return view;

@@ -7,8 +7,10 @@
  * passed over a socket) but not their credentials.
  */
 #include <grp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -472,6 +474,305 @@ TEST(limits_refuse_cleanly)
 	EXPECT_EQ(2, set_param("max_regions_per_user", regions));
 	EXPECT_EQ(1, set_param("max_views_per_user", views));
 	EXPECT_EQ(1, set_param("max_snapshots_per_user", snapshots));
+}
+
+/* Lets this process hold @n more file descriptors (root may raise both limits). */
+static int allow_fds(rlim_t n)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return -1;
+	if (r.rlim_cur >= n + 64)
+		return 0;
+	r.rlim_cur = n + 64;
+	if (r.rlim_max < r.rlim_cur)
+		r.rlim_max = r.rlim_cur;
+	return setrlimit(RLIMIT_NOFILE, &r);
+}
+
+/* /proc/lockdep_stats' debug_locks: 1 while lockdep runs, -1 without it. */
+static long lockdep_on_now(void)
+{
+	FILE *f = fopen("/proc/lockdep_stats", "r");
+	char line[128], key[64];
+	long on = -1, v;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %63[^:]: %ld", key, &v) == 2 &&
+		    !strcmp(key, "debug_locks"))
+			on = v;
+	fclose(f);
+	return on;
+}
+
+#define FLOOD_CG CGROOT "/cowmem_shared"
+#define FLOOD_LIMIT (64L << 20)
+#define FLOOD_REGIONS 64
+#define FLOOD_THREADS 256
+#define FLOOD_SECONDS 4
+
+/* What the flood's threads did, in memory the parent reads after it. */
+struct flood_tally {
+	long calls, nomem, other;
+};
+
+struct flood {
+	int fd;
+	char *map;
+	int *stop;
+	struct flood_tally *tally;
+};
+
+/* One attacker thread: MERGE with the largest budget, until told to stop. */
+static void *flood_loop(void *arg)
+{
+	struct flood *f = arg;
+	long *count;
+
+	while (!__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
+		if (!cowmem_merge(f->fd, f->map, -1, 0, COWMEM_MERGE_MAX_BUDGET,
+				  NULL))
+			count = &f->tally->calls;
+		else if (errno == ENOMEM)
+			count = &f->tally->nomem;
+		else
+			count = &f->tally->other;
+		__atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * The child of merge_flood_stays_in_its_cgroup: in the 64 MiB group, as
+ * uid 65534, FLOOD_THREADS threads loop MERGE over FLOOD_REGIONS regions
+ * of their own, counting in @tally. The group's own OOM killer may end it
+ * (it is that group's memory that runs out).
+ */
+static int merge_flood(struct flood_tally *tally)
+{
+	static struct flood f[FLOOD_THREADS];
+	pthread_t t[FLOOD_THREADS];
+	int stop = 0, started = 0;
+
+	if (cg_write(FLOOD_CG "/cgroup.procs", "0") || drop_to_nobody())
+		return 1;
+	for (int r = 0; r < FLOOD_REGIONS; r++) {
+		f[r].fd = cowmem_open();
+		f[r].map = f[r].fd < 0 ? NULL : cowmem_map(f[r].fd, 16, 0);
+		if (!f[r].map)
+			return 2;
+		fill(f[r].map, 16, page_size(), 'a');
+	}
+	for (int i = 0; i < FLOOD_THREADS; i++) {
+		f[i] = f[i % FLOOD_REGIONS];
+		f[i].stop = &stop;
+		f[i].tally = tally;
+		if (pthread_create(&t[i], NULL, flood_loop, &f[i]))
+			break;
+		started++;
+	}
+	sleep(FLOOD_SECONDS);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+/* Unreclaimable kernel memory, in bytes: slab and vmalloc, from /proc/meminfo. */
+static long unreclaimable(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128], key[64];
+	long kb, sum = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[^:]: %ld", key, &kb) == 2 &&
+		    (!strcmp(key, "SUnreclaim") || !strcmp(key, "VmallocUsed")))
+			sum += kb;
+	fclose(f);
+	return sum * 1024;
+}
+
+/*
+ * Threads of another user looping MERGE in a 64 MiB memory cgroup grow the
+ * machine's unreclaimable kernel memory by no more than that limit: what
+ * MERGE allocates is charged to them.
+ */
+TEST(merge_flood_stays_in_its_cgroup)
+{
+	struct flood_tally *tally;
+	long base, peak, now;
+	struct stat node;
+	char limit[32];
+	int status;
+	pid_t pid, done;
+
+	if (!cg_enable_memory())
+		SKIP(return, "no cgroup v2 memory controller in this kernel");
+	rmdir(FLOOD_CG);
+	ASSERT_EQ(0, mkdir(FLOOD_CG, 0755));
+	snprintf(limit, sizeof(limit), "%ld", FLOOD_LIMIT);
+	ASSERT_EQ(0, cg_write(FLOOD_CG "/memory.max", limit));
+	tally = mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, tally);
+	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
+	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
+	base = unreclaimable();
+	peak = base;
+	ASSERT_LT(0, base);
+	pid = fork();
+	if (!pid)
+		_exit(merge_flood(tally));
+	while ((done = waitpid(pid, &status, WNOHANG)) == 0) {
+		now = unreclaimable();
+		peak = now > peak ? now : peak;
+		usleep(10000);
+	}
+	EXPECT_EQ(0, chmod(COWMEM_DEV, node.st_mode & 07777));
+	ASSERT_EQ(pid, done);
+	/* It ran to the end, or its group's OOM killer ended it. */
+	EXPECT_TRUE((WIFEXITED(status) && !WEXITSTATUS(status)) ||
+		    (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+	TH_LOG("%ld merges, %ld ENOMEM; unreclaimable memory grew by %ld KiB at most",
+	       tally->calls, tally->nomem, (peak - base) >> 10);
+	EXPECT_LT(0, tally->calls);
+	EXPECT_EQ(0, tally->other);
+	EXPECT_GE(FLOOD_LIMIT, peak - base);
+	EXPECT_EQ(0, rmdir(FLOOD_CG));
+	munmap(tally, sizeof(*tally));
+}
+
+#define WORLD_REGIONS 2100
+
+/*
+ * Root's debugfs "check" locks every region and view: with 2,100 of each
+ * (more than lockdep counts nested under one lock) it answers "ok", and
+ * lockdep, where the kernel has it, is still on afterwards.
+ */
+TEST(world_lock_holds_2100_regions)
+{
+	size_t psz = page_size();
+	int fd[WORLD_REGIONS];
+	char *map[WORLD_REGIONS];
+	long lockdep = lockdep_on_now();
+
+	ASSERT_EQ(0, allow_fds(WORLD_REGIONS));
+	for (int i = 0; i < WORLD_REGIONS; i++) {
+		fd[i] = cowmem_open();
+		ASSERT_LE(0, fd[i]);
+		map[i] = cowmem_map(fd[i], 1, 0);
+		ASSERT_NE(NULL, map[i]);
+		map[i][0] = (char)i;
+	}
+	ASSERT_LE(WORLD_REGIONS, cowmem_stat("regions"));
+	EXPECT_TRUE(cowmem_check_ok());
+	if (lockdep == 1)
+		EXPECT_EQ(1, lockdep_on_now());
+	for (int i = 0; i < WORLD_REGIONS; i++) {
+		EXPECT_EQ(i & 0xff, (unsigned char)map[i][0]);
+		munmap(map[i], psz);
+		close(fd[i]);
+	}
+}
+
+/*
+ * Merges @n pages after page @first, written with the same contents, into
+ * the frame page @first holds: one stretch per call, starting at the page
+ * already merged, so that every call adds to the same frame.
+ */
+static int merge_onto(int fd, char *map, size_t first, size_t n, size_t psz)
+{
+	struct cowmem_merge_args a;
+
+	for (size_t i = first + 1; i <= first + n; i++)
+		map[i * psz] = 'T';
+	if (cowmem_merge(fd, map, -1, first, n + 1, &a))
+		return -1;
+	return a.merged == n ? 0 : -1;
+}
+
+#define TALLY_STRETCH 4095 /* pages a call adds: a stretch is 4096 visits */
+#define TALLY_CALLS 33
+#define TALLY_PAGES (1 + TALLY_STRETCH * TALLY_CALLS)
+#define TALLY_SNAPSHOTS 16384
+
+/*
+ * One frame at all 135,136 offsets of a region, seen through a snapshot
+ * of it (its base and a one-page view) and 16,384 snapshots of that view:
+ * 2.2 billion paths from an index root to the frame. The snapshots are of
+ * the one-page view so that each has one PTE to drop, not 135,136.
+ */
+FIXTURE(one_frame_everywhere)
+{
+	int fd, snap_fd, *snaps;
+	char *map, *snap_map;
+};
+
+FIXTURE_SETUP(one_frame_everywhere)
+{
+	size_t psz = page_size();
+
+	ASSERT_EQ(0, allow_fds(TALLY_SNAPSHOTS));
+	self->snaps = calloc(TALLY_SNAPSHOTS, sizeof(*self->snaps));
+	ASSERT_NE(NULL, self->snaps);
+	self->fd = cowmem_open();
+	ASSERT_LE(0, self->fd);
+	self->map = cowmem_map(self->fd, TALLY_PAGES, 0);
+	ASSERT_NE(NULL, self->map);
+	self->map[0] = 'T';
+	for (size_t c = 0; c < TALLY_CALLS; c++)
+		ASSERT_EQ(0, merge_onto(self->fd, self->map, c * TALLY_STRETCH,
+					TALLY_STRETCH, psz));
+	self->snap_fd = cowmem_snapshot(self->fd, self->map, 0);
+	ASSERT_LE(0, self->snap_fd);
+	self->snap_map = cowmem_map(self->snap_fd, 1, 0);
+	ASSERT_NE(NULL, self->snap_map);
+	for (int i = 0; i < TALLY_SNAPSHOTS; i++) {
+		self->snaps[i] = cowmem_snapshot(self->snap_fd, self->snap_map,
+						 COWMEM_SNAPSHOT_CLOEXEC);
+		ASSERT_LE(0, self->snaps[i]);
+	}
+}
+
+FIXTURE_TEARDOWN(one_frame_everywhere)
+{
+	for (int i = 0; i < TALLY_SNAPSHOTS && self->snaps && self->snaps[i];
+	     i++)
+		close(self->snaps[i]);
+	free(self->snaps);
+	if (self->snap_map)
+		munmap(self->snap_map, page_size());
+	if (self->map)
+		munmap(self->map, TALLY_PAGES * page_size());
+	if (self->snap_fd > 0)
+		close(self->snap_fd);
+	if (self->fd > 0)
+		close(self->fd);
+}
+
+/*
+ * PAGE_INFO's refcount of a page reached by more paths than 2^31 - 1
+ * saturates there, the same frame everywhere, and neither it nor
+ * debugfs warns (the census packs a reach in 31 bits).
+ */
+TEST_F_TIMEOUT(one_frame_everywhere, page_info_refcount_saturates, 600)
+{
+	struct cowmem_page_info info;
+
+	ASSERT_EQ(0, cowmem_page_info(self->snap_fd, self->snap_map, 1, &info));
+	EXPECT_EQ(INT32_MAX, info.refcount);
+	EXPECT_EQ(COWMEM_PAGE_SHARED, info.state);
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 1, &info));
+	/* The region's own count: its view and its snapshot, at every offset. */
+	EXPECT_EQ(2 * TALLY_PAGES, info.refcount);
+	EXPECT_LE(1, cowmem_stat("shared_pages"));
+	EXPECT_TRUE(cowmem_check_ok());
 }
 
 TEST_HARNESS_MAIN
