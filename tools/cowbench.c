@@ -935,7 +935,7 @@ static void show_usage(int status)
 		"usage: cowbench [--sizes MIB,MIB,...] [--reps N] [--threads N] [--csv FILE]\n"
 		"                [--device PATH] [--stats PATH]\n"
 		"defaults: --sizes 4,64,256 --reps 5 --threads <CPUs online>\n"
-		"          --device /dev/cowmem --stats /sys/kernel/debug/cowmem/stats\n");
+		"          --device " COWMEM_DEV " --stats " COWMEM_STATS "\n");
 	exit(status);
 }
 
@@ -1010,8 +1010,8 @@ static void defaults(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	bench.device = "/dev/cowmem";
-	bench.stats = "/sys/kernel/debug/cowmem/stats";
+	bench.device = COWMEM_DEV;
+	bench.stats = COWMEM_STATS;
 	bench.sizes[0] = 4;
 	bench.sizes[1] = 64;
 	bench.sizes[2] = 256;
