@@ -156,7 +156,7 @@ static void cowmem_check_one_pte(pgoff_t pgoff, unsigned long pfn,
 	else if (writable && !exclusive)
 		bad = "is writable, but the page is not exclusive";
 	if (bad)
-		cowmem_bad(p->c, "view %llu index %lu: PTE %s", p->view->id,
+		cowmem_bad(p->c, "view %llu pgoff %lu: PTE %s", p->view->id,
 			   pgoff, bad);
 }
 

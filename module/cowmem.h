@@ -29,7 +29,8 @@
  *                          frame, the nodes on its path copied
  *                          (index.c), and cowmem_retire(): the old PTE
  *                          zapped before the old frame may be freed.
- *  6. the other writes     cowmem_wp_reuse(): its sharer is gone, no copy.
+ *  6. the other writes     fault.c cowmem_wp_reuse(): the frame's other
+ *                          holders are gone, no copy.
  *  7. exit                 fault.c cowmem_vm_close() -> view.c
  *                          cowmem_view_put_vma(): the last VMA frees the
  *                          view's index (index.c cowmem_index_release()).
@@ -44,9 +45,20 @@
  *  - who holds what:       census.c, check.c (debugfs "check")
  *  - watching:             debugfs.c, ptes.c, page_info.c, trace.h
  *  - failure injection:    inject.c
+ * Along the way the story calls a few helpers, each in a file of its own:
+ * stats.h (cowmem_stat_inc(): per-CPU counters), compat.h (one shim per
+ * kernel API change, e.g. cowmem_mmap_assert_locked()), fault.h
+ * (cowmem_frame_prot(): what fault.c and fault_around.c share), limits.c
+ * (cowmem_limit_charge(): what one user may make), inject.c
+ * (cowmem_should_fail()) and trace.h (the tracepoints; a page's offset in
+ * its view is their pgoff field).
+ *
  * main.c puts the layers together; README's Layout has the layers. This
  * header holds the story's objects and functions; internal.h declares the
  * machinery the chapters share (census, locksets, limits, the ioctl table).
+ * From userspace, uapi/linux/cowmem.h is the ABI (the ioctls), and
+ * tools/lib/cowmem_user.h is what the selftests and the tools share on top
+ * of it and of debugfs.
  *
  * The invariant everything serves: a PTE may be writable only when the
  * frame it maps is exclusive to the view that maps it (a single holder for

@@ -339,7 +339,7 @@ static int cowmem_pages_show(struct seq_file *m, void *unused)
 	struct cowmem_census *c = cowmem_census_create();
 	long i, max;
 
-	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "index", "pfn",
+	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "pgoff", "pfn",
 		   "refcount", "page_count", "state", "shared_with");
 	cowmem_world_lock();
 	max = p->only ? 1 : cowmem_world_count_views();

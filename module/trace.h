@@ -17,53 +17,53 @@
 
 /* A write copied a page other views still share. */
 TRACE_EVENT(cow_break,
-	    TP_PROTO(u64 view, unsigned long index, u64 old_frame, u64 new_frame,
+	    TP_PROTO(u64 view, unsigned long pgoff, u64 old_frame, u64 new_frame,
 		     u32 holders_left, u64 ns),
-	    TP_ARGS(view, index, old_frame, new_frame, holders_left, ns),
+	    TP_ARGS(view, pgoff, old_frame, new_frame, holders_left, ns),
 	    TP_STRUCT__entry(__field(u64, view)
-			     __field(unsigned long, index)
+			     __field(unsigned long, pgoff)
 			     __field(u64, old_frame)
 			     __field(u64, new_frame)
 			     __field(u32, holders_left)
 			     __field(u64, ns)),
 	    TP_fast_assign(__entry->view = view;
-			   __entry->index = index;
+			   __entry->pgoff = pgoff;
 			   __entry->old_frame = old_frame;
 			   __entry->new_frame = new_frame;
 			   __entry->holders_left = holders_left;
 			   __entry->ns = ns;),
-	    TP_printk("view=%llu index=%lu old_frame=%llu new_frame=%llu holders_left=%u ns=%llu",
-		      __entry->view, __entry->index, __entry->old_frame,
+	    TP_printk("view=%llu pgoff=%lu old_frame=%llu new_frame=%llu holders_left=%u ns=%llu",
+		      __entry->view, __entry->pgoff, __entry->old_frame,
 		      __entry->new_frame, __entry->holders_left, __entry->ns)
 );
 
 /* A write to a page whose other holders are gone: no copy. */
 TRACE_EVENT(reuse,
-	    TP_PROTO(u64 view, unsigned long index, u64 frame),
-	    TP_ARGS(view, index, frame),
+	    TP_PROTO(u64 view, unsigned long pgoff, u64 frame),
+	    TP_ARGS(view, pgoff, frame),
 	    TP_STRUCT__entry(__field(u64, view)
-			     __field(unsigned long, index)
+			     __field(unsigned long, pgoff)
 			     __field(u64, frame)),
 	    TP_fast_assign(__entry->view = view;
-			   __entry->index = index;
+			   __entry->pgoff = pgoff;
 			   __entry->frame = frame;),
-	    TP_printk("view=%llu index=%lu frame=%llu",
-		      __entry->view, __entry->index, __entry->frame)
+	    TP_printk("view=%llu pgoff=%lu frame=%llu",
+		      __entry->view, __entry->pgoff, __entry->frame)
 );
 
 /* Every fault cowmem handled: read or write, and whether it mapped the zero page. */
 TRACE_EVENT(fault,
-	    TP_PROTO(u64 view, unsigned long index, bool write, bool zero),
-	    TP_ARGS(view, index, write, zero),
+	    TP_PROTO(u64 view, unsigned long pgoff, bool write, bool zero),
+	    TP_ARGS(view, pgoff, write, zero),
 	    TP_STRUCT__entry(__field(u64, view)
-			     __field(unsigned long, index)
+			     __field(unsigned long, pgoff)
 			     __field(bool, write)
 			     __field(bool, zero)),
 	    TP_fast_assign(__entry->view = view;
-			   __entry->index = index;
+			   __entry->pgoff = pgoff;
 			   __entry->write = write;
 			   __entry->zero = zero;),
-	    TP_printk("view=%llu index=%lu %s%s", __entry->view, __entry->index,
+	    TP_printk("view=%llu pgoff=%lu %s%s", __entry->view, __entry->pgoff,
 		      __entry->write ? "write" : "read", __entry->zero ? " zero" : "")
 );
 

@@ -39,7 +39,7 @@ TEST_F(region, proc_mem_write_after_fork_splits)
 		CHILD_CHECK(4, cowmem_stat("cow_breaks") == breaks + 1);
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ(0, memcmp(self->map, "ssss", 4));
 }
 
@@ -92,7 +92,7 @@ TEST_F(region, ptrace_poke_after_fork_splits)
 	ASSERT_EQ(0, errno);
 	EXPECT_EQ(word, peeked);
 	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, NULL, NULL));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('s', self->map[self->psz]);
 }
 

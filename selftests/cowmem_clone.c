@@ -9,7 +9,7 @@
 #include "cowmem_test.h"
 
 #define PAGES 16
-#define REGION_SETUP(map, psz) fill(map, PAGES, psz, 'a')
+#define REGION_SETUP(map, psz) cowmem_fill(map, PAGES, psz, 'a')
 #define REGION_CLONES
 #include "cowmem_fixture.h"
 
@@ -22,7 +22,7 @@ TEST_F(region, origin_writes_stay_in_origin)
 {
 	struct peer_page theirs[PAGES];
 
-	fill(self->map, PAGES, self->psz, 'A');
+	cowmem_fill(self->map, PAGES, self->psz, 'A');
 	ASSERT_EQ(0, peer_ask(&self->clone, theirs));
 	for (int i = 0; i < PAGES; i++) {
 		EXPECT_EQ(byte_sum(self->psz, 'a' + (char)i), theirs[i].sum)
@@ -82,7 +82,7 @@ TEST_F(region, origin_reuses_once_clone_is_gone)
 {
 	long breaks, reuses, pages;
 
-	EXPECT_EQ(0, peer_end(&self->clone));
+	EXPECT_EQ(0, cowmem_peer_end(&self->clone));
 	if (self->sfd >= 0) {
 		close(self->sfd);
 		self->sfd = -1;
@@ -96,7 +96,8 @@ TEST_F(region, origin_reuses_once_clone_is_gone)
 	EXPECT_EQ(reuses + 1, cowmem_stat("reuses"));
 	EXPECT_EQ(pages, cowmem_stat("pages"));
 	EXPECT_EQ('q', peek(self->map + 5 * self->psz));
-	EXPECT_TRUE(page_is(self->map + 5 * self->psz + 1, self->psz - 1, 'f'));
+	EXPECT_TRUE(cowmem_page_is(self->map + 5 * self->psz + 1, self->psz - 1,
+				   'f'));
 }
 
 TEST_HARNESS_MAIN

@@ -28,12 +28,12 @@ FIXTURE(core)
 
 FIXTURE_SETUP(core)
 {
-	self->psz = page_size();
+	self->psz = cowmem_page_size();
 	self->fd = cowmem_open();
 	ASSERT_LE(0, self->fd);
 	self->map = cowmem_map(self->fd, PAGES, 0);
 	ASSERT_NE(NULL, self->map);
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 }
 
 FIXTURE_TEARDOWN(core)
@@ -49,14 +49,14 @@ TEST_F(core, fork_isolates_parent_and_child)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		CHILD_CHECK(1, page_is(self->map, self->psz, 'a'));
+		CHILD_CHECK(1, cowmem_page_is(self->map, self->psz, 'a'));
 		poke(self->map, 'c');
 		CHILD_CHECK(2, peek(self->map) == 'c');
 		CHILD_CHECK(3, peek(self->map + self->psz) == 'b');
 		_exit(0);
 	}
 	poke(self->map + self->psz, 'p');
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('a', peek(self->map));
 	EXPECT_EQ('p', peek(self->map + self->psz));
 }
@@ -69,7 +69,7 @@ TEST_F(core, rollback_restores_the_snapshot)
 	ASSERT_LE(0, sfd);
 	memset(self->map, 'x', self->psz);
 	ASSERT_EQ(0, cowmem_rollback(self->fd, self->map, sfd, 0));
-	EXPECT_TRUE(page_is(self->map, self->psz, 'a'));
+	EXPECT_TRUE(cowmem_page_is(self->map, self->psz, 'a'));
 	close(sfd);
 }
 
@@ -83,7 +83,7 @@ TEST_F(core, merge_folds_twins)
 	EXPECT_EQ(1, a.merged);
 	poke(self->map + self->psz, 'z');
 	EXPECT_EQ('z', peek(self->map + self->psz));
-	EXPECT_TRUE(page_is(self->map, self->psz, 'a'));
+	EXPECT_TRUE(cowmem_page_is(self->map, self->psz, 'a'));
 }
 
 /* The observers are there exactly when the module was built with them. */

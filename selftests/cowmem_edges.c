@@ -30,16 +30,18 @@ static int try_mapping(int flags, int prot)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		char *map = mmap(NULL, 2 * page_size(), prot, flags, fd, 0);
+		char *map =
+			mmap(NULL, 2 * cowmem_page_size(), prot, flags, fd, 0);
 		char want = (prot & PROT_WRITE) ? 'w' : 0;
 
 		if (map == MAP_FAILED)
 			_exit(errno ? 1 : 100);
 		if (prot & PROT_WRITE)
-			poke(map + page_size(), 'w');
-		if ((prot & PROT_READ) && peek(map + page_size()) != want)
+			poke(map + cowmem_page_size(), 'w');
+		if ((prot & PROT_READ) &&
+		    peek(map + cowmem_page_size()) != want)
 			_exit(101);
-		_exit(munmap(map, 2 * page_size()) ? 102 : 0);
+		_exit(munmap(map, 2 * cowmem_page_size()) ? 102 : 0);
 	}
 	close(fd);
 	if (waitpid(pid, &status, 0) != pid)
@@ -101,7 +103,8 @@ static void *fault_loop(void *arg)
 	size_t slot = r->seed % 64;
 
 	while (time(NULL) < r->until) {
-		char *p = r->map + (rand_r(&r->seed) % r->pages) * page_size() +
+		char *p = r->map +
+			  (rand_r(&r->seed) % r->pages) * cowmem_page_size() +
 			  slot;
 		char v = (char)rand_r(&r->seed);
 
@@ -148,8 +151,8 @@ TEST(close_and_map_race_with_faults)
 			poke(window, 'c');
 			_exit(0);
 		}
-		ASSERT_EQ(0, wait_status(pid));
-		ASSERT_EQ(0, munmap(window, 8 * page_size()));
+		ASSERT_EQ(0, cowmem_wait(pid));
+		ASSERT_EQ(0, munmap(window, 8 * cowmem_page_size()));
 	}
 	ASSERT_EQ(0, close(fd));
 	for (int i = 0; i < 4; i++) {
@@ -157,7 +160,7 @@ TEST(close_and_map_race_with_faults)
 		EXPECT_EQ(NULL, ret);
 	}
 	EXPECT_TRUE(cowmem_check_ok());
-	munmap(map, PAGES * page_size());
+	munmap(map, PAGES * cowmem_page_size());
 }
 
 #define CG CGROOT "/cowmem_selftest"
@@ -197,7 +200,7 @@ TEST(pages_are_charged_to_the_writers_memcg)
 
 	if (!make_memory_cgroup())
 		SKIP(return, "no cgroup v2 memory controller in this kernel");
-	pid = peer_fork(&q);
+	pid = cowmem_peer_fork(&q);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		int fd = cowmem_open();
@@ -207,20 +210,20 @@ TEST(pages_are_charged_to_the_writers_memcg)
 		map = cowmem_map(fd, PAGES, 0);
 		CHILD_CHECK(2, map);
 		for (size_t i = 0; i < PAGES; i++)
-			map[i * page_size()] = 1;
-		CHILD_CHECK(3, !peer_send(&q, "r", 1));
-		CHILD_CHECK(4, !peer_recv(&q, &c, 1));
+			map[i * cowmem_page_size()] = 1;
+		CHILD_CHECK(3, !cowmem_peer_send(&q, "r", 1));
+		CHILD_CHECK(4, !cowmem_peer_recv(&q, &c, 1));
 		_exit(0);
 	}
 	before = cg_read("memory.current");
-	ASSERT_EQ(0, peer_recv(&q, &c, 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&q, &c, 1));
 	during = cg_read("memory.current");
-	ASSERT_EQ(0, peer_send(&q, "g", 1));
-	ASSERT_EQ(0, peer_end(&q));
+	ASSERT_EQ(0, cowmem_peer_send(&q, "g", 1));
+	ASSERT_EQ(0, cowmem_peer_end(&q));
 	/* The group was empty before the child joined: its pages are the charge. */
-	EXPECT_LE((long)(PAGES * page_size()), during - before)
+	EXPECT_LE((long)(PAGES * cowmem_page_size()), during - before)
 	TH_LOG("memory.current %ld -> %ld", before, during);
-	EXPECT_GT((long)(PAGES * page_size()) / 2 + before,
+	EXPECT_GT((long)(PAGES * cowmem_page_size()) / 2 + before,
 		  cg_read("memory.current"));
 	EXPECT_EQ(0, rmdir(CG));
 }

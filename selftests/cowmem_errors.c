@@ -19,8 +19,8 @@ TEST(map_private_rejected)
 	int fd = cowmem_open();
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE, fd, 0));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, cowmem_page_size(),
+				   PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 }
@@ -44,7 +44,7 @@ TEST(oversized_region_rejected)
 /* Once the first mmap() fixed the size, later mappings must lie inside it. */
 TEST(mapping_outside_region_rejected)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	int fd = cowmem_open();
 	char *map;
 
@@ -63,16 +63,15 @@ TEST(mapping_outside_region_rejected)
 /* Offsets that overflow or are absurd fail cleanly. */
 TEST(absurd_offsets_rejected)
 {
+	size_t psz = cowmem_page_size();
 	int fd = cowmem_open();
 
 	ASSERT_LE(0, fd);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, psz, PROT_READ, MAP_SHARED, fd,
+				   (off_t)(INT64_MAX & ~(int64_t)(psz - 1))));
 	EXPECT_EQ(MAP_FAILED,
-		  mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd,
-		       (off_t)(INT64_MAX & ~(int64_t)(page_size() - 1))));
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd,
-				   (off_t)1 << 40));
-	EXPECT_EQ(MAP_FAILED,
-		  mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd, 1));
+		  mmap(NULL, psz, PROT_READ, MAP_SHARED, fd, (off_t)1 << 40));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, psz, PROT_READ, MAP_SHARED, fd, 1));
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 }
@@ -98,13 +97,13 @@ TEST(readonly_open_maps_readonly)
 	char *map;
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
-				   MAP_SHARED, fd, 0));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, cowmem_page_size(),
+				   PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
 	EXPECT_EQ(EACCES, errno);
-	map = mmap(NULL, page_size(), PROT_READ, MAP_SHARED, fd, 0);
+	map = mmap(NULL, cowmem_page_size(), PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	EXPECT_EQ(0, map[100]);
-	munmap(map, page_size());
+	munmap(map, cowmem_page_size());
 	close(fd);
 }
 
@@ -125,7 +124,7 @@ TEST(store_to_readonly_mapping_segfaults)
 	map = cowmem_map(fd, 1, 0);
 	ASSERT_NE(NULL, map);
 	poke(map, 'k');
-	ASSERT_EQ(0, mprotect(map, page_size(), PROT_READ));
+	ASSERT_EQ(0, mprotect(map, cowmem_page_size(), PROT_READ));
 	signal(SIGSEGV, on_segv);
 	if (sigsetjmp(segv_jump, 1) == 0) {
 		poke(map, 'x');
@@ -133,7 +132,7 @@ TEST(store_to_readonly_mapping_segfaults)
 	}
 	signal(SIGSEGV, SIG_DFL);
 	EXPECT_EQ('k', peek(map));
-	munmap(map, page_size());
+	munmap(map, cowmem_page_size());
 	close(fd);
 }
 
@@ -147,10 +146,10 @@ TEST(madv_dontneed_refused)
 	map = cowmem_map(fd, 2, 0);
 	ASSERT_NE(NULL, map);
 	map[0] = 'd';
-	EXPECT_EQ(-1, madvise(map, 2 * page_size(), MADV_DONTNEED));
+	EXPECT_EQ(-1, madvise(map, 2 * cowmem_page_size(), MADV_DONTNEED));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ('d', map[0]);
-	munmap(map, 2 * page_size());
+	munmap(map, 2 * cowmem_page_size());
 	close(fd);
 }
 
@@ -161,13 +160,13 @@ TEST(populate_and_locked_accepted)
 	char *map;
 
 	ASSERT_LE(0, fd);
-	map = mmap(NULL, 4 * page_size(), PROT_READ | PROT_WRITE,
+	map = mmap(NULL, 4 * cowmem_page_size(), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_POPULATE | MAP_LOCKED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(0, map[3 * page_size()]);
+	EXPECT_EQ(0, map[3 * cowmem_page_size()]);
 	map[0] = 'p';
 	EXPECT_EQ('p', map[0]);
-	munmap(map, 4 * page_size());
+	munmap(map, 4 * cowmem_page_size());
 	close(fd);
 }
 

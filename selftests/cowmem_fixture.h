@@ -39,7 +39,7 @@
 static inline int filled(const char *map, size_t pages, size_t psz, char base)
 {
 	for (size_t i = 0; i < pages; i++)
-		if (!page_is(map + i * psz, psz, base + (char)i))
+		if (!cowmem_page_is(map + i * psz, psz, base + (char)i))
 			return 0;
 	return 1;
 }
@@ -96,7 +96,8 @@ static inline __u64 byte_sum(size_t psz, char c)
 /* A mapping of snapshot @sfd, @pages pages from offset 0; NULL on failure. */
 static inline char *map_snapshot(int sfd, size_t pages, int prot)
 {
-	void *p = mmap(NULL, pages * page_size(), prot, MAP_SHARED, sfd, 0);
+	void *p = mmap(NULL, pages * cowmem_page_size(), prot, MAP_SHARED, sfd,
+		       0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -160,18 +161,18 @@ static inline void peer_loop(const struct cowmem_peer *p, int fd, char *map)
 	struct peer_page rep[PAGES];
 	struct peer_req req;
 
-	while (!peer_recv(p, &req, sizeof(req))) {
+	while (!cowmem_peer_recv(p, &req, sizeof(req))) {
 		if (req.page >= 0 && req.page < PAGES)
-			memset(map + req.page * page_size(), req.c,
-			       page_size());
+			memset(map + req.page * cowmem_page_size(), req.c,
+			       cowmem_page_size());
 		if (cowmem_page_info(fd, map, PAGES, info))
 			_exit(2);
 		for (int i = 0; i < PAGES; i++) {
 			rep[i].info = info[i];
-			rep[i].sum =
-				page_sum(map + i * page_size(), page_size());
+			rep[i].sum = page_sum(map + i * cowmem_page_size(),
+					      cowmem_page_size());
 		}
-		if (peer_send(p, rep, sizeof(rep)))
+		if (cowmem_peer_send(p, rep, sizeof(rep)))
 			_exit(3);
 	}
 	_exit(0);
@@ -181,10 +182,10 @@ static inline void peer_loop(const struct cowmem_peer *p, int fd, char *map)
 static inline int peer_start(struct cowmem_peer *q, int fd, char *map,
 			     const struct page_writes *pw)
 {
-	pid_t pid = peer_fork(q);
+	pid_t pid = cowmem_peer_fork(q);
 
 	if (!pid) {
-		if (pw && do_writes(map, page_size(), pw))
+		if (pw && do_writes(map, cowmem_page_size(), pw))
 			_exit(1);
 		peer_loop(q, fd, map);
 	}
@@ -200,9 +201,9 @@ static inline int peer_write(struct cowmem_peer *q, int page, char c,
 {
 	struct peer_req req = { .page = page, .c = c };
 
-	if (peer_send(q, &req, sizeof(req)))
+	if (cowmem_peer_send(q, &req, sizeof(req)))
 		return -1;
-	return peer_recv(q, rep, PAGES * sizeof(*rep));
+	return cowmem_peer_recv(q, rep, PAGES * sizeof(*rep));
 }
 
 /* The reporter's report of its PAGES pages, after it did its writes; 0 on success. */
@@ -262,7 +263,7 @@ FIXTURE_VARIANT_ADD(region, snapshot)
 static inline void clone_child(const struct cowmem_peer *p, int fd, char *map,
 			       int sfd, enum clone_how how)
 {
-	size_t len = PAGES * page_size();
+	size_t len = PAGES * cowmem_page_size();
 
 	if (how == CLONE_FORK)
 		peer_loop(p, fd, map);
@@ -282,7 +283,7 @@ FIXTURE_SETUP(region)
 
 	self->sfd = -1;
 	self->clone.pid = -1;
-	self->psz = page_size();
+	self->psz = cowmem_page_size();
 	self->pages = PAGES;
 	self->held = cowmem_stat("pages");
 	self->fd = cowmem_open();
@@ -296,7 +297,7 @@ FIXTURE_SETUP(region)
 		self->sfd = cowmem_snapshot(self->fd, self->map, 0);
 		ASSERT_LE(0, self->sfd);
 	}
-	if (!peer_fork(&self->clone))
+	if (!cowmem_peer_fork(&self->clone))
 		clone_child(&self->clone, self->fd, self->map, self->sfd,
 			    variant->how);
 	ASSERT_LT(0, self->clone.pid);
@@ -311,7 +312,7 @@ FIXTURE_TEARDOWN(region)
 {
 	REGION_TEARDOWN();
 	if (self->clone.pid > 0)
-		EXPECT_EQ(0, peer_end(&self->clone));
+		EXPECT_EQ(0, cowmem_peer_end(&self->clone));
 	if (self->sfd >= 0)
 		close(self->sfd);
 	EXPECT_TRUE(cowmem_check_ok());

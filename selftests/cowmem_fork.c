@@ -24,28 +24,29 @@ TEST_F(region, seed_only_written_page_is_copied)
 	pid_t pid;
 	char go;
 
-	fill(self->map, 4, self->psz, '0');
-	pid = peer_fork(&q);
+	cowmem_fill(self->map, 4, self->psz, '0');
+	pid = cowmem_peer_fork(&q);
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		CHILD_CHECK(1, !peer_send(&q, "r", 1));
-		CHILD_CHECK(2, !peer_recv(&q, &go, 1));
+		CHILD_CHECK(1, !cowmem_peer_send(&q, "r", 1));
+		CHILD_CHECK(2, !cowmem_peer_recv(&q, &go, 1));
 		for (int i = 0; i < 4; i++)
-			CHILD_CHECK(3, page_is(self->map + i * self->psz,
-					       self->psz, '0' + i));
+			CHILD_CHECK(3, cowmem_page_is(self->map + i * self->psz,
+						      self->psz, '0' + i));
 		_exit(0);
 	}
-	ASSERT_EQ(0, peer_recv(&q, &go, 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&q, &go, 1));
 	breaks = cowmem_stat("cow_breaks");
 	pages = cowmem_stat("pages");
 	ASSERT_LE(0, breaks);
 	self->map[3 * self->psz] = 'P';
 	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
 	EXPECT_EQ(pages + 1, cowmem_stat("pages"));
-	ASSERT_EQ(0, peer_send(&q, "g", 1));
-	ASSERT_EQ(0, peer_end(&q));
+	ASSERT_EQ(0, cowmem_peer_send(&q, "g", 1));
+	ASSERT_EQ(0, cowmem_peer_end(&q));
 	EXPECT_EQ('P', self->map[3 * self->psz]);
-	EXPECT_TRUE(page_is(self->map + 3 * self->psz + 1, self->psz - 1, '3'));
+	EXPECT_TRUE(cowmem_page_is(self->map + 3 * self->psz + 1, self->psz - 1,
+				   '3'));
 }
 
 /* Reading pages nobody wrote maps the zero page and allocates nothing. */
@@ -69,27 +70,31 @@ TEST_F(region, thirty_two_children_each_own_page)
 {
 	pid_t pids[32];
 
-	fill(self->map, 32, self->psz, 0);
+	cowmem_fill(self->map, 32, self->psz, 0);
 	for (int c = 0; c < 32; c++) {
 		pids[c] = fork();
 		ASSERT_LE(0, pids[c]);
 		if (!pids[c]) {
-			memset(self->map + c * self->psz, 'x', self->psz);
+			size_t psz = self->psz;
+
+			memset(self->map + c * psz, 'x', psz);
 			usleep(20000);
-			for (int i = 0; i < 32; i++)
+			for (int i = 0; i < 32; i++) {
+				char want = i == c ? 'x' : (char)i;
+
 				CHILD_CHECK(1,
-					    page_is(self->map + i * self->psz,
-						    self->psz,
-						    i == c ? 'x' : (char)i));
+					    cowmem_page_is(self->map + i * psz,
+							   psz, want));
+			}
 			_exit(0);
 		}
 	}
 	for (int c = 0; c < 32; c++)
-		EXPECT_EQ(0, wait_status(pids[c]));
+		EXPECT_EQ(0, cowmem_wait(pids[c]));
 	for (int i = 0; i < 32; i++) {
 		char *page = self->map + i * self->psz;
 
-		EXPECT_TRUE(page_is(page, self->psz, (char)i));
+		EXPECT_TRUE(cowmem_page_is(page, self->psz, (char)i));
 	}
 }
 
@@ -104,7 +109,7 @@ TEST_F(region, fork_chain_eight_deep)
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid) {
-			int status = wait_status(pid);
+			int status = cowmem_wait(pid);
 
 			/* Every level below must still see the bytes above it. */
 			for (int d = 1; d < depth; d++)
@@ -126,7 +131,7 @@ TEST_F(region, fork_chain_eight_deep)
 struct race {
 	char *page;
 	pthread_barrier_t *start;
-	int index;
+	int nr;
 };
 
 static void *race_writer(void *arg)
@@ -134,7 +139,7 @@ static void *race_writer(void *arg)
 	struct race *r = arg;
 
 	pthread_barrier_wait(r->start);
-	r->page[r->index * 64] = (char)(r->index + 1);
+	r->page[r->nr * 64] = (char)(r->nr + 1);
 	return NULL;
 }
 
@@ -166,7 +171,7 @@ TEST_F(region, threads_race_on_one_shared_page)
 		CHILD_CHECK(3, cowmem_stat("cow_breaks") == breaks + 1);
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	for (int i = 0; i < 8; i++)
 		EXPECT_EQ(0, self->map[i * 64]);
 }
@@ -188,9 +193,9 @@ TEST_F(region, last_owner_reuses_after_children_exit)
 
 		if (grandchild == 0)
 			_exit(self->map[0] == 'p' ? 0 : 1);
-		_exit(wait_status(grandchild));
+		_exit(cowmem_wait(grandchild));
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	breaks = cowmem_stat("cow_breaks");
 	reuses = cowmem_stat("reuses");
 	pages = cowmem_stat("pages");
@@ -230,13 +235,13 @@ TEST_F(region, grandchild_reuses_after_ancestors_unmap)
 			_exit(0);
 		}
 		munmap(self->map, self->pages * self->psz);
-		_exit(wait_status(grandchild));
+		_exit(cowmem_wait(grandchild));
 	}
 	ASSERT_EQ(0, munmap(self->map, self->pages * self->psz));
 	/* The middle child unmaps right after its fork; give it the time to. */
 	usleep(200000);
 	ASSERT_EQ(1, write(ready[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 }
 
 /* The vfork() child stores @c at @p and exits; a function of its own for -Wclobbered. */
@@ -261,7 +266,7 @@ TEST_F(region, vfork_shares_without_copy)
 	breaks = cowmem_stat("cow_breaks");
 	pid = vfork_and_store(self->map, 'c');
 	ASSERT_LE(0, pid);
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('c', self->map[0]);
 	EXPECT_EQ(breaks, cowmem_stat("cow_breaks"));
 }
@@ -271,7 +276,7 @@ TEST_F(region, both_sides_break_the_same_pages)
 {
 	pid_t pid;
 
-	fill(self->map, self->pages, self->psz, 0);
+	cowmem_fill(self->map, self->pages, self->psz, 0);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -288,7 +293,7 @@ TEST_F(region, both_sides_break_the_same_pages)
 	for (int round = 0; round < 20; round++)
 		for (size_t i = 0; i < self->pages; i++)
 			self->map[i * self->psz + round] = 'p';
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	for (size_t i = 0; i < self->pages; i++)
 		ASSERT_EQ('p', self->map[i * self->psz + 19]);
 }

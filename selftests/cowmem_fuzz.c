@@ -398,7 +398,7 @@ static int wait_children(pid_t *children, int n)
 	int failed = 0;
 
 	for (int i = 0; i < n; i++)
-		failed |= wait_status(children[i]) != 0;
+		failed |= cowmem_wait(children[i]) != 0;
 	return failed;
 }
 
@@ -480,11 +480,11 @@ static int round_of(__u64 round_seed)
 
 	w->round_seed = round_seed;
 	w->rng = round_seed | 1;
-	w->psz = page_size();
+	w->psz = cowmem_page_size();
 	w->pages = 8 + pick(w, 56);
 	pid = fork();
 	if (pid)
-		return pid < 0 ? -1 : wait_status(pid);
+		return pid < 0 ? -1 : cowmem_wait(pid);
 	w->fd = cowmem_open();
 	w->anon = mmap(NULL, w->pages * w->psz, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -521,7 +521,7 @@ int main(int argc, char **argv)
 		else
 			return KSFT_FAIL;
 	}
-	total_ops = mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
+	total_ops = mmap(NULL, cowmem_page_size(), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ksft_print_header();
 	ksft_set_plan(1);

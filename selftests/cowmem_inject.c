@@ -34,7 +34,7 @@ static void disarm(void)
 }
 
 #define PAGES 8
-#define REGION_SETUP(map, psz) fill(map, PAGES, psz, 'a')
+#define REGION_SETUP(map, psz) cowmem_fill(map, PAGES, psz, 'a')
 #define REGION_TEARDOWN() disarm()
 #define REGION_FREES_ALL
 #include "cowmem_fixture.h"
@@ -56,7 +56,7 @@ TEST_F(region, cow_break_allocation_failure_retries)
 		CHILD_CHECK(4, self->map[2 * self->psz + 1] == 'c');
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('c', self->map[2 * self->psz]);
 }
 

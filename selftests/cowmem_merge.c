@@ -94,7 +94,7 @@ TEST_F(region, merge_pages_of_parent_and_child)
 	EXPECT_EQ(1, rep[1].info.refcount);
 	EXPECT_EQ(pattern_sum(self->psz, 7), rep[1].sum);
 	EXPECT_EQ('w', peek(self->map + 9));
-	EXPECT_EQ(0, peer_end(&q));
+	EXPECT_EQ(0, cowmem_peer_end(&q));
 }
 
 /* A written page of zeros goes back to the zero page: pages drops, it reads zeros, NONE or ZERO. */
@@ -130,7 +130,7 @@ TEST_F(region, merge_returns_zero_pages)
 		EXPECT_EQ(0, info[i].refcount);
 	}
 	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info[2].state);
-	EXPECT_TRUE(page_is(self->map, 2 * self->psz, 0));
+	EXPECT_TRUE(cowmem_page_is(self->map, 2 * self->psz, 0));
 	EXPECT_EQ(pattern_sum(self->psz, 3),
 		  page_sum(self->map + 2 * self->psz, self->psz));
 
@@ -141,7 +141,7 @@ TEST_F(region, merge_returns_zero_pages)
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 1, info));
 	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info[0].state);
 	EXPECT_EQ('y', peek(self->map + 1));
-	EXPECT_TRUE(page_is(self->map + 2, self->psz - 2, 0));
+	EXPECT_TRUE(cowmem_page_is(self->map + 2, self->psz - 2, 0));
 }
 
 /* With a second fd, twin pages of two regions merge into one frame; a write splits them again. */
@@ -381,7 +381,7 @@ FIXTURE(memcgs)
 
 FIXTURE_SETUP(memcgs)
 {
-	self->psz = page_size();
+	self->psz = cowmem_page_size();
 	self->a.pid = -1;
 	self->b.pid = -1;
 	self->fd = cowmem_open();
@@ -394,9 +394,9 @@ FIXTURE_SETUP(memcgs)
 FIXTURE_TEARDOWN(memcgs)
 {
 	if (self->b.pid > 0)
-		peer_end(&self->b);
+		cowmem_peer_end(&self->b);
 	if (self->a.pid > 0)
-		peer_end(&self->a);
+		cowmem_peer_end(&self->a);
 	EXPECT_TRUE(cowmem_check_ok());
 	munmap(self->map, PAGES * self->psz);
 	close(self->fd);
@@ -480,8 +480,8 @@ TEST_F(memcgs, merge_keeps_memcgs_apart)
 	EXPECT_EQ(pattern_sum(self->psz, 5), rb[1].sum);
 	EXPECT_EQ(pattern_sum(self->psz, 5), ra[2].sum);
 	/* b first: it inherited a's pipe, so a sees no end of it while b lives. */
-	EXPECT_EQ(0, peer_end(&self->b));
-	EXPECT_EQ(0, peer_end(&self->a));
+	EXPECT_EQ(0, cowmem_peer_end(&self->b));
+	EXPECT_EQ(0, cowmem_peer_end(&self->a));
 }
 
 TEST_HARNESS_MAIN

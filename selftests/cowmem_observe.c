@@ -21,7 +21,7 @@ FIXTURE(seed)
 
 FIXTURE_SETUP(seed)
 {
-	self->psz = page_size();
+	self->psz = cowmem_page_size();
 	self->fd = cowmem_open();
 	ASSERT_LE(0, self->fd);
 	self->map = cowmem_map(self->fd, 4, 0);
@@ -48,9 +48,9 @@ static void seed_child(const struct cowmem_peer *q, int fd, char *map)
 	struct cowmem_page_info info[4];
 	char c;
 
-	CHILD_CHECK(1, !peer_recv(q, &c, 1));
+	CHILD_CHECK(1, !cowmem_peer_recv(q, &c, 1));
 	CHILD_CHECK(2, cowmem_page_info(fd, map, 4, info) == 0);
-	CHILD_CHECK(3, !peer_send(q, info, sizeof(info)));
+	CHILD_CHECK(3, !cowmem_peer_send(q, info, sizeof(info)));
 	CHILD_CHECK(4, read(q->in, &c, 1) == 0);
 	_exit(0);
 }
@@ -58,17 +58,18 @@ static void seed_child(const struct cowmem_peer *q, int fd, char *map)
 /* Forks Q, which waits for seed_ask(); returns -1 when it cannot. */
 static int seed_fork(int fd, char *map, struct cowmem_peer *q)
 {
-	pid_t pid = peer_fork(q);
+	pid_t pid = cowmem_peer_fork(q);
 
 	if (!pid)
 		seed_child(q, fd, map);
 	return pid < 0 ? -1 : 0;
 }
 
-/* Q's page-info for the 4 pages; Q stays alive until peer_end(). */
+/* Q's page-info for the 4 pages; Q stays alive until cowmem_peer_end(). */
 static int seed_ask(struct cowmem_peer *q, struct cowmem_page_info *theirs)
 {
-	if (peer_send(q, "g", 1) || peer_recv(q, theirs, 4 * sizeof(*theirs)))
+	if (cowmem_peer_send(q, "g", 1) ||
+	    cowmem_peer_recv(q, theirs, 4 * sizeof(*theirs)))
 		return -1;
 	return 0;
 }
@@ -82,23 +83,20 @@ struct debugfs_page {
 /* Parses view @id's debugfs "pages" for pages 0..3; returns how many it found. */
 static int read_debugfs_pages(unsigned long long id, struct debugfs_page *pages)
 {
-	char line[256], pfn[32], state[16];
 	FILE *f = cowmem_open_pages(id);
-	unsigned long index;
-	unsigned int refcount;
-	int count, found = 0;
+	struct cowmem_page_line p;
+	char line[256];
+	int found = 0;
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lu %31s %u %d %15s", &index, pfn, &refcount,
-			   &count, state) != 5 ||
-		    index >= 4)
+		if (!cowmem_parse_page(line, &p) || p.pgoff >= 4)
 			continue;
-		pages[index].pfn = strtoul(pfn, NULL, 16);
-		pages[index].refcount = refcount;
-		snprintf(pages[index].state, sizeof(pages[index].state), "%s",
-			 state);
+		pages[p.pgoff].pfn = p.pfn;
+		pages[p.pgoff].refcount = p.refcount;
+		snprintf(pages[p.pgoff].state, sizeof(pages[p.pgoff].state),
+			 "%s", p.state);
 		found++;
 	}
 	fclose(f);
@@ -133,7 +131,7 @@ TEST_F(seed, page_info_shows_only_page_three_copied)
 	EXPECT_EQ(1, mine[3].refcount);
 	EXPECT_EQ(1, theirs[3].refcount);
 	EXPECT_NE(mine[3].frame_id, theirs[3].frame_id);
-	ASSERT_EQ(0, peer_end(&q));
+	ASSERT_EQ(0, cowmem_peer_end(&q));
 }
 
 /*
@@ -171,7 +169,7 @@ TEST_F(seed, debugfs_pages_agree_with_page_info)
 		/* A frame id is never the PFN. */
 		EXPECT_NE(mine[i].frame_id, dp[i].pfn);
 	}
-	ASSERT_EQ(0, peer_end(&q));
+	ASSERT_EQ(0, cowmem_peer_end(&q));
 }
 
 /*
@@ -204,8 +202,8 @@ TEST(page_states_none_zero_exclusive)
 	ASSERT_LE(0, fd);
 	map = cowmem_map(fd, 3, 0);
 	ASSERT_NE(NULL, map);
-	peek(map + page_size());
-	poke(map + 2 * page_size(), 1);
+	peek(map + cowmem_page_size());
+	poke(map + 2 * cowmem_page_size(), 1);
 	ASSERT_EQ(0, cowmem_page_info(fd, map, 3, info));
 	EXPECT_EQ(COWMEM_PAGE_NONE, info[0].state);
 	EXPECT_EQ(COWMEM_PAGE_ZERO, info[1].state);
@@ -213,7 +211,7 @@ TEST(page_states_none_zero_exclusive)
 	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info[2].state);
 	EXPECT_EQ(1, info[2].refcount);
 	EXPECT_TRUE(cowmem_check_ok());
-	munmap(map, 3 * page_size());
+	munmap(map, 3 * cowmem_page_size());
 	close(fd);
 }
 
@@ -222,7 +220,7 @@ TEST(page_info_other_file)
 {
 	struct cowmem_page_info info[4];
 	int fd = cowmem_open(), other = cowmem_open();
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	char *map;
 
 	ASSERT_LE(0, fd);
@@ -242,7 +240,7 @@ TEST(page_info_other_file)
 /* Bad ranges get EINVAL, bad pointers EFAULT, unknown commands ENOTTY. */
 TEST(page_info_bad_input)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	struct cowmem_page_info info[8];
 	int fd = cowmem_open();
 	char *map, *next, stack;
@@ -316,7 +314,7 @@ static int count_events(const char *event)
  */
 TEST(tracepoints_fire_as_scripted)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	int fd = cowmem_open();
 	char *map;
 	pid_t pid;
@@ -335,7 +333,7 @@ TEST(tracepoints_fire_as_scripted)
 		poke(map, 'c'); /* 1 write fault, 1 cow_break */
 		_exit(0); /* 1 view_free */
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	poke(map, 'p'); /* 1 write fault, 1 reuse, pages 1-3 mapped around it */
 	peek(map + psz); /* no fault: fault-around mapped it */
 	peek(map + 4 * psz); /* 1 read fault of the zero page */

@@ -22,11 +22,11 @@ TEST_F(region, rollback_in_caller_only)
 	struct cowmem_peer q;
 	int sfd;
 
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, PAGES, orig));
 	sfd = cowmem_snapshot(self->fd, self->map, 0);
 	ASSERT_LE(0, sfd);
-	fill(self->map, PAGES, self->psz, 'b');
+	cowmem_fill(self->map, PAGES, self->psz, 'b');
 	ASSERT_EQ(0, peer_start(&q, self->fd, self->map, NULL));
 	ASSERT_EQ(0, peer_ask(&q, theirs));
 	EXPECT_EQ(2, theirs[0].info.refcount); /* the child shares 'b' */
@@ -52,7 +52,7 @@ TEST_F(region, rollback_in_caller_only)
 		EXPECT_NE(orig[i].frame_id, theirs[i].info.frame_id);
 	}
 	free(page);
-	EXPECT_EQ(0, peer_end(&q));
+	EXPECT_EQ(0, cowmem_peer_end(&q));
 	EXPECT_TRUE(filled(self->map, PAGES, self->psz, 'a'));
 	close(sfd);
 }
@@ -64,20 +64,21 @@ TEST_F(region, rollback_is_repeatable)
 	long pages, rollbacks;
 	int sfd;
 
-	fill(self->map, PAGES - 1, self->psz, 'a');
+	cowmem_fill(self->map, PAGES - 1, self->psz, 'a');
 	sfd = cowmem_snapshot(self->fd, self->map, 0);
 	ASSERT_LE(0, sfd);
 	pages = cowmem_stat("pages");
 	rollbacks = cowmem_stat("rollbacks");
 	ASSERT_LE(0, pages);
 	for (int round = 0; round < 3; round++) {
-		fill(self->map, PAGES, self->psz, (char)('A' + 20 * round));
+		cowmem_fill(self->map, PAGES, self->psz,
+			    (char)('A' + 20 * round));
 		EXPECT_EQ(pages + PAGES, cowmem_stat("pages"));
 		ASSERT_EQ(0, cowmem_rollback(self->fd, self->map, sfd, 0));
 		EXPECT_EQ(rollbacks + round + 1, cowmem_stat("rollbacks"));
 		EXPECT_TRUE(filled(self->map, PAGES - 1, self->psz, 'a'));
-		EXPECT_TRUE(page_is(self->map + (PAGES - 1) * self->psz,
-				    self->psz, 0));
+		EXPECT_TRUE(cowmem_page_is(self->map + (PAGES - 1) * self->psz,
+					   self->psz, 0));
 		EXPECT_EQ(pages, cowmem_stat("pages"));
 		ASSERT_EQ(0,
 			  cowmem_page_info(self->fd, self->map, PAGES, info));
@@ -96,10 +97,10 @@ TEST_F(region, rollback_to_other_region_is_einval)
 	ASSERT_LE(0, fd2);
 	map2 = cowmem_map(fd2, PAGES, 0);
 	ASSERT_NE(NULL, map2);
-	fill(map2, PAGES, self->psz, 'x');
+	cowmem_fill(map2, PAGES, self->psz, 'x');
 	sfd2 = cowmem_snapshot(fd2, map2, 0);
 	ASSERT_LE(0, sfd2);
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	EXPECT_EQ(-1, cowmem_rollback(self->fd, self->map, sfd2, 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_TRUE(filled(self->map, PAGES, self->psz, 'a'));
@@ -119,7 +120,7 @@ TEST_F(region, rollback_to_non_snapshot_is_einval)
 
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, pipe(p));
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	EXPECT_EQ(-1, cowmem_rollback(self->fd, self->map, self->fd, 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, cowmem_rollback(self->fd, self->map, fd2, 0));

@@ -52,7 +52,8 @@ static int merge_guesser(const struct cowmem_peer *p, int fd, char *map,
 	struct cowmem_merge_args a;
 	char go;
 
-	if (drop_to_nobody() || peer_send(p, "r", 1) || peer_recv(p, &go, 1))
+	if (drop_to_nobody() || cowmem_peer_send(p, "r", 1) ||
+	    cowmem_peer_recv(p, &go, 1))
 		return 1;
 	for (int g = 0; g < GUESSES; g++) {
 		write_pin(map + psz, psz, 4710 + g);
@@ -61,14 +62,14 @@ static int merge_guesser(const struct cowmem_peer *p, int fd, char *map,
 		seen[g] = (struct merge_seen){ a.scanned, a.merged, a.skipped,
 					       a.next };
 	}
-	return peer_send(p, seen, sizeof(seen)) ? 3 : 0;
+	return cowmem_peer_send(p, seen, sizeof(seen)) ? 3 : 0;
 }
 
 /* Merging guesses at root's private page confirms none of them. */
 TEST(merge_tells_nothing_of_another_users_page)
 {
 	struct merge_seen seen[GUESSES];
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	struct cowmem_peer p;
 	int fd = cowmem_open();
 	char *map, ready;
@@ -77,16 +78,16 @@ TEST(merge_tells_nothing_of_another_users_page)
 	ASSERT_LE(0, fd);
 	map = cowmem_map(fd, PAGES, 0);
 	ASSERT_NE(NULL, map);
-	pid = peer_fork(&p);
+	pid = cowmem_peer_fork(&p);
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(merge_guesser(&p, fd, map, psz));
-	ASSERT_EQ(0, peer_recv(&p, &ready, 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&p, &ready, 1));
 	/* Written after the fork: root's page alone, never the child's. */
 	write_pin(map, psz, 4711);
-	ASSERT_EQ(0, peer_send(&p, "g", 1));
-	ASSERT_EQ(0, peer_recv(&p, seen, sizeof(seen)));
-	ASSERT_EQ(0, peer_end(&p));
+	ASSERT_EQ(0, cowmem_peer_send(&p, "g", 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&p, seen, sizeof(seen)));
+	ASSERT_EQ(0, cowmem_peer_end(&p));
 	for (int g = 0; g < GUESSES; g++) {
 		/* Only the child's own written page is looked at. */
 		EXPECT_EQ(1, seen[g].scanned);
@@ -110,17 +111,17 @@ static int info_watcher(const struct cowmem_peer *p, int fd, char *map)
 	char go;
 
 	if (drop_to_nobody() || cowmem_page_info(fd, map, 1, &info[0]) ||
-	    peer_send(p, "r", 1) || peer_recv(p, &go, 1) ||
+	    cowmem_peer_send(p, "r", 1) || cowmem_peer_recv(p, &go, 1) ||
 	    cowmem_page_info(fd, map, 1, &info[1]))
 		return 1;
-	return peer_send(p, info, sizeof(info)) ? 2 : 0;
+	return cowmem_peer_send(p, info, sizeof(info)) ? 2 : 0;
 }
 
 /* PAGE_INFO neither counts root's view nor changes when root writes. */
 TEST(page_info_does_not_see_another_users_write)
 {
 	struct cowmem_page_info mine, seen[2];
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	struct cowmem_peer p;
 	int fd = cowmem_open();
 	char *map, ready;
@@ -130,19 +131,19 @@ TEST(page_info_does_not_see_another_users_write)
 	map = cowmem_map(fd, PAGES, 0);
 	ASSERT_NE(NULL, map);
 	memset(map, 'A', psz);
-	pid = peer_fork(&p);
+	pid = cowmem_peer_fork(&p);
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(info_watcher(&p, fd, map));
-	ASSERT_EQ(0, peer_recv(&p, &ready, 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&p, &ready, 1));
 	/* Root may read the child's view: it counts both. */
 	ASSERT_EQ(0, cowmem_page_info(fd, map, 1, &mine));
 	EXPECT_EQ(2, mine.refcount);
 	EXPECT_EQ(COWMEM_PAGE_SHARED, mine.state);
 	memset(map, 'B', psz);
-	ASSERT_EQ(0, peer_send(&p, "g", 1));
-	ASSERT_EQ(0, peer_recv(&p, seen, sizeof(seen)));
-	ASSERT_EQ(0, peer_end(&p));
+	ASSERT_EQ(0, cowmem_peer_send(&p, "g", 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&p, seen, sizeof(seen)));
+	ASSERT_EQ(0, cowmem_peer_end(&p));
 	for (int i = 0; i < 2; i++) {
 		EXPECT_EQ(1, seen[i].refcount);
 		EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, seen[i].state);
@@ -156,14 +157,14 @@ TEST(page_info_does_not_see_another_users_write)
 TEST(frame_ids_tell_no_order)
 {
 	struct cowmem_page_info info[PAGES];
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	int fd = cowmem_open(), up = 0, down = 0;
 	char *map;
 
 	ASSERT_LE(0, fd);
 	map = cowmem_map(fd, PAGES, 0);
 	ASSERT_NE(NULL, map);
-	fill(map, PAGES, psz, 'a');
+	cowmem_fill(map, PAGES, psz, 'a');
 	ASSERT_EQ(0, cowmem_page_info(fd, map, PAGES, info));
 	for (int i = 1; i < PAGES; i++) {
 		EXPECT_NE(0, info[i].frame_id);
@@ -183,7 +184,7 @@ TEST(frame_ids_tell_no_order)
 /* A merge's budget counts every view it visits, whether it wrote there or not. */
 TEST(merge_budget_counts_every_view_visited)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	struct cowmem_merge_args a;
 	pid_t kids[VIEWS - 1];
 	int fd = cowmem_open(), hold[2];
@@ -213,7 +214,7 @@ TEST(merge_budget_counts_every_view_visited)
 	EXPECT_EQ(VIEWS, a.scanned);
 	close(hold[1]);
 	for (int i = 0; i < VIEWS - 1; i++)
-		EXPECT_EQ(0, wait_status(kids[i]));
+		EXPECT_EQ(0, cowmem_wait(kids[i]));
 	munmap(map, PAGES * psz);
 	close(fd);
 }
@@ -224,7 +225,7 @@ TEST(merge_budget_counts_every_view_visited)
 TEST(merge_works_in_stretches)
 {
 	struct cowmem_page_info info[2];
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	struct cowmem_merge_args a;
 	int fd = cowmem_open();
 	char *map;
@@ -271,7 +272,7 @@ struct victim_run {
 /* Root's ordinary work in a region of its own: map, write, unmap. */
 static int victim_run(struct victim_run *out)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	double t0 = now(), t;
 
 	out->worst = 0;
@@ -303,7 +304,7 @@ static int victim_run(struct victim_run *out)
 static int attacker(int attack, int *stop, int *ready)
 {
 	static struct cowmem_page_info info[1024];
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	int fd;
 	char *map;
 
@@ -331,7 +332,7 @@ static int attacker(int attack, int *stop, int *ready)
 /* Runs the victim while ATTACKERS attackers attack, or only spin. */
 static int victim_under(int attack, struct victim_run *out)
 {
-	int *shared = mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
+	int *shared = mmap(NULL, cowmem_page_size(), PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t kids[ATTACKERS];
 	int err = 0;
@@ -350,9 +351,9 @@ static int victim_under(int attack, struct victim_run *out)
 	err = victim_run(out);
 	__atomic_store_n(&shared[0], 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < ATTACKERS; i++)
-		err |= wait_status(kids[i]);
+		err |= cowmem_wait(kids[i]);
 	chmod(COWMEM_DEV, 0600);
-	munmap(shared, page_size());
+	munmap(shared, cowmem_page_size());
 	return err;
 }
 
@@ -469,7 +470,7 @@ TEST(limits_refuse_cleanly)
 	pid = fork();
 	if (!pid)
 		_exit(limited_user());
-	EXPECT_EQ(0, wait_status(pid));
+	EXPECT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ(0, chmod(COWMEM_DEV, node.st_mode & 07777));
 	EXPECT_EQ(2, set_param("max_regions_per_user", regions));
 	EXPECT_EQ(1, set_param("max_views_per_user", views));

@@ -17,13 +17,13 @@ TEST_F(region, snapshot_shows_frozen_contents)
 	char *frozen;
 	int sfd;
 
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	sfd = cowmem_snapshot(self->fd, self->map, 0);
 	ASSERT_LE(0, sfd);
 	frozen = map_snapshot(sfd, PAGES, PROT_READ);
 	ASSERT_NE(NULL, frozen);
 	EXPECT_TRUE(filled(frozen, PAGES, self->psz, 'a'));
-	fill(self->map, PAGES, self->psz, 'A');
+	cowmem_fill(self->map, PAGES, self->psz, 'A');
 	EXPECT_TRUE(filled(self->map, PAGES, self->psz, 'A'));
 	EXPECT_TRUE(filled(frozen, PAGES, self->psz, 'a'));
 	ASSERT_EQ(0, munmap(frozen, PAGES * self->psz));
@@ -45,7 +45,7 @@ TEST_F(region, snapshot_copies_no_page)
 	char *smap;
 	int sfd;
 
-	fill(self->map, written, self->psz, 'a');
+	cowmem_fill(self->map, written, self->psz, 'a');
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, PAGES, before));
 	pages = cowmem_stat("pages");
 	allocs = cowmem_stat("page_allocs");
@@ -96,7 +96,7 @@ TEST_F(region, changed_pages_counts_rewritten_pages)
 	long snapshots, changed;
 	int sfd;
 
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	snapshots = cowmem_stat("snapshots");
 	changed = cowmem_stat("changed_pages");
 	ASSERT_LE(0, snapshots);
@@ -127,14 +127,14 @@ TEST_F(region, snapshot_mapping_writes_stay_there)
 	char *smap;
 	int sfd;
 
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	sfd = cowmem_snapshot(self->fd, self->map, 0);
 	ASSERT_LE(0, sfd);
-	fill(self->map, PAGES, self->psz, 'A');
+	cowmem_fill(self->map, PAGES, self->psz, 'A');
 	smap = map_snapshot(sfd, PAGES, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, smap);
 	breaks = cowmem_stat("cow_breaks");
-	fill(smap, PAGES, self->psz, 's');
+	cowmem_fill(smap, PAGES, self->psz, 's');
 	EXPECT_EQ(breaks + PAGES, cowmem_stat("cow_breaks"));
 	EXPECT_TRUE(filled(smap, PAGES, self->psz, 's'));
 	EXPECT_TRUE(filled(self->map, PAGES, self->psz, 'A'));
@@ -156,13 +156,13 @@ TEST_F(region, snapshot_of_a_snapshot)
 	char *m1, *m2;
 	int s1, s2;
 
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, PAGES, orig));
 	s1 = cowmem_snapshot(self->fd, self->map, 0);
 	ASSERT_LE(0, s1);
 	m1 = map_snapshot(s1, PAGES, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, m1);
-	fill(self->map, PAGES, self->psz, 'b');
+	cowmem_fill(self->map, PAGES, self->psz, 'b');
 	EXPECT_TRUE(filled(m1, PAGES, self->psz, 'a'));
 	pages = cowmem_stat("pages");
 	allocs = cowmem_stat("page_allocs");
@@ -170,7 +170,7 @@ TEST_F(region, snapshot_of_a_snapshot)
 	ASSERT_LE(0, s2);
 	EXPECT_EQ(pages, cowmem_stat("pages"));
 	EXPECT_EQ(allocs, cowmem_stat("page_allocs"));
-	fill(m1, PAGES, self->psz, 'c');
+	cowmem_fill(m1, PAGES, self->psz, 'c');
 	m2 = map_snapshot(s2, PAGES, PROT_READ);
 	ASSERT_NE(NULL, m2);
 	EXPECT_TRUE(filled(m2, PAGES, self->psz, 'a'));
@@ -195,14 +195,14 @@ TEST_F(region, snapshot_and_rollback_bad_input)
 	char stack;
 
 	ASSERT_LE(0, fd2);
-	fill(self->map, PAGES, self->psz, 'a');
+	cowmem_fill(self->map, PAGES, self->psz, 'a');
 	sfd = cowmem_snapshot(self->fd, self->map, 0);
 	ASSERT_LE(0, sfd);
 	EXPECT_EQ(0, fcntl(sfd, F_GETFD) & FD_CLOEXEC);
 	cfd = cowmem_snapshot(self->fd, self->map, COWMEM_SNAPSHOT_CLOEXEC);
 	ASSERT_LE(0, cfd);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(cfd, F_GETFD) & FD_CLOEXEC);
-	fill(self->map, PAGES, self->psz, 'b');
+	cowmem_fill(self->map, PAGES, self->psz, 'b');
 
 	EXPECT_EQ(-1, cowmem_snapshot(self->fd, self->map, 0x2));
 	EXPECT_EQ(EINVAL, errno);

@@ -36,7 +36,7 @@ static int nthreads = 8;
 static time_t deadline;
 
 struct thread {
-	int index;
+	int nr;
 	unsigned int seed;
 };
 
@@ -57,7 +57,7 @@ static void scribble_and_exit(void)
 	_exit(0);
 }
 
-/* One thread of a worker: its pages are p % nthreads == index. */
+/* One thread of a worker: its pages are p % nthreads == nr. */
 static void *thread_main(void *arg)
 {
 	struct thread *t = arg;
@@ -66,7 +66,7 @@ static void *thread_main(void *arg)
 	while (time(NULL) < deadline && !sh->failed) {
 		size_t p = (size_t)(rand_r(&t->seed) % (PAGES / nthreads)) *
 				   nthreads +
-			   t->index;
+			   t->nr;
 		char value = (char)(iter++ & 0x7f);
 		pid_t pid;
 
@@ -79,7 +79,7 @@ static void *thread_main(void *arg)
 		pid = fork();
 		if (pid == 0)
 			scribble_and_exit();
-		if (pid < 0 || wait_status(pid) != 0)
+		if (pid < 0 || cowmem_wait(pid) != 0)
 			fail("a scribbling child failed");
 		if (map[p * psz] != value)
 			fail("a child's write reached its parent");
@@ -87,13 +87,13 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static void worker(int index)
+static void worker(int nr)
 {
 	struct thread t[64];
 	pthread_t tid[64];
 
 	for (int i = 0; i < nthreads; i++) {
-		t[i] = (struct thread){ i, (unsigned int)(index * 131 + i) };
+		t[i] = (struct thread){ i, (unsigned int)(nr * 131 + i) };
 		if (pthread_create(&tid[i], NULL, thread_main, &t[i]))
 			fail("pthread_create");
 	}
@@ -197,7 +197,7 @@ static int run(int seconds, int workers)
 	for (int w = 0; w < workers; w++)
 		pids[n++] = spawn(worker, w);
 	for (int i = 0; i < n; i++)
-		if (pids[i] < 0 || wait_status(pids[i]) != 0)
+		if (pids[i] < 0 || cowmem_wait(pids[i]) != 0)
 			fail("a worker, the reader or the rmmod loop failed");
 	for (size_t p = 0; p < PAGES; p++)
 		if (map[p * psz] != 'o' || map[p * psz + 1] != 'o')
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 		else
 			return KSFT_FAIL;
 	}
-	psz = page_size();
+	psz = cowmem_page_size();
 	sh = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		  -1, 0);
 	ksft_print_header();

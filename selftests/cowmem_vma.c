@@ -8,7 +8,7 @@
 #include "cowmem_test.h"
 
 #define PAGES 16
-#define REGION_SETUP(map, psz) fill(map, PAGES, psz, 'a')
+#define REGION_SETUP(map, psz) cowmem_fill(map, PAGES, psz, 'a')
 #include "cowmem_fixture.h"
 
 /*
@@ -48,7 +48,7 @@ TEST_F(region, partial_munmap_keeps_cow)
 		if (i != 4)
 			self->map[i * self->psz] = 'X';
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('X', self->map[15 * self->psz]);
 	EXPECT_EQ('a' + 15, self->map[15 * self->psz + 1]);
 }
@@ -66,7 +66,7 @@ TEST_F(region, child_munmap_leaves_parent_intact)
 		self->map[8 * self->psz] = 'C';
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	for (int i = 0; i < PAGES; i++)
 		ASSERT_EQ('a' + i, self->map[i * self->psz]);
 }
@@ -86,7 +86,7 @@ TEST_F(region, mprotect_split_keeps_cow)
 	for (int i = 0; i < PAGES; i++)
 		self->map[i * self->psz] = 'X';
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 }
 
 /*
@@ -112,7 +112,7 @@ TEST_F(region, mprotect_roundtrip_after_fork_still_breaks)
 		self->map[i * self->psz] = 'X';
 	EXPECT_EQ(breaks + PAGES, cowmem_stat("cow_breaks"));
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 }
 
 /* A written page mapped read-only, then writable again, is reused: no copy. */
@@ -157,7 +157,7 @@ TEST_F(region, mremap_move_keeps_contents_and_cow)
 	for (int i = 0; i < PAGES; i++)
 		self->map[i * self->psz] = 'X';
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 }
 
 /* A mapping cannot grow: mremap() growth fails and the mapping is untouched. */
@@ -194,7 +194,7 @@ TEST_F(region, dontfork_mapping_does_not_leak_into_child)
 	for (int i = 0; i < PAGES; i++)
 		second[i * self->psz] = 'X';
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	/* Both of the parent's mappings still show one view. */
 	EXPECT_EQ('X', self->map[0]);
 	ASSERT_EQ(0, munmap(second, PAGES * self->psz));
@@ -219,7 +219,7 @@ TEST_F(region, two_mappings_share_one_view)
 		CHILD_CHECK(1, self->map[self->psz] == 'S');
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	self->map[self->psz] = 'P';
 	EXPECT_EQ('P', second[self->psz]);
 	ASSERT_EQ(0, munmap(second, PAGES * self->psz));
@@ -250,7 +250,7 @@ TEST_F(region, view_outlives_closed_fd)
 	for (int i = 0; i < PAGES; i++)
 		self->map[i * self->psz] = 'X';
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('X', self->map[0]);
 }
 
@@ -270,7 +270,7 @@ TEST_F(region, child_new_mapping_clones_parent_view)
 		CHILD_CHECK(3, self->map[3 * self->psz] == 'd');
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_status(pid));
+	ASSERT_EQ(0, cowmem_wait(pid));
 	EXPECT_EQ('d', self->map[3 * self->psz]);
 	/* The parent's own writes after the clone stay its own. */
 	self->map[4 * self->psz] = 'Q';

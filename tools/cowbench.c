@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cowmem_user.h"
+
 #define MAX_SIZES 16
 #define MAX_REPS 100
 #define MAX_THREADS 64
@@ -241,24 +243,22 @@ static void region_close(struct region *r)
 		die("munmap");
 }
 
-static pid_t fork_or_die(void)
+/* Forks @child, a peer: 0 in the child, its pid in the parent. */
+static pid_t peer_or_die(struct cowmem_peer *child)
 {
 	pid_t pid;
 
 	fflush(NULL);
-	pid = fork();
+	pid = cowmem_peer_fork(child);
 	if (pid < 0)
 		die("fork");
 	return pid;
 }
 
-static void reap(pid_t pid)
+/* @status is a child's (cowmem_wait()): anything but 0 ends the run. */
+static void reap(int status)
 {
-	int status;
-
-	if (waitpid(pid, &status, 0) < 0)
-		die("waitpid");
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	if (status)
 		fail("a child failed (it read wrong data, or was killed)");
 }
 
@@ -268,24 +268,20 @@ static void reap(pid_t pid)
  */
 static __u64 in_child(struct job *j, int (*fn)(struct job *j))
 {
-	int fds[2], rc;
+	struct cowmem_peer child;
 	pid_t pid;
+	int rc;
 
-	if (pipe(fds))
-		die("pipe");
-	pid = fork_or_die();
+	pid = peer_or_die(&child);
 	if (pid == 0) {
-		close(fds[0]);
 		rc = fn(j);
-		if (write(fds[1], &j->ns, sizeof(j->ns)) != sizeof(j->ns))
+		if (cowmem_peer_send(&child, &j->ns, sizeof(j->ns)))
 			rc = 1;
 		_exit(rc);
 	}
-	close(fds[1]);
-	if (read(fds[0], &j->ns, sizeof(j->ns)) != sizeof(j->ns))
+	if (cowmem_peer_recv(&child, &j->ns, sizeof(j->ns)))
 		j->ns = 0;
-	close(fds[0]);
-	reap(pid);
+	reap(cowmem_peer_end(&child));
 	return j->ns;
 }
 
@@ -365,33 +361,25 @@ static int child_threads(struct job *j)
 /* R1 from the parent's side: the child holds the pages until told to go. */
 static void run_cow_parent(const struct region *r, double *res)
 {
-	int ready[2], hold[2];
+	struct cowmem_peer child;
 	pid_t pid;
 	__u64 t0;
 	char c;
 
-	if (pipe(ready) || pipe(hold))
-		die("pipe");
-	pid = fork_or_die();
+	pid = peer_or_die(&child);
 	if (pid == 0) {
-		close(ready[0]);
-		close(hold[1]);
-		if (write(ready[1], "r", 1) != 1)
+		if (cowmem_peer_send(&child, "r", 1))
 			_exit(1);
-		while (read(hold[0], &c, 1) > 0)
+		while (!cowmem_peer_recv(&child, &c, 1))
 			;
 		_exit(0);
 	}
-	close(ready[1]);
-	close(hold[0]);
-	if (read(ready[0], &c, 1) != 1)
+	if (cowmem_peer_recv(&child, &c, 1))
 		fail("the holding child did not start");
 	t0 = now_ns();
 	write_pages(r, 0, r->pages, 'p');
 	res[M_COW_PARENT] = per_page(r, now_ns() - t0);
-	close(hold[1]);
-	close(ready[0]);
-	reap(pid);
+	reap(cowmem_peer_end(&child));
 }
 
 /* R3 fork() alone, then R2: the parent writes once the child is gone. */
@@ -408,7 +396,7 @@ static void run_fork_reuse(const struct region *r, double *res)
 		_exit(0);
 	if (pid < 0)
 		die("fork");
-	reap(pid);
+	reap(cowmem_wait(pid));
 	res[M_FORK] = per_page(r, t1 - t0);
 	t0 = now_ns();
 	write_pages(r, 0, r->pages, 'p');
@@ -669,24 +657,8 @@ static const char *const stat_names[NR_STATS] = {
 /* Reads the counters into @v; -1 when the file or a counter is missing. */
 static int stats_read(long long *v)
 {
-	char line[128], name[64];
-	long long val;
-	FILE *f = fopen(bench.stats, "re");
-	int i, found = 0;
+	int found = cowmem_stats_read(bench.stats, stat_names, v, NR_STATS);
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63[^:]: %lld", name, &val) != 2)
-			continue;
-		for (i = 0; i < NR_STATS; i++) {
-			if (!strcmp(name, stat_names[i])) {
-				v[i] = val;
-				found++;
-			}
-		}
-	}
-	fclose(f);
 	return found == NR_STATS ? 0 : -1;
 }
 
@@ -963,7 +935,7 @@ static void show_usage(int status)
 		"usage: cowbench [--sizes MIB,MIB,...] [--reps N] [--threads N] [--csv FILE]\n"
 		"                [--device PATH] [--stats PATH]\n"
 		"defaults: --sizes 4,64,256 --reps 5 --threads <CPUs online>\n"
-		"          --device /dev/cowmem --stats /sys/kernel/debug/cowmem/stats\n");
+		"          --device " COWMEM_DEV " --stats " COWMEM_STATS "\n");
 	exit(status);
 }
 
@@ -1038,8 +1010,8 @@ static void defaults(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	bench.device = "/dev/cowmem";
-	bench.stats = "/sys/kernel/debug/cowmem/stats";
+	bench.device = COWMEM_DEV;
+	bench.stats = COWMEM_STATS;
 	bench.sizes[0] = 4;
 	bench.sizes[1] = 64;
 	bench.sizes[2] = 256;

@@ -5,7 +5,7 @@
  * Process P maps 4 pages and fills them, forks Q, and both map the same
  * physical pages; P writes page 3, and afterwards P's page 3 is a new copy
  * while pages 0-2 are still shared. Each step prints both page tables as the
- * module reports them (COWMEM_IOC_PAGE_INFO: frame ids and sharer counts,
+ * module reports them (COWMEM_IOC_PAGE_INFO: frame ids and refcounts,
  * never physical addresses). Exits non-zero if what it sees is not what
  * copy-on-write promises.
  *
@@ -18,20 +18,21 @@
  * into one frame both hold and gives the zero-filled page back to the zero
  * page: the refcounts go up, the module's pages go down.
  *
+ * Each story is data: a table of steps (struct step), each an action, its
+ * narration, the tables shown after it, the debugfs counters it changes
+ * and by how much, and what must hold then. One loop, tell(), walks them.
+ *
  *   cowdemo [--snapshot | --merge]
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <linux/cowmem.h>
+
+#include "cowmem_user.h"
 
 #define PAGES 4
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -51,32 +52,81 @@ static void die(const char *what)
 	exit(2);
 }
 
-static void page_info(int fd, char *map, struct cowmem_page_info *info)
-{
-	struct cowmem_page_info_args args = {
-		.addr = (unsigned long)map,
-		.nr_pages = PAGES,
-		.info = (unsigned long)info,
-	};
+/* One process's pages as the module reports them, and the first byte of each. */
+struct table {
+	struct cowmem_page_info info[PAGES];
+	char data[PAGES];
+};
 
-	if (ioctl(fd, COWMEM_IOC_PAGE_INFO, &args))
+/* Everything a story's steps act on and look at. */
+struct demo {
+	int fd;
+	char *map;
+	size_t psz;
+	struct cowmem_peer q; /* P's child Q, which answers with its table */
+	int sfd; /* the snapshot's file */
+	struct table p, other; /* P's, and Q's or the snapshot's */
+	struct table first; /* P's at step 1 */
+	struct cowmem_merge_args merge;
+};
+
+/* A debugfs counter a step changes, and by how much. */
+struct watch {
+	const char *name;
+	long delta;
+};
+
+/*
+ * One step of a story: what P does, what the demo says about it (%P and %Q
+ * stand for "pid N" of P and of Q), the tables it shows after, the counters it
+ * changes, and what must hold then.
+ */
+struct step {
+	void (*act)(struct demo *d);
+	const char *say;
+	void (*show)(struct demo *d, const char *title);
+	const char *title;
+	struct watch watch[2];
+	int (*expect)(const struct demo *d);
+};
+
+struct story {
+	const char *title;
+	const struct step *steps;
+	size_t nr_steps;
+	const char *moral; /* the last step's words when every check held */
+	const char *broken; /* ... and when one did not */
+};
+
+/* The tables */
+
+static void own_table(int fd, const char *map, size_t psz, struct table *t)
+{
+	if (cowmem_page_info(fd, map, PAGES, t->info))
 		die("COWMEM_IOC_PAGE_INFO");
+	for (int i = 0; i < PAGES; i++)
+		t->data[i] = map[i * psz];
 }
 
-/* A counter from debugfs, when we may read it (root); -1 otherwise. */
-static long stat_of(const char *name)
+/* Q's table, asked for over the peer's pipes. */
+static void child_table(struct demo *d, struct table *t)
 {
-	FILE *f = fopen("/sys/kernel/debug/cowmem/stats", "r");
-	char key[64];
-	long value, found = -1;
+	if (cowmem_peer_send(&d->q, "?", 1) ||
+	    cowmem_peer_recv(&d->q, t, sizeof(*t)))
+		die("talking to Q");
+}
 
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63[^:]: %ld\n", key, &value) == 2)
-		if (!strcmp(key, name))
-			found = value;
-	fclose(f);
-	return found;
+/* The snapshot's frames and first bytes, through a read-only mapping of it. */
+static void snapshot_table(struct demo *d, struct table *t)
+{
+	char *map =
+		mmap(NULL, PAGES * d->psz, PROT_READ, MAP_SHARED, d->sfd, 0);
+
+	if (map == MAP_FAILED)
+		die("mmap of the snapshot");
+	own_table(d->sfd, map, d->psz, t);
+	if (munmap(map, PAGES * d->psz))
+		die("munmap of the snapshot");
 }
 
 /*
@@ -96,159 +146,6 @@ static unsigned int frame_label(__u64 id)
 		return 0;
 	seen[nr++] = id;
 	return nr;
-}
-
-/* Both page tables side by side; pages whose frames differ are highlighted. */
-static void show(const char *title, const struct cowmem_page_info *p,
-		 const struct cowmem_page_info *q, const char *data_p,
-		 const char *data_q)
-{
-	printf("\n  %s\n", title);
-	printf("  page   P: frame   refs  data        Q: frame   refs  data   state\n");
-	for (int i = 0; i < PAGES; i++) {
-		int same = p[i].frame_id == q[i].frame_id;
-		const char *on = !same && color ? "\033[1;7m" : "";
-		const char *off = !same && color ? "\033[0m" : "";
-
-		printf("  %s%4d   #%-8u %4u  '%c'  %s  #%-8u %4u  '%c'    %s%s\n",
-		       on, i, frame_label(p[i].frame_id), p[i].refcount,
-		       data_p[i],
-		       same ? "<====>" : "  /=  ", frame_label(q[i].frame_id),
-		       q[i].refcount, data_q[i],
-		       same ? state_names[p[i].state] : "copied", off);
-	}
-}
-
-struct child {
-	pid_t pid;
-	int ask; /* parent -> child: "send your table" */
-	int answer; /* child -> parent: its table and the first byte of each page */
-};
-
-/* Q: answers each request with its page table, until the pipe closes. */
-static void child_loop(int fd, char *map, size_t psz, int ask, int answer)
-{
-	struct cowmem_page_info info[PAGES];
-	char data[PAGES], c;
-
-	while (read(ask, &c, 1) == 1) {
-		page_info(fd, map, info);
-		for (int i = 0; i < PAGES; i++)
-			data[i] = map[i * psz];
-		if (write(answer, info, sizeof(info)) != sizeof(info) ||
-		    write(answer, data, sizeof(data)) != sizeof(data))
-			_exit(2);
-	}
-	_exit(0);
-}
-
-static void ask_child(struct child *q, struct cowmem_page_info *info,
-		      char *data)
-{
-	if (write(q->ask, "?", 1) != 1 ||
-	    read(q->answer, info, sizeof(*info) * PAGES) !=
-		    (ssize_t)(sizeof(*info) * PAGES) ||
-	    read(q->answer, data, PAGES) != PAGES)
-		die("talking to Q");
-}
-
-/* Forks Q, which runs @setup (when not NULL) first, then answers P. */
-static struct child start_child(int fd, char *map, size_t psz,
-				void (*setup)(char *map, size_t psz))
-{
-	int ask[2], answer[2];
-	struct child q;
-
-	if (pipe(ask) || pipe(answer))
-		die("pipe");
-	q.pid = fork();
-	if (q.pid < 0)
-		die("fork");
-	if (!q.pid) {
-		close(ask[1]);
-		close(answer[0]);
-		if (setup)
-			setup(map, psz);
-		child_loop(fd, map, psz, ask[0], answer[1]);
-	}
-	close(ask[0]);
-	close(answer[1]);
-	q.ask = ask[1];
-	q.answer = answer[0];
-	return q;
-}
-
-static void own_table(int fd, char *map, size_t psz,
-		      struct cowmem_page_info *info, char *data)
-{
-	page_info(fd, map, info);
-	for (int i = 0; i < PAGES; i++)
-		data[i] = map[i * psz];
-}
-
-/* Copy-on-write's promise after P wrote page 3, checked page by page. */
-static int verify(const struct cowmem_page_info *p,
-		  const struct cowmem_page_info *q, const char *data_p,
-		  const char *data_q)
-{
-	int ok = 1;
-
-	for (int i = 0; i < PAGES - 1; i++)
-		ok &= p[i].frame_id == q[i].frame_id && p[i].refcount == 2 &&
-		      p[i].state == COWMEM_PAGE_SHARED &&
-		      data_p[i] == data_q[i];
-	ok &= p[3].frame_id != q[3].frame_id && p[3].refcount == 1 &&
-	      q[3].refcount == 1;
-	ok &= data_p[3] == 'X' && data_q[3] == 'D';
-	return ok;
-}
-
-/* The seed scenario: P maps, fills, forks Q, writes page 3. */
-static int seed_demo(int fd, char *map, size_t psz)
-{
-	struct cowmem_page_info p[PAGES], q[PAGES];
-	char data_p[PAGES], data_q[PAGES];
-	long breaks_before, breaks_after;
-	struct child child;
-	int ok;
-
-	printf("cowdemo: copy-on-write in /dev/cowmem, step by step\n");
-	printf("\n1. P (pid %d) maps %d pages and writes 'A' 'B' 'C' 'D' into them.\n",
-	       getpid(), PAGES);
-	for (int i = 0; i < PAGES; i++)
-		memset(map + i * psz, 'A' + i, psz);
-
-	child = start_child(fd, map, psz, NULL);
-	printf("2. P forks Q (pid %d). Nothing is copied: both map the same frames.\n",
-	       child.pid);
-	own_table(fd, map, psz, p, data_p);
-	ask_child(&child, q, data_q);
-	show("after fork():", p, q, data_p, data_q);
-
-	breaks_before = stat_of("cow_breaks");
-	printf("\n3. P writes 'X' into page 3. The write faults into cowmem, which\n"
-	       "   copies that one page and gives P the copy.\n");
-	map[3 * psz] = 'X';
-	breaks_after = stat_of("cow_breaks");
-	own_table(fd, map, psz, p, data_p);
-	ask_child(&child, q, data_q);
-	show("after P's write to page 3:", p, q, data_p, data_q);
-
-	if (breaks_before >= 0)
-		printf("\n   debugfs stats: cow_breaks %ld -> %ld (+%ld)\n",
-		       breaks_before, breaks_after,
-		       breaks_after - breaks_before);
-	ok = verify(p, q, data_p, data_q) &&
-	     (breaks_before < 0 || breaks_after - breaks_before == 1);
-	if (ok)
-		printf("\n4. Pages 0-2 are still shared (refs 2); page 3 is two frames now,\n"
-		       "   one each. That is copy-on-write.\n");
-	else
-		printf("\n4. UNEXPECTED: this is not what copy-on-write promises.\n");
-	close(child.ask);
-	if (waitpid(child.pid, NULL, 0) != child.pid)
-		die("waitpid");
-	return ok;
 }
 
 /* A byte as the tables show it: 'c' when printable, else its hex value. */
@@ -271,46 +168,54 @@ static const char *show_frame(__u64 id, char *buf, size_t len)
 	return buf;
 }
 
-/* "name a -> b (+d)" for a debugfs counter, when debugfs could be read. */
-static void show_delta(const char *name, long before, long after)
+/* P's and Q's tables side by side; pages whose frames differ are highlighted. */
+static void show_fork(struct demo *d, const char *title)
 {
-	if (before >= 0 && after >= 0)
-		printf("   debugfs stats: %s %ld -> %ld (%+ld)\n", name, before,
-		       after, after - before);
+	const struct cowmem_page_info *p = d->p.info, *q = d->other.info;
+
+	own_table(d->fd, d->map, d->psz, &d->p);
+	child_table(d, &d->other);
+	printf("\n  %s\n", title);
+	printf("  page   P: frame   refs  data        Q: frame   refs  data   state\n");
+	for (int i = 0; i < PAGES; i++) {
+		int same = p[i].frame_id == q[i].frame_id;
+		const char *on = !same && color ? "\033[1;7m" : "";
+		const char *off = !same && color ? "\033[0m" : "";
+
+		printf("  %s%4d   #%-8u %4u  '%c'  %s  #%-8u %4u  '%c'    %s%s\n",
+		       on, i, frame_label(p[i].frame_id), p[i].refcount,
+		       d->p.data[i],
+		       same ? "<====>" : "  /=  ", frame_label(q[i].frame_id),
+		       q[i].refcount, d->other.data[i],
+		       same ? state_names[p[i].state] : "copied", off);
+	}
 }
 
-/* A whole page holds @c in every byte. */
-static int page_is(const char *page, size_t psz, char c)
+/* P's table alone, before there is a snapshot. */
+static void show_alone(struct demo *d, const char *title)
 {
-	for (size_t i = 0; i < psz; i++)
-		if (page[i] != c)
-			return 0;
-	return 1;
+	const struct cowmem_page_info *p = d->p.info;
+	char f[24], b[8];
+
+	own_table(d->fd, d->map, d->psz, &d->p);
+	printf("\n  %s\n", title);
+	printf("  %4s   %-9s %4s  %-4s  %s\n", "page", "P: frame", "refs",
+	       "data", "state");
+	for (int i = 0; i < PAGES; i++)
+		printf("  %4d   %-9s %4u  %-4s  %s\n", i,
+		       show_frame(p[i].frame_id, f, sizeof(f)), p[i].refcount,
+		       show_byte(d->p.data[i], b, sizeof(b)),
+		       state_names[p[i].state]);
 }
 
-/* The snapshot's frames and first bytes, through a read-only mapping of it. */
-static void snapshot_table(int sfd, size_t psz, struct cowmem_page_info *info,
-			   char *data)
+/* P's table next to the snapshot's (S); pages whose frames differ are highlighted. */
+static void show_snapshot(struct demo *d, const char *title)
 {
-	char *map = mmap(NULL, PAGES * psz, PROT_READ, MAP_SHARED, sfd, 0);
-
-	if (map == MAP_FAILED)
-		die("mmap of the snapshot");
-	own_table(sfd, map, psz, info, data);
-	if (munmap(map, PAGES * psz))
-		die("munmap of the snapshot");
-}
-
-/*
- * P's page table next to S's, the snapshot's as a read-only mapping of it
- * shows them; pages whose frames differ are highlighted.
- */
-static void show_snapshot(const char *title, const struct cowmem_page_info *p,
-			  const char *data_p, const struct cowmem_page_info *s,
-			  const char *data_s)
-{
+	const struct cowmem_page_info *p = d->p.info, *s = d->other.info;
 	char f1[24], f2[24], b1[8], b2[8];
 
+	own_table(d->fd, d->map, d->psz, &d->p);
+	snapshot_table(d, &d->other);
 	printf("\n  %s\n", title);
 	printf("  %4s   %-9s %4s  %-4s  %-10s  %6s   %-9s %s\n", "page",
 	       "P: frame", "refs", "data", "state", "", "S: frame", "data");
@@ -321,271 +226,476 @@ static void show_snapshot(const char *title, const struct cowmem_page_info *p,
 
 		printf("  %s%4d   %-9s %4u  %-4s  %-10s  %s   %-9s %s%s\n", on,
 		       i, show_frame(p[i].frame_id, f1, sizeof(f1)),
-		       p[i].refcount, show_byte(data_p[i], b1, sizeof(b1)),
+		       p[i].refcount, show_byte(d->p.data[i], b1, sizeof(b1)),
 		       state_names[p[i].state], same ? "<====>" : "  /=  ",
 		       show_frame(s[i].frame_id, f2, sizeof(f2)),
-		       show_byte(data_s[i], b2, sizeof(b2)), off);
+		       show_byte(d->other.data[i], b2, sizeof(b2)), off);
 	}
 }
 
-/* P's view alone, before there is a snapshot. */
-static void show_view(const char *title, const struct cowmem_page_info *p,
-		      const char *data_p)
+/* One process's rows in show_both(): the other's page with the same frame, if any. */
+static void show_rows(char who, const struct table *mine,
+		      const struct table *other)
 {
 	char f[24], b[8];
 
-	printf("\n  %s\n", title);
-	printf("  %4s   %-9s %4s  %-4s  %s\n", "page", "P: frame", "refs",
-	       "data", "state");
-	for (int i = 0; i < PAGES; i++)
-		printf("  %4d   %-9s %4u  %-4s  %s\n", i,
-		       show_frame(p[i].frame_id, f, sizeof(f)), p[i].refcount,
-		       show_byte(data_p[i], b, sizeof(b)),
-		       state_names[p[i].state]);
+	for (int i = 0; i < PAGES; i++) {
+		const struct cowmem_page_info *m = &mine->info[i];
+		int twin = -1;
+
+		for (int j = 0; m->frame_id && j < PAGES; j++)
+			if (other->info[j].frame_id == m->frame_id)
+				twin = j;
+		printf("  %s%-3c  %4d  %-9s %4u  %-4s  %-9s  ",
+		       twin >= 0 && color ? "\033[1;7m" : "", who, i,
+		       show_frame(m->frame_id, f, sizeof(f)), m->refcount,
+		       show_byte(mine->data[i], b, sizeof(b)),
+		       state_names[m->state]);
+		if (twin >= 0)
+			printf("%c's page %d%s\n", who == 'P' ? 'Q' : 'P', twin,
+			       color ? "\033[0m" : "");
+		else
+			printf("-\n");
+	}
 }
 
-/*
- * --snapshot: a transaction. Snapshot, scribble over pages 1 and 3, roll
- * back; the page tables before and after each step, and the checks that
- * the snapshot copied nothing and the rollback brought everything back.
- */
-static int snapshot_demo(int fd, char *map, size_t psz)
+/* Both processes' pages, one row each, saying which share a frame. */
+static void show_both(struct demo *d, const char *title)
 {
-	struct cowmem_page_info p[PAGES], s[PAGES], first[PAGES];
-	char data_p[PAGES], data_s[PAGES];
-	long pages0, allocs0, pages1, allocs1, breaks0, breaks1, changed0,
-		changed1, rollbacks0, rollbacks1;
-	struct cowmem_snapshot_args snap = { .addr = (unsigned long)map };
-	struct cowmem_rollback_args back = { .addr = (unsigned long)map };
-	int ok = 1;
+	own_table(d->fd, d->map, d->psz, &d->p);
+	child_table(d, &d->other);
+	printf("\n  %s\n", title);
+	printf("  %-3s  %4s  %-9s %4s  %-4s  %-9s  %s\n", "who", "page",
+	       "frame", "refs", "data", "state", "same frame as");
+	show_rows('P', &d->p, &d->other);
+	show_rows('Q', &d->other, &d->p);
+}
 
-	printf("cowdemo --snapshot: a transaction, with a snapshot and a rollback\n");
-	printf("\n1. P (pid %d) maps %d pages and writes 'A' 'B' 'C' 'D' into them.\n",
-	       getpid(), PAGES);
-	for (int i = 0; i < PAGES; i++)
-		memset(map + i * psz, 'A' + i, psz);
-	own_table(fd, map, psz, first, data_p);
-	show_view("P's pages:", first, data_p);
+/* What the merge reported, then both processes' pages. */
+static void show_merged(struct demo *d, const char *title)
+{
+	printf("\n   merge: scanned %llu, merged %llu (zero-filled %llu), skipped %llu\n",
+	       (unsigned long long)d->merge.scanned,
+	       (unsigned long long)d->merge.merged,
+	       (unsigned long long)d->merge.zeroed,
+	       (unsigned long long)d->merge.skipped);
+	show_both(d, title);
+}
 
-	printf("\n2. P takes a snapshot (COWMEM_IOC_SNAPSHOT). Nothing is copied: the\n"
-	       "   snapshot holds P's frames too (2 holders each), and P's next write\n"
-	       "   to a page will copy that page.\n");
-	pages0 = stat_of("pages");
-	allocs0 = stat_of("page_allocs");
-	changed0 = stat_of("changed_pages");
-	if (ioctl(fd, COWMEM_IOC_SNAPSHOT, &snap))
-		die("COWMEM_IOC_SNAPSHOT");
-	pages1 = stat_of("pages");
-	allocs1 = stat_of("page_allocs");
-	own_table(fd, map, psz, p, data_p);
-	snapshot_table(snap.fd, psz, s, data_s);
-	show_snapshot("after the snapshot:", p, data_p, s, data_s);
-	printf("\n");
-	show_delta("pages", pages0, pages1);
-	show_delta("page_allocs", allocs0, allocs1);
-	for (int i = 0; i < PAGES; i++)
-		ok &= p[i].frame_id == first[i].frame_id &&
-		      s[i].frame_id == first[i].frame_id &&
-		      p[i].refcount == 2 && p[i].state == COWMEM_PAGE_SHARED;
-	ok &= pages0 < 0 || (pages1 == pages0 && allocs1 == allocs0);
+/* The actions */
 
-	printf("\n3. The transaction scribbles 'x' over pages 1 and 3. Each write\n"
-	       "   copies its page; the snapshot still holds 'B' and 'D'.\n");
-	breaks0 = stat_of("cow_breaks");
-	memset(map + 1 * psz, 'x', psz);
-	memset(map + 3 * psz, 'x', psz);
-	breaks1 = stat_of("cow_breaks");
-	changed1 = stat_of("changed_pages");
-	own_table(fd, map, psz, p, data_p);
-	snapshot_table(snap.fd, psz, s, data_s);
-	show_snapshot("after the scribbles:", p, data_p, s, data_s);
-	printf("\n");
-	show_delta("cow_breaks", breaks0, breaks1);
-	show_delta("changed_pages", changed0, changed1);
-	for (int i = 0; i < PAGES; i++) {
-		int scribbled = i == 1 || i == 3;
+static void write_abcd(struct demo *d)
+{
+	cowmem_fill(d->map, PAGES, d->psz, 'A');
+}
 
-		ok &= data_s[i] == 'A' + i &&
-		      s[i].frame_id == first[i].frame_id;
-		ok &= scribbled ?
-			      p[i].frame_id != s[i].frame_id &&
-				      p[i].refcount == 1 && data_p[i] == 'x' :
-			      p[i].frame_id == s[i].frame_id &&
-				      p[i].refcount == 2;
+/* Step 1 of --snapshot: what the rollback must bring back. */
+static void write_abcd_keep(struct demo *d)
+{
+	write_abcd(d);
+	own_table(d->fd, d->map, d->psz, &d->first);
+}
+
+/* Forks Q, which runs @setup (when not NULL), then answers each "?" with its table. */
+static void fork_q(struct demo *d, void (*setup)(char *map, size_t psz))
+{
+	struct table t;
+	char c;
+
+	if (cowmem_peer_fork(&d->q) < 0)
+		die("fork");
+	if (d->q.pid)
+		return;
+	if (setup)
+		setup(d->map, d->psz);
+	while (!cowmem_peer_recv(&d->q, &c, 1)) {
+		own_table(d->fd, d->map, d->psz, &t);
+		if (cowmem_peer_send(&d->q, &t, sizeof(t)))
+			_exit(2);
 	}
-	ok &= breaks0 < 0 || breaks1 - breaks0 == 2;
-	ok &= changed0 < 0 || changed1 - changed0 == 2;
+	_exit(0);
+}
 
-	printf("\n4. The transaction fails: P rolls back (COWMEM_IOC_ROLLBACK). Its view\n"
-	       "   shares the snapshot's frames again, and the two copies are freed.\n");
-	back.snapshot_fd = snap.fd;
-	pages0 = stat_of("pages");
-	rollbacks0 = stat_of("rollbacks");
-	if (ioctl(fd, COWMEM_IOC_ROLLBACK, &back))
-		die("COWMEM_IOC_ROLLBACK");
-	pages1 = stat_of("pages");
-	rollbacks1 = stat_of("rollbacks");
-	own_table(fd, map, psz, p, data_p);
-	snapshot_table(snap.fd, psz, s, data_s);
-	show_snapshot("after the rollback:", p, data_p, s, data_s);
-	printf("\n");
-	show_delta("pages", pages0, pages1);
-	show_delta("rollbacks", rollbacks0, rollbacks1);
-	for (int i = 0; i < PAGES; i++)
-		ok &= p[i].frame_id == first[i].frame_id &&
-		      s[i].frame_id == first[i].frame_id &&
-		      p[i].refcount == 2 &&
-		      page_is(map + i * psz, psz, 'A' + i);
-	ok &= pages0 < 0 ||
-	      (pages0 - pages1 == 2 && rollbacks1 == rollbacks0 + 1);
-	close(snap.fd);
-
-	if (ok)
-		printf("\n5. P reads 'A' 'B' 'C' 'D' again, from the very frames it wrote in\n"
-		       "   step 1. The transaction left no trace.\n");
-	else
-		printf("\n5. UNEXPECTED: this is not what a snapshot and a rollback promise.\n");
-	return ok;
+static void fork_plain(struct demo *d)
+{
+	fork_q(d, NULL);
 }
 
 /* Q's writes in --merge: 'M' into page 2 (P's page 0's twin), 'Q' into page 3. */
-static void merge_child_writes(char *map, size_t psz)
+static void q_writes(char *map, size_t psz)
 {
 	memset(map + 2 * psz, 'M', psz);
 	memset(map + 3 * psz, 'Q', psz);
 }
 
-/* Both processes' pages, one row each; rows whose frame the other process holds too say where. */
-static void show_both(const char *title, const struct cowmem_page_info *p,
-		      const char *data_p, const struct cowmem_page_info *q,
-		      const char *data_q)
+static void fork_writing(struct demo *d)
 {
-	const struct cowmem_page_info *tables[2] = { p, q };
-	const char *data[2] = { data_p, data_q };
-	char f[24], b[8];
-
-	printf("\n  %s\n", title);
-	printf("  %-3s  %4s  %-9s %4s  %-4s  %-9s  %s\n", "who", "page",
-	       "frame", "refs", "data", "state", "same frame as");
-	for (int who = 0; who < 2; who++) {
-		const struct cowmem_page_info *mine = tables[who];
-		const struct cowmem_page_info *other = tables[!who];
-
-		for (int i = 0; i < PAGES; i++) {
-			int twin = -1;
-
-			for (int j = 0; mine[i].frame_id && j < PAGES; j++)
-				if (other[j].frame_id == mine[i].frame_id)
-					twin = j;
-			printf("  %s%-3c  %4d  %-9s %4u  %-4s  %-9s  ",
-			       twin >= 0 && color ? "\033[1;7m" : "",
-			       who ? 'Q' : 'P', i,
-			       show_frame(mine[i].frame_id, f, sizeof(f)),
-			       mine[i].refcount,
-			       show_byte(data[who][i], b, sizeof(b)),
-			       state_names[mine[i].state]);
-			if (twin >= 0)
-				printf("%c's page %d%s\n", who ? 'P' : 'Q',
-				       twin, color ? "\033[0m" : "");
-			else
-				printf("-\n");
-		}
-	}
+	fork_q(d, q_writes);
 }
 
-/* "pages N (K KiB)" from debugfs, when it can be read. */
-static void show_pages(const char *when, long pages, size_t psz)
+static void write_x_page3(struct demo *d)
 {
-	if (pages >= 0)
-		printf("   debugfs stats %s: pages %ld (%ld KiB)\n", when,
-		       pages, pages * (long)psz / 1024);
+	d->map[3 * d->psz] = 'X';
 }
 
-/*
- * --merge: P and its child Q write the same contents into different pages,
- * P a page of zeros too; P merges; the twins share one frame (refcount 2),
- * the zeros go back to the zero page, and the module holds 2 pages fewer.
- * Then P writes its twin, which copies it again, and Q keeps its 'M'.
- */
-static int merge_demo(int fd, char *map, size_t psz)
+static void write_x_page0(struct demo *d)
 {
-	struct cowmem_page_info p[PAGES], q[PAGES];
-	struct cowmem_merge_args args = {
-		.addr = (unsigned long)map,
-		.fd = -1,
-		.budget = COWMEM_MERGE_MAX_BUDGET,
-	};
-	char data_p[PAGES], data_q[PAGES];
-	long pages0, pages1, merged0, merged1, breaks0, breaks1;
-	struct child child;
+	d->map[0] = 'X';
+}
+
+static void take_snapshot(struct demo *d)
+{
+	d->sfd = cowmem_snapshot(d->fd, d->map, 0);
+	if (d->sfd < 0)
+		die("COWMEM_IOC_SNAPSHOT");
+}
+
+static void scribble(struct demo *d)
+{
+	memset(d->map + 1 * d->psz, 'x', d->psz);
+	memset(d->map + 3 * d->psz, 'x', d->psz);
+}
+
+static void roll_back(struct demo *d)
+{
+	if (cowmem_rollback(d->fd, d->map, d->sfd, 0))
+		die("COWMEM_IOC_ROLLBACK");
+}
+
+static void write_m_and_zeros(struct demo *d)
+{
+	memset(d->map, 'M', d->psz);
+	memset(d->map + d->psz, 0, d->psz);
+}
+
+static void merge(struct demo *d)
+{
+	if (cowmem_merge(d->fd, d->map, -1, 0, COWMEM_MERGE_MAX_BUDGET,
+			 &d->merge))
+		die("COWMEM_IOC_MERGE");
+}
+
+/* The expectations */
+
+/* Page @i is one frame with two holders, the same in P and in the other table. */
+static int shared(const struct demo *d, int i)
+{
+	const struct cowmem_page_info *p = &d->p.info[i];
+	const struct cowmem_page_info *o = &d->other.info[i];
+
+	return p->frame_id && p->frame_id == o->frame_id && p->refcount == 2 &&
+	       p->state == COWMEM_PAGE_SHARED &&
+	       d->p.data[i] == d->other.data[i];
+}
+
+/* P's page @i is a copy of its own, apart from the other table's frame. */
+static int apart(const struct demo *d, int i)
+{
+	return d->p.info[i].frame_id != d->other.info[i].frame_id &&
+	       d->p.info[i].refcount == 1;
+}
+
+/* P's page @i is the frame it wrote at step 1. */
+static int kept(const struct demo *d, int i)
+{
+	return d->p.info[i].frame_id == d->first.info[i].frame_id;
+}
+
+static int all_shared(const struct demo *d)
+{
 	int ok = 1;
 
-	printf("cowdemo --merge: same-page merging across two processes\n");
-	printf("\n1. P (pid %d) maps %d pages and forks Q before writing anything.\n",
-	       getpid(), PAGES);
-	child = start_child(fd, map, psz, merge_child_writes);
-	printf("2. P writes 'M' into page 0 and zeros into page 1; Q (pid %d) writes\n"
-	       "   'M' into page 2 and 'Q' into page 3. Four frames, one holder each.\n",
-	       child.pid);
-	memset(map, 'M', psz);
-	memset(map + psz, 0, psz);
-	own_table(fd, map, psz, p, data_p);
-	ask_child(&child, q, data_q);
-	show_both("before the merge:", p, data_p, q, data_q);
-	pages0 = stat_of("pages");
-	merged0 = stat_of("merged_pages");
-	printf("\n");
-	show_pages("before", pages0, psz);
-	ok &= p[0].refcount == 1 && q[2].refcount == 1 &&
-	      p[0].frame_id != q[2].frame_id && p[1].refcount == 1;
+	for (int i = 0; i < PAGES; i++)
+		ok &= shared(d, i);
+	return ok;
+}
 
-	printf("\n3. P asks cowmem to merge (COWMEM_IOC_MERGE). It scans both views,\n"
-	       "   folds P's page 0 and Q's page 2 into one write-protected frame, and\n"
-	       "   gives P's zero-filled page 1 back to the zero page.\n");
-	if (ioctl(fd, COWMEM_IOC_MERGE, &args))
-		die("COWMEM_IOC_MERGE");
-	printf("\n   merge: scanned %llu, merged %llu (zero-filled %llu), skipped %llu\n",
-	       (unsigned long long)args.scanned,
-	       (unsigned long long)args.merged, (unsigned long long)args.zeroed,
-	       (unsigned long long)args.skipped);
-	pages1 = stat_of("pages");
-	merged1 = stat_of("merged_pages");
-	own_table(fd, map, psz, p, data_p);
-	ask_child(&child, q, data_q);
-	show_both("after the merge:", p, data_p, q, data_q);
-	printf("\n");
-	show_pages("after", pages1, psz);
-	show_delta("merged_pages", merged0, merged1);
-	ok &= args.merged == 2 && args.zeroed == 1 && args.next == 0;
-	ok &= p[0].frame_id == q[2].frame_id && p[0].refcount == 2 &&
-	      q[2].refcount == 2 && p[0].state == COWMEM_PAGE_SHARED;
-	ok &= p[1].frame_id == 0 && (p[1].state == COWMEM_PAGE_NONE ||
-				     p[1].state == COWMEM_PAGE_ZERO);
-	ok &= data_p[0] == 'M' && data_q[2] == 'M' && data_p[1] == 0;
-	ok &= pages0 < 0 || (pages0 - pages1 == 2 && merged1 - merged0 == 2);
+/* Copy-on-write's promise after P wrote page 3. */
+static int page3_copied(const struct demo *d)
+{
+	return shared(d, 0) && shared(d, 1) && shared(d, 2) && apart(d, 3) &&
+	       d->other.info[3].refcount == 1 && d->p.data[3] == 'X' &&
+	       d->other.data[3] == 'D';
+}
 
-	printf("\n4. P writes 'X' into page 0. The merged frame is shared, so the write\n"
-	       "   copies it, as after fork(); Q still reads 'M'.\n");
-	breaks0 = stat_of("cow_breaks");
-	map[0] = 'X';
-	breaks1 = stat_of("cow_breaks");
-	own_table(fd, map, psz, p, data_p);
-	ask_child(&child, q, data_q);
-	show_both("after P's write:", p, data_p, q, data_q);
-	printf("\n");
-	show_delta("cow_breaks", breaks0, breaks1);
-	ok &= p[0].frame_id != q[2].frame_id && p[0].refcount == 1 &&
-	      q[2].refcount == 1 && data_p[0] == 'X' && data_q[2] == 'M';
-	ok &= breaks0 < 0 || breaks1 - breaks0 == 1;
+/* The snapshot copied nothing: P and S hold the frames P wrote. */
+static int snapshot_copied_nothing(const struct demo *d)
+{
+	int ok = all_shared(d);
 
-	if (ok)
-		printf("\n5. Merging found the twins across two processes and freed two pages;\n"
-		       "   copy-on-write keeps each process's writes its own.\n");
-	else
-		printf("\n5. UNEXPECTED: this is not what merging promises.\n");
-	close(child.ask);
-	if (waitpid(child.pid, NULL, 0) != child.pid)
-		die("waitpid");
+	for (int i = 0; i < PAGES; i++)
+		ok &= kept(d, i);
+	return ok;
+}
+
+/* Pages 1 and 3 are copies P scribbled on; S still holds what P wrote. */
+static int scribbles_copied(const struct demo *d)
+{
+	int ok = shared(d, 0) && shared(d, 2) && apart(d, 1) && apart(d, 3);
+
+	for (int i = 0; i < PAGES; i++)
+		ok &= d->other.info[i].frame_id == d->first.info[i].frame_id &&
+		      d->other.data[i] == 'A' + i;
+	return ok && d->p.data[1] == 'x' && d->p.data[3] == 'x';
+}
+
+/* P shares S's frames again, which are the ones it wrote at step 1. */
+static int rolled_back(const struct demo *d)
+{
+	int ok = all_shared(d);
+
+	for (int i = 0; i < PAGES; i++)
+		ok &= kept(d, i) &&
+		      cowmem_page_is(d->map + i * d->psz, d->psz, 'A' + i);
+	return ok;
+}
+
+/* Four frames with one holder each: P's page 0 and Q's page 2 are twins apart. */
+static int twins_apart(const struct demo *d)
+{
+	const struct cowmem_page_info *p = d->p.info, *q = d->other.info;
+
+	return p[0].refcount == 1 && q[2].refcount == 1 &&
+	       p[0].frame_id != q[2].frame_id && p[1].refcount == 1;
+}
+
+/* The twins are one frame both hold; P's zeros are the zero page again. */
+static int twins_merged(const struct demo *d)
+{
+	const struct cowmem_page_info *p = d->p.info, *q = d->other.info;
+
+	return d->merge.merged == 2 && d->merge.zeroed == 1 &&
+	       d->merge.next == 0 && p[0].frame_id == q[2].frame_id &&
+	       p[0].refcount == 2 && q[2].refcount == 2 &&
+	       p[0].state == COWMEM_PAGE_SHARED && p[1].frame_id == 0 &&
+	       (p[1].state == COWMEM_PAGE_NONE ||
+		p[1].state == COWMEM_PAGE_ZERO) &&
+	       d->p.data[0] == 'M' && d->other.data[2] == 'M' &&
+	       d->p.data[1] == 0;
+}
+
+/* P's write copied the merged frame; Q keeps its 'M'. */
+static int twin_copied(const struct demo *d)
+{
+	const struct cowmem_page_info *p = d->p.info, *q = d->other.info;
+
+	return p[0].frame_id != q[2].frame_id && p[0].refcount == 1 &&
+	       q[2].refcount == 1 && d->p.data[0] == 'X' &&
+	       d->other.data[2] == 'M';
+}
+
+/* The stories */
+
+static const struct step fork_steps[] = {
+	{
+		.act = write_abcd,
+		.say = "P (%P) maps 4 pages and writes 'A' 'B' 'C' 'D' into them.",
+	},
+	{
+		.act = fork_plain,
+		.say = "P forks Q (%Q). Nothing is copied: both map the same frames.",
+		.show = show_fork,
+		.title = "after fork():",
+		.expect = all_shared,
+	},
+	{
+		.act = write_x_page3,
+		.say = "P writes 'X' into page 3. The write faults into cowmem, which\n"
+		       "   copies that one page and gives P the copy.",
+		.show = show_fork,
+		.title = "after P's write to page 3:",
+		.watch = { { "cow_breaks", 1 } },
+		.expect = page3_copied,
+	},
+};
+
+static const struct step snapshot_steps[] = {
+	{
+		.act = write_abcd_keep,
+		.say = "P (%P) maps 4 pages and writes 'A' 'B' 'C' 'D' into them.",
+		.show = show_alone,
+		.title = "P's pages:",
+	},
+	{
+		.act = take_snapshot,
+		.say = "P takes a snapshot (COWMEM_IOC_SNAPSHOT). Nothing is copied: the\n"
+		       "   snapshot holds P's frames too (2 holders each), and P's next write\n"
+		       "   to a page will copy that page.",
+		.show = show_snapshot,
+		.title = "after the snapshot:",
+		.watch = { { "pages", 0 }, { "page_allocs", 0 } },
+		.expect = snapshot_copied_nothing,
+	},
+	{
+		.act = scribble,
+		.say = "The transaction scribbles 'x' over pages 1 and 3. Each write\n"
+		       "   copies its page; the snapshot still holds 'B' and 'D'.",
+		.show = show_snapshot,
+		.title = "after the scribbles:",
+		.watch = { { "cow_breaks", 2 }, { "changed_pages", 2 } },
+		.expect = scribbles_copied,
+	},
+	{
+		.act = roll_back,
+		.say = "The transaction fails: P rolls back (COWMEM_IOC_ROLLBACK). Its view\n"
+		       "   shares the snapshot's frames again, and the two copies are freed.",
+		.show = show_snapshot,
+		.title = "after the rollback:",
+		.watch = { { "pages", -2 }, { "rollbacks", 1 } },
+		.expect = rolled_back,
+	},
+};
+
+static const struct step merge_steps[] = {
+	{
+		.act = fork_writing,
+		.say = "P (%P) maps 4 pages and forks Q before writing anything.",
+	},
+	{
+		.act = write_m_and_zeros,
+		.say = "P writes 'M' into page 0 and zeros into page 1; Q (%Q) writes\n"
+		       "   'M' into page 2 and 'Q' into page 3. Four frames, one holder each.",
+		.show = show_both,
+		.title = "before the merge:",
+		.expect = twins_apart,
+	},
+	{
+		.act = merge,
+		.say = "P asks cowmem to merge (COWMEM_IOC_MERGE). It scans both views,\n"
+		       "   folds P's page 0 and Q's page 2 into one write-protected frame, and\n"
+		       "   gives P's zero-filled page 1 back to the zero page.",
+		.show = show_merged,
+		.title = "after the merge:",
+		.watch = { { "pages", -2 }, { "merged_pages", 2 } },
+		.expect = twins_merged,
+	},
+	{
+		.act = write_x_page0,
+		.say = "P writes 'X' into page 0. The merged frame is shared, so the write\n"
+		       "   copies it, as after fork(); Q still reads 'M'.",
+		.show = show_both,
+		.title = "after P's write:",
+		.watch = { { "cow_breaks", 1 } },
+		.expect = twin_copied,
+	},
+};
+
+static const struct story fork_story = {
+	.title = "cowdemo: copy-on-write in /dev/cowmem, step by step",
+	.steps = fork_steps,
+	.nr_steps = ARRAY_SIZE(fork_steps),
+	.moral =
+		"Pages 0-2 are still shared (refs 2); page 3 is two frames now,\n"
+		"   one each. That is copy-on-write.",
+	.broken = "UNEXPECTED: this is not what copy-on-write promises.",
+};
+
+static const struct story snapshot_story = {
+	.title =
+		"cowdemo --snapshot: a transaction, with a snapshot and a rollback",
+	.steps = snapshot_steps,
+	.nr_steps = ARRAY_SIZE(snapshot_steps),
+	.moral =
+		"P reads 'A' 'B' 'C' 'D' again, from the very frames it wrote in\n"
+		"   step 1. The transaction left no trace.",
+	.broken =
+		"UNEXPECTED: this is not what a snapshot and a rollback promise.",
+};
+
+static const struct story merge_story = {
+	.title = "cowdemo --merge: same-page merging across two processes",
+	.steps = merge_steps,
+	.nr_steps = ARRAY_SIZE(merge_steps),
+	.moral =
+		"Merging found the twins across two processes and freed two pages;\n"
+		"   copy-on-write keeps each process's writes its own.",
+	.broken = "UNEXPECTED: this is not what merging promises.",
+};
+
+/* The loop */
+
+/* A step's words, with %P and %Q replaced by "pid N" of P and of Q. */
+static void say(const struct demo *d, const char *words)
+{
+	for (const char *c = words; *c; c++) {
+		if (c[0] != '%' || (c[1] != 'P' && c[1] != 'Q')) {
+			putchar(*c);
+			continue;
+		}
+		c++;
+		printf("pid %d", *c == 'P' ? (int)getpid() : (int)d->q.pid);
+	}
+	putchar('\n');
+}
+
+/* The step's counters; -1 for each when debugfs cannot be read (not root). */
+static void read_watch(const struct step *s, long *v)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(s->watch); i++)
+		v[i] = s->watch[i].name ? cowmem_stat(s->watch[i].name) : -1;
+}
+
+/* Prints the counters' changes; 0 when one changed by other than the step's delta. */
+static int check_watch(const struct step *s, const long *before,
+		       const long *after)
+{
+	int ok = 1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(s->watch); i++) {
+		if (before[i] < 0 || after[i] < 0)
+			continue;
+		printf("%s   debugfs stats: %s %ld -> %ld (%+ld)\n",
+		       i ? "" : "\n", s->watch[i].name, before[i], after[i],
+		       after[i] - before[i]);
+		ok &= after[i] - before[i] == s->watch[i].delta;
+	}
+	return ok;
+}
+
+/* Acts, says and shows each step in turn, checking each; 1 when all held. */
+static int tell(const struct story *story, struct demo *d)
+{
+	long before[2], after[2];
+	int ok = 1, gap = 1;
+	size_t i;
+
+	printf("%s\n", story->title);
+	for (i = 0; i < story->nr_steps; i++) {
+		const struct step *s = &story->steps[i];
+
+		read_watch(s, before);
+		s->act(d);
+		read_watch(s, after);
+		printf("%s%zu. ", gap ? "\n" : "", i + 1);
+		say(d, s->say);
+		if (s->show)
+			s->show(d, s->title);
+		ok &= check_watch(s, before, after);
+		if (s->expect)
+			ok &= s->expect(d);
+		gap = !!s->show;
+	}
+	printf("%s%zu. %s\n", gap ? "\n" : "", i + 1,
+	       ok ? story->moral : story->broken);
+	return ok;
+}
+
+static int run(const struct story *story)
+{
+	struct demo d = { .psz = cowmem_page_size(), .q.pid = -1, .sfd = -1 };
+	int ok;
+
+	d.fd = cowmem_open();
+	if (d.fd < 0)
+		die("open /dev/cowmem (is the module loaded?)");
+	d.map = cowmem_map(d.fd, PAGES, 0);
+	if (!d.map)
+		die("mmap");
+	ok = tell(story, &d);
+	if (d.q.pid > 0 && cowmem_peer_end(&d.q))
+		ok = 0;
+	if (d.sfd >= 0)
+		close(d.sfd);
 	return ok;
 }
 
@@ -621,10 +731,7 @@ static int exec_script(const char *name, char **argv)
 
 int main(int argc, char **argv)
 {
-	int (*demo)(int fd, char *map, size_t psz) = seed_demo;
-	size_t psz = (size_t)sysconf(_SC_PAGESIZE);
-	int fd;
-	char *map;
+	const struct story *story = &fork_story;
 
 	if (argc >= 2 && !strcmp(argv[1], "--redis"))
 		return exec_script("cowdemo-redis", argv + 1);
@@ -635,9 +742,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc == 2 && !strcmp(argv[1], "--snapshot")) {
-		demo = snapshot_demo;
+		story = &snapshot_story;
 	} else if (argc == 2 && !strcmp(argv[1], "--merge")) {
-		demo = merge_demo;
+		story = &merge_story;
 	} else if (argc == 2 &&
 		   (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		print_help(stdout);
@@ -649,12 +756,5 @@ int main(int argc, char **argv)
 
 	color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = open("/dev/cowmem", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open /dev/cowmem (is the module loaded?)");
-	map = mmap(NULL, PAGES * psz, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		   0);
-	if (map == MAP_FAILED)
-		die("mmap");
-	return demo(fd, map, psz) ? 0 : 1;
+	return run(story) ? 0 : 1;
 }

@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "cowmem_user.h"
 
 #define MAX_CHILDREN 64
 #define PARENT_TAG 'P'
@@ -70,10 +71,10 @@ static bool in_block(const struct load *l, size_t i, size_t c)
 /*
  * Child @c reads every page first, so that the pages nobody wrote map the
  * zero page and its writes go through the write-to-a-read-only-PTE path;
- * then it writes its block: one COW break per page. Closing @written tells
- * the parent it is done writing.
+ * then it writes its block: one COW break per page. A byte to its parent
+ * (@p, its peer) says it is done writing.
  */
-static int child(const struct load *l, int c, int written)
+static int child(const struct load *l, int c, const struct cowmem_peer *p)
 {
 	int bad = 0;
 	char tag;
@@ -89,80 +90,64 @@ static int child(const struct load *l, int c, int written)
 		tag = in_block(l, i, c) ? 'a' + c : PARENT_TAG;
 		bad |= page_holds(l, i, tag, "child");
 	}
-	close(written);
+	if (cowmem_peer_send(p, "w", 1))
+		bad = 1;
 	if (l->hold)
 		sleep(l->hold);
 	return bad ? 1 : 0;
 }
 
-/*
- * Forks the children. Returns the read end of a pipe that reaches EOF once
- * every child is done writing, or -1.
- */
-static int spawn(const struct load *l, pid_t *pids)
+/* Forks the children, a peer each; -1 when one could not be forked. */
+static int spawn(const struct load *l, struct cowmem_peer *kids)
 {
-	int c, ready[2];
+	int c;
 
-	if (pipe(ready)) {
-		perror("cowload: pipe");
-		return -1;
-	}
 	fflush(stdout);
 	for (c = 0; c < l->children; c++) {
-		pids[c] = fork();
-		if (pids[c] < 0) {
+		if (cowmem_peer_fork(&kids[c]) < 0) {
 			perror("cowload: fork");
-			break;
+			return -1;
 		}
-		if (pids[c] == 0) {
-			close(ready[0]);
-			_exit(child(l, c, ready[1]));
-		}
+		if (kids[c].pid == 0)
+			_exit(child(l, c, &kids[c]));
 	}
-	close(ready[1]);
-	if (c < l->children) {
-		close(ready[0]);
-		return -1;
-	}
-	return ready[0];
+	return 0;
 }
 
-static void wait_written(int ready)
+/* Waits until every child said it is done writing (or is gone). */
+static void wait_written(const struct load *l, const struct cowmem_peer *kids)
 {
 	char c;
 
-	while (read(ready, &c, 1) < 0 && errno == EINTR)
-		;
-	close(ready);
+	for (int i = 0; i < l->children && kids[i].pid > 0; i++)
+		cowmem_peer_recv(&kids[i], &c, 1);
 }
 
-static int reap(const struct load *l, const pid_t *pids)
+static int reap(const struct load *l, struct cowmem_peer *kids)
 {
 	int c, status, bad = 0;
+	pid_t pid;
 
-	for (c = 0; c < l->children; c++) {
-		if (pids[c] <= 0)
-			continue;
-		if (waitpid(pids[c], &status, 0) < 0) {
-			perror("cowload: waitpid");
-			bad = 1;
-		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	for (c = 0; c < l->children && kids[c].pid > 0; c++) {
+		pid = kids[c].pid;
+		status = cowmem_peer_end(&kids[c]);
+		if (status) {
 			fprintf(stderr,
-				"cowload: child %d failed (status %#x)\n",
-				pids[c], status);
+				"cowload: child %d failed (status %d)\n", pid,
+				status);
 			bad = 1;
 		}
 	}
 	return bad;
 }
 
-static void announce(const struct load *l, const pid_t *pids)
+static void announce(const struct load *l, const struct cowmem_peer *kids)
 {
 	int c;
 
 	printf("cowload: parent %d, children", getpid());
 	for (c = 0; c < l->children; c++)
-		printf(" %d", pids[c]);
+		printf(" %d", kids[c].pid);
 	printf("; holding for %u s\n", l->hold);
 	fflush(stdout);
 }
@@ -175,24 +160,23 @@ static void announce(const struct load *l, const pid_t *pids)
 static int run(const struct load *l)
 {
 	size_t first = l->children * block_size(l);
-	pid_t pids[MAX_CHILDREN] = { 0 };
-	int bad = 0, ready;
+	struct cowmem_peer kids[MAX_CHILDREN];
+	int bad = 0;
 	size_t i;
 
+	for (i = 0; i < MAX_CHILDREN; i++)
+		kids[i].pid = -1;
 	for (i = 0; i < l->written; i++)
 		memset(page(l, i), PARENT_TAG, l->psz);
-	ready = spawn(l, pids);
+	bad = spawn(l, kids) ? 1 : 0;
 	for (i = first; i < l->written && i < first + 4; i++)
 		memset(page(l, i), PARENT_TAG, l->psz);
-	if (ready < 0)
-		bad = 1;
-	else
-		wait_written(ready);
-	if (l->hold) {
-		announce(l, pids);
+	wait_written(l, kids);
+	if (l->hold && !bad) {
+		announce(l, kids);
 		sleep(l->hold);
 	}
-	bad |= reap(l, pids);
+	bad |= reap(l, kids);
 	/* Before any read: a read would map the now exclusive pages writable. */
 	for (i = 0; i < l->written; i++)
 		page(l, i)[l->psz / 2] = PARENT_TAG;

@@ -22,23 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COWMEM_DEBUGFS "/sys/kernel/debug/cowmem"
-#define MAX_STATS 32
+#include "cowmem_user.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-struct stat_kv {
-	char name[32];
-	long long value;
-};
-
-struct stats {
-	struct stat_kv kv[MAX_STATS];
-	int n;
-};
-
-/* One line of debugfs "pages". */
+/* One line of debugfs "pages", its shared_with list its own copy. */
 struct page {
-	unsigned long index;
+	unsigned long pgoff;
 	unsigned long pfn; /* identity only, never printed; 0 for the zero page */
 	unsigned long refcount;
 	char state[16]; /* shared, exclusive or zero */
@@ -47,12 +37,7 @@ struct page {
 
 /* One line of debugfs "views", and the view's pages once loaded. */
 struct view {
-	unsigned long long id, region, parent;
-	long pid; /* 0 when its process is gone */
-	char comm[32];
-	char how[16];
-	unsigned long size, present, shared, exclusive;
-	bool live;
+	struct cowmem_view_line line;
 	struct page *pages;
 	size_t nr_pages;
 };
@@ -93,98 +78,41 @@ static FILE *open_debugfs(const char *name)
 	return f;
 }
 
-/* Calls @fn with each "key: value" line of @name; -1 with errno on error. */
-static int read_keys(const char *name,
-		     void (*fn)(void *arg, const char *key, char *val),
-		     void *arg)
-{
-	FILE *f = open_debugfs(name);
-	size_t cap = 0;
-	char *line = NULL, *sep;
-	ssize_t len;
-
-	if (!f)
-		return -1;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if (line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		sep = strstr(line, ": ");
-		if (!sep)
-			continue;
-		*sep = '\0';
-		fn(arg, line, sep + 2);
-	}
-	free(line);
-	fclose(f);
-	return 0;
-}
-
-static void stats_add(void *arg, const char *key, char *val)
-{
-	struct stats *s = arg;
-
-	if (s->n == MAX_STATS)
-		return;
-	snprintf(s->kv[s->n].name, sizeof(s->kv[s->n].name), "%s", key);
-	s->kv[s->n].value = strtoll(val, NULL, 10);
-	s->n++;
-}
-
-static long long stat_get(const struct stats *s, const char *name)
-{
-	int i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->kv[i].name, name))
-			return s->kv[i].value;
-	return -1;
-}
+/* The counters the summary shows: the gauges, then the events. */
+enum { S_REGIONS, S_VIEWS, S_PAGES, S_SHARED, S_SAVED, S_EVENTS };
+static const char *const summary_names[] = {
+	"regions",     "views",	       "pages",	     "shared_pages",
+	"bytes_saved", "faults",       "cow_breaks", "reuses",
+	"zero_maps",   "first_writes", "forks",
+};
 
 static int print_summary(FILE *out)
 {
-	static const char *const events[] = {
-		"faults",    "cow_breaks",   "reuses",
-		"zero_maps", "first_writes", "forks",
-	};
-	struct stats s = { .n = 0 };
+	long long v[ARRAY_SIZE(summary_names)];
 	size_t i;
 
-	if (read_keys("stats", stats_add, &s))
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		v[i] = -1;
+	snprintf(failed_path, sizeof(failed_path), "%s", COWMEM_STATS);
+	if (cowmem_stats_read(NULL, summary_names, v, ARRAY_SIZE(v)) < 0)
 		return -1;
+	failed_path[0] = '\0';
 	fprintf(out,
 		"regions %lld  views %lld  pages %lld (shared %lld)  saved %lld KiB\n",
-		stat_get(&s, "regions"), stat_get(&s, "views"),
-		stat_get(&s, "pages"), stat_get(&s, "shared_pages"),
-		stat_get(&s, "bytes_saved") / 1024);
-	for (i = 0; i < ARRAY_SIZE(events); i++)
-		fprintf(out, "%s%s %lld", i ? "  " : "", events[i],
-			stat_get(&s, events[i]));
+		v[S_REGIONS], v[S_VIEWS], v[S_PAGES], v[S_SHARED],
+		v[S_SAVED] / 1024);
+	for (i = S_EVENTS; i < ARRAY_SIZE(v); i++)
+		fprintf(out, "%s%s %lld", i > S_EVENTS ? "  " : "",
+			summary_names[i], v[i]);
 	fputc('\n', out);
 	return 0;
-}
-
-/*
- * One line of debugfs "views":
- *   "view region pid how parent size present shared exclusive comm"
- * 0 with *@v filled in, -1 for the header or a malformed line.
- */
-static int parse_view(const char *line, struct view *v)
-{
-	int n;
-
-	memset(v, 0, sizeof(*v));
-	n = sscanf(line, "%llu %llu %ld %15s %llu %lu %lu %lu %lu %31[^\n]",
-		   &v->id, &v->region, &v->pid, v->how, &v->parent, &v->size,
-		   &v->present, &v->shared, &v->exclusive, v->comm);
-	v->live = n >= 9;
-	return v->live ? 0 : -1;
 }
 
 static int view_cmp(const void *a, const void *b)
 {
 	const struct view *x = a, *y = b;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+	return x->line.id < y->line.id ? -1 : x->line.id > y->line.id;
 }
 
 static int views_add(struct views *vs, const struct view *v)
@@ -209,8 +137,10 @@ static int load_views(struct views *vs, long pid)
 
 	if (!f)
 		return -1;
+	memset(&v, 0, sizeof(v));
 	while (!ret && getline(&line, &cap, f) > 0) {
-		if (parse_view(line, &v) || (pid && v.pid != pid))
+		if (!cowmem_parse_view(line, &v.line) ||
+		    (pid && v.line.pid != pid))
 			continue;
 		ret = views_add(vs, &v);
 	}
@@ -235,24 +165,18 @@ static void free_views(struct views *vs)
 	vs->n = 0;
 }
 
-/* "   3   0x511c9   2   1  shared  113,114": 0, or -1 for a malformed line. */
+/* A copy of one page's line of "pages": 0, or -1 for another line. */
 static int parse_page(char *line, struct page *p)
 {
-	char *field[6], *save = NULL;
-	int i;
+	struct cowmem_page_line l;
 
-	for (i = 0; i < 6; i++) {
-		field[i] = strtok_r(i ? NULL : line, " \t\n", &save);
-		if (!field[i])
-			return -1;
-	}
-	if (!isdigit((unsigned char)field[0][0]))
-		return -1; /* the header, or a view's "view N region M" */
-	p->index = strtoul(field[0], NULL, 10);
-	p->pfn = strcmp(field[1], "zero") ? strtoul(field[1], NULL, 16) : 0;
-	p->refcount = strtoul(field[2], NULL, 10);
-	snprintf(p->state, sizeof(p->state), "%s", field[4]);
-	p->with = strdup(field[5]);
+	if (!cowmem_parse_page(line, &l))
+		return -1;
+	p->pgoff = l.pgoff;
+	p->pfn = l.pfn;
+	p->refcount = l.refcount;
+	memcpy(p->state, l.state, sizeof(p->state));
+	p->with = strdup(l.with);
 	return p->with ? 0 : -1;
 }
 
@@ -281,15 +205,10 @@ static int load_pages(struct view *v)
 	FILE *f;
 
 	snprintf(failed_path, sizeof(failed_path), "%s/pages", COWMEM_DEBUGFS);
-	f = fopen(failed_path, "r+e");
+	f = cowmem_open_pages(v->line.id);
 	if (!f)
 		return -1;
 	failed_path[0] = '\0';
-	if (fprintf(f, "%llu\n", v->id) < 0 || fflush(f)) {
-		fclose(f);
-		return -1;
-	}
-	rewind(f);
 	while (!ret && getline(&line, &cap, f) > 0) {
 		if (parse_page(line, &p))
 			continue;
@@ -305,8 +224,8 @@ static int load_pages(struct view *v)
 /* The pid and comm columns: a view whose process is gone shows none. */
 static const char *view_owner(const struct view *v, char *buf, size_t size)
 {
-	if (v->pid)
-		snprintf(buf, size, "%7ld %-16s", v->pid, v->comm);
+	if (v->line.pid)
+		snprintf(buf, size, "%7ld %-16s", v->line.pid, v->line.comm);
 	else
 		snprintf(buf, size, "%7s %-16s", "-", "(no process)");
 	return buf;
@@ -323,11 +242,12 @@ static void print_views(FILE *out, const struct views *vs)
 		"EXCL");
 	for (i = 0; i < vs->n; i++) {
 		v = &vs->v[i];
-		snprintf(parent, sizeof(parent), "%llu", v->parent);
-		fprintf(out, "%6llu %6llu %s %-7s %6s %7lu %6lu %6lu\n", v->id,
-			v->region, view_owner(v, owner, sizeof(owner)), v->how,
-			v->parent ? parent : "-", v->present, v->shared,
-			v->exclusive);
+		snprintf(parent, sizeof(parent), "%llu", v->line.parent);
+		fprintf(out, "%6llu %6llu %s %-7s %6s %7lu %6lu %6lu\n",
+			v->line.id, v->line.region,
+			view_owner(v, owner, sizeof(owner)), v->line.how,
+			v->line.parent ? parent : "-", v->line.present,
+			v->line.shared, v->line.exclusive);
 	}
 	if (!vs->n)
 		fprintf(out, "(no live views)\n");
@@ -337,15 +257,17 @@ static void print_pages(FILE *out, const struct view *v)
 {
 	size_t i;
 
-	fprintf(out, "\nview %llu (region %llu, %s", v->id, v->region, v->how);
-	if (v->parent)
-		fprintf(out, " of view %llu", v->parent);
+	fprintf(out, "\nview %llu (region %llu, %s", v->line.id, v->line.region,
+		v->line.how);
+	if (v->line.parent)
+		fprintf(out, " of view %llu", v->line.parent);
 	fprintf(out, "): %lu of %lu pages present, %lu shared, %lu exclusive\n",
-		v->present, v->size, v->shared, v->exclusive);
-	fprintf(out, "%8s %-9s %8s  %s\n", "INDEX", "STATE", "SHARERS",
+		v->line.present, v->line.size, v->line.shared,
+		v->line.exclusive);
+	fprintf(out, "%8s %-9s %8s  %s\n", "PGOFF", "STATE", "REFCOUNT",
 		"SHARED_WITH");
 	for (i = 0; i < v->nr_pages; i++)
-		fprintf(out, "%8lu %-9s %8lu  %s\n", v->pages[i].index,
+		fprintf(out, "%8lu %-9s %8lu  %s\n", v->pages[i].pgoff,
 			v->pages[i].state, v->pages[i].refcount,
 			v->pages[i].with);
 	if (!v->nr_pages)
@@ -391,7 +313,7 @@ static size_t run_end(const struct view *v, size_t i)
 	size_t j;
 
 	for (j = i + 1; j < v->nr_pages; j++) {
-		if (p[j].index != p[j - 1].index + 1 ||
+		if (p[j].pgoff != p[j - 1].pgoff + 1 ||
 		    strcmp(p[j].state, p[i].state) ||
 		    p[j].refcount != p[i].refcount ||
 		    strcmp(p[j].with, p[i].with))
@@ -403,10 +325,10 @@ static size_t run_end(const struct view *v, size_t i)
 static void dot_range(FILE *out, const struct view *v, size_t i, size_t end)
 {
 	if (end - i == 1)
-		fprintf(out, "%lu", v->pages[i].index);
+		fprintf(out, "%lu", v->pages[i].pgoff);
 	else
-		fprintf(out, "%lu-%lu", v->pages[i].index,
-			v->pages[end - 1].index);
+		fprintf(out, "%lu-%lu", v->pages[i].pgoff,
+			v->pages[end - 1].pgoff);
 }
 
 static const char *dot_color(const char *state)
@@ -436,21 +358,21 @@ static void dot_view(FILE *out, const struct view *v)
 	char owner[64], comm[32];
 	size_t i, end;
 
-	dot_comm(comm, sizeof(comm), v->comm);
-	if (v->pid)
-		snprintf(owner, sizeof(owner), "pid %ld %s", v->pid, comm);
+	dot_comm(comm, sizeof(comm), v->line.comm);
+	if (v->line.pid)
+		snprintf(owner, sizeof(owner), "pid %ld %s", v->line.pid, comm);
 	else
 		snprintf(owner, sizeof(owner), "no process");
 	fprintf(out,
 		"\t\tsubgraph cluster_v%llu {\n\t\t\tlabel=\"view %llu\\n%s\\n%s",
-		v->id, v->id, owner, v->how);
-	if (v->parent)
-		fprintf(out, " of view %llu", v->parent);
+		v->line.id, v->line.id, owner, v->line.how);
+	if (v->line.parent)
+		fprintf(out, " of view %llu", v->line.parent);
 	fprintf(out, "\";\n");
 	for (i = 0; i < v->nr_pages; i = end) {
 		end = run_end(v, i);
-		fprintf(out, "\t\t\tv%llu_%lu [label=\"", v->id,
-			v->pages[i].index);
+		fprintf(out, "\t\t\tv%llu_%lu [label=\"", v->line.id,
+			v->pages[i].pgoff);
 		dot_range(out, v, i, end);
 		fprintf(out, "\\n%s\", fillcolor=%s];\n", v->pages[i].state,
 			dot_color(v->pages[i].state));
@@ -458,7 +380,7 @@ static void dot_view(FILE *out, const struct view *v)
 	if (!v->nr_pages)
 		fprintf(out,
 			"\t\t\tv%llu_none [label=\"no pages\", style=dashed];\n",
-			v->id);
+			v->line.id);
 	fprintf(out, "\t\t}\n");
 }
 
@@ -516,7 +438,8 @@ static void dot_shared(FILE *out, const struct views *vs,
 
 	for (i = 0; i < vs->n; i++) {
 		v = &vs->v[i];
-		for (j = 0; v->region == region && j < v->nr_pages; j = end) {
+		for (j = 0; v->line.region == region && j < v->nr_pages;
+		     j = end) {
 			end = run_end(v, j);
 			if (!is_shared(&v->pages[j]))
 				continue;
@@ -544,11 +467,11 @@ static void dot_edges(FILE *out, const struct view *v, const struct frames *fr)
 		end = run_end(v, i);
 		p = &v->pages[i];
 		if (is_shared(p))
-			fprintf(out, "\tv%llu_%lu -> f%zu;\n", v->id, p->index,
-				*frame_node(fr, p->pfn));
+			fprintf(out, "\tv%llu_%lu -> f%zu;\n", v->line.id,
+				p->pgoff, *frame_node(fr, p->pfn));
 		else if (!strcmp(p->state, "zero"))
 			fprintf(out, "\tv%llu_%lu -> zero [style=dashed];\n",
-				v->id, p->index);
+				v->line.id, p->pgoff);
 	}
 }
 
@@ -558,13 +481,13 @@ static void dot_regions(FILE *out, const struct views *vs, struct frames *fr)
 	size_t i, j;
 
 	for (i = 0; i < vs->n; i++) {
-		region = vs->v[i].region;
-		if (i && region == vs->v[i - 1].region)
+		region = vs->v[i].line.region;
+		if (i && region == vs->v[i - 1].line.region)
 			continue;
 		fprintf(out, "\tsubgraph cluster_r%llu {\n", region);
 		fprintf(out, "\t\tlabel=\"region %llu (%lu pages)\";\n", region,
-			vs->v[i].size);
-		for (j = i; j < vs->n && vs->v[j].region == region; j++)
+			vs->v[i].line.size);
+		for (j = i; j < vs->n && vs->v[j].line.region == region; j++)
 			dot_view(out, &vs->v[j]);
 		dot_shared(out, vs, region, fr);
 		fprintf(out, "\t}\n");
@@ -575,8 +498,8 @@ static int region_cmp(const void *a, const void *b)
 {
 	const struct view *x = a, *y = b;
 
-	if (x->region != y->region)
-		return x->region < y->region ? -1 : 1;
+	if (x->line.region != y->line.region)
+		return x->line.region < y->line.region ? -1 : 1;
 	return view_cmp(a, b);
 }
 
