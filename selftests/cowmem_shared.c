@@ -565,7 +565,7 @@ static int merge_flood(struct flood_tally *tally)
 		f[r].map = f[r].fd < 0 ? NULL : cowmem_map(f[r].fd, 16, 0);
 		if (!f[r].map)
 			return 2;
-		fill(f[r].map, 16, page_size(), 'a');
+		cowmem_fill(f[r].map, 16, cowmem_page_size(), 'a');
 	}
 	for (int i = 0; i < FLOOD_THREADS; i++) {
 		f[i] = f[i % FLOOD_REGIONS];
@@ -658,7 +658,7 @@ TEST(merge_flood_stays_in_its_cgroup)
  */
 TEST(world_lock_holds_2100_regions)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 	int fd[WORLD_REGIONS];
 	char *map[WORLD_REGIONS];
 	long lockdep = lockdep_on_now();
@@ -717,7 +717,7 @@ FIXTURE(one_frame_everywhere)
 
 FIXTURE_SETUP(one_frame_everywhere)
 {
-	size_t psz = page_size();
+	size_t psz = cowmem_page_size();
 
 	ASSERT_EQ(0, allow_fds(TALLY_SNAPSHOTS));
 	self->snaps = calloc(TALLY_SNAPSHOTS, sizeof(*self->snaps));
@@ -748,9 +748,9 @@ FIXTURE_TEARDOWN(one_frame_everywhere)
 		close(self->snaps[i]);
 	free(self->snaps);
 	if (self->snap_map)
-		munmap(self->snap_map, page_size());
+		munmap(self->snap_map, cowmem_page_size());
 	if (self->map)
-		munmap(self->map, TALLY_PAGES * page_size());
+		munmap(self->map, TALLY_PAGES * cowmem_page_size());
 	if (self->snap_fd > 0)
 		close(self->snap_fd);
 	if (self->fd > 0)
