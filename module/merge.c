@@ -40,7 +40,15 @@
 #include "internal.h"
 #include "trace.h"
 
-/* A page scanned in this call: the first of its contents. */
+/*
+ * Visits between two drops of the locks: a stretch. Pages merge with the
+ * pages seen in the same stretch (the frames seen are not held across a
+ * drop, so the table is forgotten there), and so the table of pages seen
+ * has room for a stretch, or for the budget when that is smaller.
+ */
+#define COWMEM_MERGE_STRETCH 4096
+
+/* A page scanned in this stretch: the first of its contents. */
 struct cowmem_merge_seen {
 	u32 hash;
 	int next; /* the next entry in the same bucket, or -1 */
@@ -55,7 +63,7 @@ struct cowmem_merge {
 	unsigned long nr_views;
 	struct cowmem_merge_seen *seen;
 	int *buckets;
-	unsigned long nr_seen, nr_buckets;
+	unsigned long nr_seen, max_seen, nr_buckets;
 	unsigned long visits; /* one view at one offset: what budget counts */
 	pgoff_t pos; /* the next offset to scan */
 	unsigned long freed, freed_zero; /* for stats, which root reads */
@@ -161,8 +169,12 @@ static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
 	struct cowmem_merge_seen *seen = &mg->seen[mg->nr_seen];
 	int *bucket = &mg->buckets[hash & (mg->nr_buckets - 1)];
 
-	/* Only a first offset with more views than the budget gets here. */
-	if (mg->nr_seen == mg->args.budget)
+	/*
+	 * Only an offset with more views than the rest of the stretch (or of
+	 * the budget) has room for gets here: its page is not remembered,
+	 * and a later identical page stays apart until another call.
+	 */
+	if (mg->nr_seen == mg->max_seen)
 		return;
 	*seen = (struct cowmem_merge_seen){ .hash = hash,
 					    .next = *bucket,
@@ -227,13 +239,6 @@ static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 			cowmem_merge_page(mg, view, pgoff, frame);
 	}
 }
-
-/*
- * Visits between two drops of the locks: a stretch. Pages merge with the
- * pages seen in the same stretch (the frames seen are not held across a
- * drop, so the table is forgotten there).
- */
-#define COWMEM_MERGE_STRETCH 4096
 
 /*
  * Scans from mg->pos on, one page offset (in every locked view) at a time,
@@ -333,8 +338,9 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 	if (cowmem_lockset_lock(&mg->set))
 		return -EINTR;
 	mg->pos = mg->args.start;
-	mg->nr_buckets = roundup_pow_of_two(mg->args.budget);
-	mg->seen = kvmalloc_array(mg->args.budget, sizeof(*mg->seen), gfp);
+	mg->max_seen = min_t(u64, mg->args.budget, COWMEM_MERGE_STRETCH);
+	mg->nr_buckets = roundup_pow_of_two(mg->max_seen);
+	mg->seen = kvmalloc_array(mg->max_seen, sizeof(*mg->seen), gfp);
 	mg->buckets = kvmalloc_array(mg->nr_buckets, sizeof(*mg->buckets), gfp);
 	if (!mg->seen || !mg->buckets)
 		goto free_table;

@@ -252,7 +252,7 @@ TEST(merge_works_in_stretches)
 }
 
 #define VICTIM_PAGES 4096 /* 16 MiB, mapped, written and unmapped per round */
-#define VICTIM_ROUNDS 4
+#define VICTIM_ROUNDS 1
 #define ATTACK_PAGES 16384 /* each attacker's own 64 MiB region */
 #define ATTACKERS 2
 
@@ -296,16 +296,35 @@ static int victim_run(struct victim_run *out)
 	return 0;
 }
 
-/*
- * One unprivileged attacker: its own written 64 MiB region, then, until
- * *@stop, either PAGE_INFO and MERGE over all of it (@attack) or a spin
- * that only burns the same CPU (the control).
- */
-static int attacker(int attack, int *stop, int *ready)
+/* What the attackers do, set by the test; each says which it does now. */
+enum attack_mode { SPIN, ATTACK, STOP };
+
+struct attack_board {
+	int mode;
+	int ready;
+	int doing[ATTACKERS];
+};
+
+/* One PAGE_INFO pass and one MERGE over the attacker's whole region. */
+static int attack_once(int fd, char *map, size_t psz)
 {
 	static struct cowmem_page_info info[1024];
+
+	for (size_t i = 0; i < ATTACK_PAGES; i += 1024)
+		if (cowmem_page_info(fd, map + i * psz, 1024, info))
+			return -1;
+	return cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, NULL);
+}
+
+/*
+ * Attacker @me: uid 65534, its own written 64 MiB region, then, until told
+ * to stop, PAGE_INFO and MERGE over all of it (ATTACK) or a spin that only
+ * burns the same CPU (SPIN, the control).
+ */
+static int attacker(int me, struct attack_board *b)
+{
 	size_t psz = cowmem_page_size();
-	int fd;
+	int fd, mode;
 	char *map;
 
 	if (drop_to_nobody())
@@ -316,48 +335,65 @@ static int attacker(int attack, int *stop, int *ready)
 		return 2;
 	for (size_t i = 0; i < ATTACK_PAGES; i++)
 		poke(map + i * psz, (char)i);
-	__atomic_add_fetch(ready, 1, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
-		if (!attack)
-			continue;
-		for (size_t i = 0; i < ATTACK_PAGES; i += 1024)
-			if (cowmem_page_info(fd, map + i * psz, 1024, info))
-				return 3;
-		if (cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, NULL))
-			return 4;
+	__atomic_add_fetch(&b->ready, 1, __ATOMIC_SEQ_CST);
+	while ((mode = __atomic_load_n(&b->mode, __ATOMIC_SEQ_CST)) != STOP) {
+		__atomic_store_n(&b->doing[me], mode, __ATOMIC_SEQ_CST);
+		if (mode == ATTACK && attack_once(fd, map, psz))
+			return 3;
 	}
 	return 0;
 }
 
-/* Runs the victim while ATTACKERS attackers attack, or only spin. */
-static int victim_under(int attack, struct victim_run *out)
+/* ATTACKERS unprivileged processes, spinning until a test sets them on. */
+FIXTURE(attackers)
 {
-	int *shared = mmap(NULL, cowmem_page_size(), PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	pid_t kids[ATTACKERS];
-	int err = 0;
+	struct attack_board *board;
+	pid_t pid[ATTACKERS];
+	mode_t dev_mode;
+};
 
-	if (shared == MAP_FAILED)
-		return -1;
-	/* The attackers open the node themselves, as on a workshop machine. */
-	chmod(COWMEM_DEV, 0666);
+FIXTURE_SETUP(attackers)
+{
+	struct stat node;
+
+	self->board = mmap(NULL, sizeof(*self->board), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->board);
+	/* They open the node themselves, as on a workshop machine. */
+	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
+	self->dev_mode = node.st_mode & 07777;
+	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
 	for (int i = 0; i < ATTACKERS; i++) {
-		kids[i] = fork();
-		if (!kids[i])
-			_exit(attacker(attack, &shared[0], &shared[1]));
+		self->pid[i] = fork();
+		ASSERT_LE(0, self->pid[i]);
+		if (!self->pid[i])
+			_exit(attacker(i, self->board));
 	}
-	while (__atomic_load_n(&shared[1], __ATOMIC_SEQ_CST) < ATTACKERS)
+	while (__atomic_load_n(&self->board->ready, __ATOMIC_SEQ_CST) <
+	       ATTACKERS)
 		usleep(10000);
-	err = victim_run(out);
-	__atomic_store_n(&shared[0], 1, __ATOMIC_SEQ_CST);
-	for (int i = 0; i < ATTACKERS; i++)
-		err |= cowmem_wait(kids[i]);
-	chmod(COWMEM_DEV, 0600);
-	munmap(shared, cowmem_page_size());
-	return err;
 }
 
-#define VICTIM_TRIALS 3
+FIXTURE_TEARDOWN(attackers)
+{
+	__atomic_store_n(&self->board->mode, STOP, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < ATTACKERS; i++)
+		EXPECT_EQ(0, cowmem_wait(self->pid[i]));
+	EXPECT_EQ(0, chmod(COWMEM_DEV, self->dev_mode));
+	munmap(self->board, sizeof(*self->board));
+}
+
+/* Sets the attackers to @mode and waits until each is at it. */
+static void attackers_do(struct attack_board *b, enum attack_mode mode)
+{
+	__atomic_store_n(&b->mode, mode, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < ATTACKERS; i++)
+		while (__atomic_load_n(&b->doing[i], __ATOMIC_SEQ_CST) !=
+		       (int)mode)
+			usleep(1000);
+}
+
+#define VICTIM_TRIALS 21
 
 static int by_value(const void *a, const void *b)
 {
@@ -368,35 +404,39 @@ static int by_value(const void *a, const void *b)
 
 /*
  * Unprivileged PAGE_INFO and MERGE loops slow root's work in a region of
- * its own no more than loops that only burn the same CPU (each trial logs
- * the victim's time and worst fault beside spinners, then beside the
- * ioctl loops). The trials
- * alternate, and the median ratio counts: under TCG on a shared host a
- * single trial varies by tens of percent either way. The issue's bound is
- * 1.1x; this asserts 2x, which the module-wide freeze this replaced
- * (27x, measured) misses by far, and logs the figures.
+ * its own by at most 1.1x against the same processes spinning (CPU only),
+ * and its worst fault by at most 10x. Short trials alternate spin and
+ * attack, and the medians of each count: under TCG on a shared host a
+ * single trial varies by tens of percent either way, in bursts longer
+ * than a trial.
  */
-TEST(page_info_and_merge_loops_do_not_stall_a_victim)
+TEST_F_TIMEOUT(attackers, page_info_and_merge_loops_do_not_stall_a_victim, 300)
 {
-	double ratio[VICTIM_TRIALS], worst_c = 0, worst_a = 0;
-	struct victim_run control, attack;
+	double control[VICTIM_TRIALS], attack[VICTIM_TRIALS], ratio;
+	double worst_c = 0, worst_a = 0;
+	struct victim_run run;
 
 	if (getenv("COWMEM_NO_TIMINGS"))
 		SKIP(return, "timings on a debug kernel measure its checks");
 	for (int t = 0; t < VICTIM_TRIALS; t++) {
-		ASSERT_EQ(0, victim_under(0, &control));
-		ASSERT_EQ(0, victim_under(1, &attack));
-		ratio[t] = attack.total / control.total;
-		worst_c = control.worst > worst_c ? control.worst : worst_c;
-		worst_a = attack.worst > worst_a ? attack.worst : worst_a;
-		TH_LOG("trial %d: %.3f s, then %.3f s (%.2fx); worst fault %.1f ms, then %.1f ms",
-		       t, control.total, attack.total, ratio[t],
-		       control.worst * 1e3, attack.worst * 1e3);
+		attackers_do(self->board, SPIN);
+		ASSERT_EQ(0, victim_run(&run));
+		control[t] = run.total;
+		worst_c = run.worst > worst_c ? run.worst : worst_c;
+		attackers_do(self->board, ATTACK);
+		ASSERT_EQ(0, victim_run(&run));
+		attack[t] = run.total;
+		worst_a = run.worst > worst_a ? run.worst : worst_a;
 	}
-	qsort(ratio, VICTIM_TRIALS, sizeof(ratio[0]), by_value);
-	TH_LOG("median %.2fx; worst fault %.1f ms, then %.1f ms",
-	       ratio[VICTIM_TRIALS / 2], worst_c * 1e3, worst_a * 1e3);
-	EXPECT_LE(ratio[VICTIM_TRIALS / 2], 2.0);
+	qsort(control, VICTIM_TRIALS, sizeof(control[0]), by_value);
+	qsort(attack, VICTIM_TRIALS, sizeof(attack[0]), by_value);
+	ratio = attack[VICTIM_TRIALS / 2] / control[VICTIM_TRIALS / 2];
+	TH_LOG("median %.3f s beside spinners, %.3f s beside the loops (%.2fx; quartiles %.2fx, %.2fx); worst fault %.1f ms, then %.1f ms",
+	       control[VICTIM_TRIALS / 2], attack[VICTIM_TRIALS / 2], ratio,
+	       attack[VICTIM_TRIALS / 4] / control[VICTIM_TRIALS / 4],
+	       attack[3 * VICTIM_TRIALS / 4] / control[3 * VICTIM_TRIALS / 4],
+	       worst_c * 1e3, worst_a * 1e3);
+	EXPECT_LE(ratio, 1.1);
 	EXPECT_LE(worst_a, 10 * worst_c);
 }
 
@@ -513,7 +553,7 @@ static long lockdep_on_now(void)
 #define FLOOD_LIMIT (64L << 20)
 #define FLOOD_REGIONS 64
 #define FLOOD_THREADS 256
-#define FLOOD_SECONDS 4
+#define FLOOD_SECONDS 3
 
 /* What the flood's threads did, in memory the parent reads after it. */
 struct flood_tally {
@@ -600,30 +640,58 @@ static long unreclaimable(void)
 }
 
 /*
- * Threads of another user looping MERGE in a 64 MiB memory cgroup grow the
- * machine's unreclaimable kernel memory by no more than that limit: what
- * MERGE allocates is charged to them.
+ * A 64 MiB memory cgroup for an unprivileged flood, the node open to it,
+ * and a tally the flood's threads count in.
  */
-TEST(merge_flood_stays_in_its_cgroup)
+FIXTURE(flood)
 {
 	struct flood_tally *tally;
-	long base, peak, now;
+	mode_t dev_mode;
+	int have_cg;
+};
+
+FIXTURE_SETUP(flood)
+{
 	struct stat node;
 	char limit[32];
-	int status;
-	pid_t pid, done;
 
-	if (!cg_enable_memory())
-		SKIP(return, "no cgroup v2 memory controller in this kernel");
+	self->tally = mmap(NULL, sizeof(*self->tally), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->tally);
+	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
+	self->dev_mode = node.st_mode & 07777;
+	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
+	self->have_cg = cg_enable_memory();
+	if (!self->have_cg)
+		return;
 	rmdir(FLOOD_CG);
 	ASSERT_EQ(0, mkdir(FLOOD_CG, 0755));
 	snprintf(limit, sizeof(limit), "%ld", FLOOD_LIMIT);
 	ASSERT_EQ(0, cg_write(FLOOD_CG "/memory.max", limit));
-	tally = mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, tally);
-	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
-	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
+}
+
+FIXTURE_TEARDOWN(flood)
+{
+	if (self->have_cg)
+		EXPECT_EQ(0, rmdir(FLOOD_CG));
+	EXPECT_EQ(0, chmod(COWMEM_DEV, self->dev_mode));
+	munmap(self->tally, sizeof(*self->tally));
+}
+
+/*
+ * Threads of another user looping MERGE in a 64 MiB memory cgroup grow the
+ * machine's unreclaimable kernel memory by no more than that limit: what
+ * MERGE allocates is charged to them.
+ */
+TEST_F_TIMEOUT(flood, merge_flood_stays_in_its_cgroup, 180)
+{
+	struct flood_tally *tally = self->tally;
+	long base, peak, now;
+	int status;
+	pid_t pid, done;
+
+	if (!self->have_cg)
+		SKIP(return, "no cgroup v2 memory controller in this kernel");
 	base = unreclaimable();
 	peak = base;
 	ASSERT_LT(0, base);
@@ -635,7 +703,6 @@ TEST(merge_flood_stays_in_its_cgroup)
 		peak = now > peak ? now : peak;
 		usleep(10000);
 	}
-	EXPECT_EQ(0, chmod(COWMEM_DEV, node.st_mode & 07777));
 	ASSERT_EQ(pid, done);
 	/* It ran to the end, or its group's OOM killer ended it. */
 	EXPECT_TRUE((WIFEXITED(status) && !WEXITSTATUS(status)) ||
@@ -645,8 +712,6 @@ TEST(merge_flood_stays_in_its_cgroup)
 	EXPECT_LT(0, tally->calls);
 	EXPECT_EQ(0, tally->other);
 	EXPECT_GE(FLOOD_LIMIT, peak - base);
-	EXPECT_EQ(0, rmdir(FLOOD_CG));
-	munmap(tally, sizeof(*tally));
 }
 
 #define WORLD_REGIONS 2100

@@ -98,9 +98,9 @@ struct cowmem_rollback_args {
  * Other users' views are neither scanned nor locked: nothing it reports
  * depends on what they hold.
  * A later write breaks COW as usual. Pages charged to different memory
- * cgroups are never merged (counted in @skipped). The scan's tables (about
- * 36 bytes per page of @budget) are charged to the caller's memory cgroup:
- * ENOMEM when it has no room for them.
+ * cgroups are never merged (counted in @skipped). The scan's table (about
+ * 36 bytes per page of @budget, 144 KiB at most) is charged to the
+ * caller's memory cgroup: ENOMEM when it has no room for it.
  * @addr:    in: an address inside a cowmem mapping of the ioctl's file
  * @fd:      in: -1, or a second /dev/cowmem or snapshot file descriptor
  *           (EBADF if not a file descriptor, EINVAL if not cowmem's)
