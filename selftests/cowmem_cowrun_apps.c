@@ -3,9 +3,10 @@
  * cowrun around whole programs: Redis's BGSAVE, the Python demo, a C
  * program with threads, fork, exec and realloc(), and the fallbacks when
  * cowmem says no (a user the device's mode shuts out, a mapping over
- * max_region_mb). Each program runs under tools/cowrun in a child of the
- * test, which itself is not under the library; after each test debugfs
- * "check" must say ok and the module must hold nothing.
+ * max_region_mb, a user over max_regions_per_user). Each program runs
+ * under tools/cowrun in a child of the test, which itself is not under the
+ * library; after each test debugfs "check" must say ok and the module must
+ * hold nothing.
  *
  * Needs tools/cowrun and tools/libcowrun.so (make tools), and for two of
  * the tests redis-server, redis-tools and python3 (scripts/deps dev): a
@@ -176,8 +177,9 @@ static int remove_entry(const char *name, const struct stat *st, int type,
 FIXTURE(app)
 {
 	char dir[64]; /* scratch, removed at teardown */
+	bool mounted; /* a tmpfs on dir */
 	pid_t pids[4]; /* started and not yet waited for */
-	char max_region[32]; /* max_region_mb to restore, or "" */
+	char param[64], old[32]; /* a module parameter to restore, or "" */
 };
 
 FIXTURE_SETUP(app)
@@ -203,13 +205,14 @@ FIXTURE_TEARDOWN(app)
 		kill(self->pids[i], SIGKILL);
 		waitpid(self->pids[i], NULL, 0);
 	}
-	if (self->max_region[0]) {
-		fd = open(PARAMS "max_region_mb", O_WRONLY);
-		EXPECT_EQ((ssize_t)strlen(self->max_region),
-			  write(fd, self->max_region,
-				strlen(self->max_region)));
+	if (self->param[0]) {
+		fd = open(self->param, O_WRONLY);
+		EXPECT_EQ((ssize_t)strlen(self->old),
+			  write(fd, self->old, strlen(self->old)));
 		close(fd);
 	}
+	if (self->mounted)
+		umount2(self->dir, MNT_DETACH);
 	nftw(self->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 	EXPECT_EQ(1, cowmem_check_ok());
 	for (i = 0; i < ARRAY_SIZE(held); i++) {
@@ -245,6 +248,53 @@ static int reap(FIXTURE_DATA(app) * self, pid_t pid)
 {
 	untrack(self, pid);
 	return wait_status(pid);
+}
+
+/* Sets module parameter @name to @value until the teardown. */
+static void set_param(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(app) * self, const char *name,
+		      const char *value)
+{
+	int fd;
+
+	snprintf(self->param, sizeof(self->param), PARAMS "%s", name);
+	ASSERT_LT(0, read_file(self->param, self->old, sizeof(self->old)));
+	fd = open(self->param, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)strlen(value), write(fd, value, strlen(value)));
+	close(fd);
+}
+
+/*
+ * Runs this program's probe @r->probe under cowrun --verbose (on @device
+ * unless it is NULL), its stderr in @err; the probe's exit status.
+ */
+static int run_probe(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(app) * self, struct run *r,
+		     const char *device, char *err, size_t size)
+{
+	char *argv[7] = { path.cowrun, "--verbose" }, name[128];
+	int n = 2;
+	int status;
+	pid_t pid;
+
+	if (device) {
+		argv[n++] = "--device";
+		argv[n++] = (char *)device;
+	}
+	argv[n++] = "--";
+	argv[n++] = path.self;
+	snprintf(name, sizeof(name), "%s/cowrun.err", self->dir);
+	r->out = -1;
+	r->err = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, r->err);
+	pid = spawn(r, argv);
+	close(r->err);
+	ASSERT_LT(0, pid);
+	track(self, pid);
+	status = reap(self, pid);
+	ASSERT_LE(0, read_file(name, err, size));
+	return status;
 }
 
 /* --- A Redis client: RESP over a unix socket, enough for this test. --- */
@@ -668,14 +718,11 @@ TEST_F_TIMEOUT(app, python_demo_copies_what_it_explains, 240)
  */
 TEST_F_TIMEOUT(app, c_program_with_threads_fork_exec_realloc, 240)
 {
-	char *const argv[] = { path.cowrun, "--verbose", "--", path.self,
-			       NULL };
-	struct run r = { .probe = "workload", .preload = JEMALLOC, .out = -1 };
-	char err[2048], name[128];
-	struct summary s[4];
+	struct run r = { .probe = "workload", .preload = JEMALLOC };
 	const char *why = missing_tools();
+	struct summary s[4];
+	char err[2048];
 	long breaks;
-	pid_t pid;
 	int i, n;
 
 	if (!why && access(JEMALLOC, R_OK))
@@ -683,17 +730,9 @@ TEST_F_TIMEOUT(app, c_program_with_threads_fork_exec_realloc, 240)
 		      " (scripts/deps dev installs libjemalloc2)";
 	if (why)
 		SKIP(return, "%s", why);
-	snprintf(name, sizeof(name), "%s/cowrun.err", self->dir);
-	r.err = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_LE(0, r.err);
 	breaks = cowmem_stat("cow_breaks");
-	pid = spawn(&r, argv);
-	close(r.err);
-	ASSERT_LT(0, pid);
-	track(self, pid);
-	EXPECT_EQ(0, reap(self, pid));
+	EXPECT_EQ(0, run_probe(_metadata, self, &r, NULL, err, sizeof(err)));
 	breaks = cowmem_stat("cow_breaks") - breaks;
-	ASSERT_LE(0, read_file(name, err, sizeof(err)));
 	TH_LOG("%ld COW breaks", breaks);
 	/* The child's writes to the 4 MiB buffer alone copy every page of it. */
 	EXPECT_LE((long)(4 * MIB / page_size()), breaks);
@@ -713,29 +752,18 @@ TEST_F_TIMEOUT(app, c_program_with_threads_fork_exec_realloc, 240)
  */
 TEST_F_TIMEOUT(app, fallback_when_dev_mode_denies_the_user, 120)
 {
-	char *const argv[] = { path.cowrun, "--verbose", "--", path.self,
-			       NULL };
-	struct run r = { .probe = "denied", .out = -1, .nobody = true };
-	char err[2048], name[128];
+	struct run r = { .probe = "denied", .nobody = true };
 	const char *why = missing_tools();
 	struct summary s;
 	struct stat st;
-	pid_t pid;
+	char err[2048];
 
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, stat(COWMEM_DEV, &st));
 	if (st.st_mode & 0006)
 		SKIP(return, "dev_mode lets every user open %s", COWMEM_DEV);
-	snprintf(name, sizeof(name), "%s/cowrun.err", self->dir);
-	r.err = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_LE(0, r.err);
-	pid = spawn(&r, argv);
-	close(r.err);
-	ASSERT_LT(0, pid);
-	track(self, pid);
-	EXPECT_EQ(0, reap(self, pid));
-	ASSERT_LE(0, read_file(name, err, sizeof(err)));
+	EXPECT_EQ(0, run_probe(_metadata, self, &r, NULL, err, sizeof(err)));
 	EXPECT_EQ(1, count_lines(err, "cannot open")) TH_LOG("stderr: %s", err);
 	ASSERT_EQ(1, parse_summaries(err, &s, 1)) TH_LOG("stderr: %s", err);
 	EXPECT_EQ(0, s.served);
@@ -750,34 +778,15 @@ TEST_F_TIMEOUT(app, fallback_when_dev_mode_denies_the_user, 120)
  */
 TEST_F_TIMEOUT(app, fallback_when_a_mapping_is_over_max_region_mb, 120)
 {
-	char *const argv[] = { path.cowrun, "--verbose", "--", path.self,
-			       NULL };
-	struct run r = { .probe = "too-large", .out = -1 };
-	char err[2048], name[128];
+	struct run r = { .probe = "too-large" };
 	const char *why = missing_tools();
 	struct summary s;
-	ssize_t len;
-	pid_t pid;
-	int fd;
+	char err[2048];
 
 	if (why)
 		SKIP(return, "%s", why);
-	len = read_file(PARAMS "max_region_mb", self->max_region,
-			sizeof(self->max_region));
-	ASSERT_LT(0, len);
-	fd = open(PARAMS "max_region_mb", O_WRONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(1, write(fd, "1", 1));
-	close(fd);
-	snprintf(name, sizeof(name), "%s/cowrun.err", self->dir);
-	r.err = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_LE(0, r.err);
-	pid = spawn(&r, argv);
-	close(r.err);
-	ASSERT_LT(0, pid);
-	track(self, pid);
-	EXPECT_EQ(0, reap(self, pid));
-	ASSERT_LE(0, read_file(name, err, sizeof(err)));
+	set_param(_metadata, self, "max_region_mb", "1");
+	EXPECT_EQ(0, run_probe(_metadata, self, &r, NULL, err, sizeof(err)));
 	EXPECT_EQ(1, count_lines(err, "max_region_mb"))
 	TH_LOG("stderr: %s", err);
 	ASSERT_EQ(1, parse_summaries(err, &s, 1)) TH_LOG("stderr: %s", err);
@@ -785,6 +794,39 @@ TEST_F_TIMEOUT(app, fallback_when_a_mapping_is_over_max_region_mb, 120)
 	EXPECT_EQ(2, s.served);
 	EXPECT_EQ(2, s.fallbacks);
 	EXPECT_EQ(2, s.too_large);
+}
+
+/*
+ * max_regions_per_user at 2 for uid 65534, on a device node it may open:
+ * of four mappings two are served and two fall back (the open says EDQUOT),
+ * and once a served one is unmapped the next is served again: a limit
+ * passes, unlike a missing device.
+ */
+TEST_F_TIMEOUT(app, fallback_when_over_the_per_user_region_limit, 120)
+{
+	struct run r = { .probe = "limited", .nobody = true };
+	const char *why = missing_tools();
+	char err[2048], node[128];
+	struct summary s;
+	struct stat st;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, stat(COWMEM_DEV, &st));
+	ASSERT_EQ(0, mount("none", self->dir, "tmpfs", 0, "mode=0755"));
+	self->mounted = true;
+	snprintf(node, sizeof(node), "%s/cowmem", self->dir);
+	ASSERT_EQ(0, mknod(node, S_IFCHR | 0600, st.st_rdev));
+	ASSERT_EQ(0, chmod(node, 0666));
+	set_param(_metadata, self, "max_regions_per_user", "2");
+	EXPECT_EQ(0, run_probe(_metadata, self, &r, node, err, sizeof(err)));
+	EXPECT_EQ(1, count_lines(err, "refused a region"))
+	TH_LOG("stderr: %s", err);
+	ASSERT_EQ(1, parse_summaries(err, &s, 1)) TH_LOG("stderr: %s", err);
+	EXPECT_EQ(3, s.served);
+	EXPECT_EQ(2, s.fallbacks);
+	EXPECT_EQ(2, s.mmap_failed);
+	EXPECT_EQ(0, s.no_device);
 }
 
 /* --- The programs the tests above run under cowrun (probes). --- */
@@ -798,11 +840,8 @@ static unsigned char *map_anon(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/*
- * @p (@len bytes) holds what is written, a forked child's writes stay its
- * own, MADV_DONTNEED reads zeros: 0 when all holds.
- */
-static int use_and_fork(unsigned char *p, size_t len)
+/* @p (@len bytes) holds what is written, a forked child's writes stay its own. */
+static int fork_isolates(unsigned char *p, size_t len)
 {
 	pid_t pid;
 
@@ -816,6 +855,16 @@ static int use_and_fork(unsigned char *p, size_t len)
 	}
 	if (wait_status(pid) || !page_is((char *)p, len, 'a'))
 		return 2;
+	return 0;
+}
+
+/* fork_isolates(), and MADV_DONTNEED reads zeros after: 0 when all holds. */
+static int use_and_fork(unsigned char *p, size_t len)
+{
+	int err = fork_isolates(p, len);
+
+	if (err)
+		return err;
 	if (madvise(p, len, MADV_DONTNEED) || p[0] || p[len - 1])
 		return 3;
 	return 0;
@@ -856,6 +905,32 @@ static int too_large_probe(void)
 			return 20 + err;
 	}
 	return 0;
+}
+
+/*
+ * Under max_regions_per_user=2: two of four mappings served; one unmapped,
+ * the next is served again. All usable.
+ */
+static int limited_probe(void)
+{
+	const size_t len = MIB / 4;
+	unsigned char *p[4], *again;
+	int i, err, served;
+
+	for (i = 0; i < 4; i++) {
+		served = i < 2;
+		p[i] = map_anon(len);
+		if (!p[i] || is_cowmem(p[i]) != served)
+			return 10 + i;
+		err = fork_isolates(p[i], len);
+		if (err)
+			return 20 + err;
+	}
+	munmap(p[0], len);
+	again = map_anon(len);
+	if (!again || is_cowmem(again) != 1)
+		return 30;
+	return fork_isolates(again, len) ? 31 : 0;
 }
 
 /* One thread's realloc() work, seeded; its verdict in @result. */
@@ -1060,6 +1135,8 @@ int main(int argc, char **argv)
 		return denied_probe();
 	if (probe && !strcmp(probe, "too-large"))
 		return too_large_probe();
+	if (probe && !strcmp(probe, "limited"))
+		return limited_probe();
 	if (probe && !strcmp(probe, "workload"))
 		return workload_probe();
 	if (probe && !strcmp(probe, "exec"))
