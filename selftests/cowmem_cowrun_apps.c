@@ -56,7 +56,7 @@ static struct {
 static const char *missing_tools(void)
 {
 	if (access(path.lib, R_OK) || access(path.cowrun, X_OK))
-		return "tools/cowrun and tools/libcowrun.so are not here (make tools)";
+		return "no tools/cowrun and libcowrun.so beside this program (make tools)";
 	return NULL;
 }
 
