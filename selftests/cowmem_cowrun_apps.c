@@ -697,6 +697,7 @@ TEST_F_TIMEOUT(app, python_demo_copies_what_it_explains, 240)
 		demo_row(out, "gc.freeze() before fork, reads every object");
 	TH_LOG("%ld pages: nothing %ld, read %ld, collect %ld, frozen collect %ld, frozen read %ld",
 	       pages, nothing, reads, collect, frozen, frozen_read);
+	EXPECT_EQ(atol(PY_OBJECTS), n);
 	ASSERT_LT(100, pages) TH_LOG("the objects were not served by cowmem");
 	EXPECT_LE(0, nothing);
 	EXPECT_LT(nothing, pages / 10);
