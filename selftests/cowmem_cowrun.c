@@ -24,29 +24,6 @@
 
 #define LEN (1024UL * 1024)
 
-/* Whether the mapping at @addr is a cowmem node's, from /proc/self/maps. */
-static int is_cowmem(void *addr)
-{
-	unsigned long start, end, a = (unsigned long)addr;
-	char line[512];
-	int found = 0;
-	FILE *maps;
-
-	maps = fopen("/proc/self/maps", "r");
-	if (!maps)
-		return -1;
-	while (fgets(line, sizeof(line), maps)) {
-		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
-			continue;
-		if (a >= start && a < end) {
-			found = strstr(line, "/cowmem") ? 1 : 0;
-			break;
-		}
-	}
-	fclose(maps);
-	return found;
-}
-
 static void *map_anon(size_t len, int flags)
 {
 	return mmap(NULL, len, PROT_READ | PROT_WRITE,

@@ -56,4 +56,27 @@ static inline int cg_enable_memory(void)
 			_exit(n); \
 	} while (0)
 
+/* 1 when the mapping at @addr is a cowmem node's (/proc/self/maps), 0 if not, -1 on error. */
+static inline int is_cowmem(void *addr)
+{
+	unsigned long start, end, a = (unsigned long)addr;
+	char line[512];
+	int found = 0;
+	FILE *maps;
+
+	maps = fopen("/proc/self/maps", "r");
+	if (!maps)
+		return -1;
+	while (fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		if (a >= start && a < end) {
+			found = strstr(line, "/cowmem") ? 1 : 0;
+			break;
+		}
+	}
+	fclose(maps);
+	return found;
+}
+
 #endif /* COWMEM_TEST_H */

@@ -79,6 +79,8 @@ static const char emulated[] =
 	"DONTNEED remapped %lu, zeroed %lu; mremap moved %lu, refused %lu; hints %lu; exec %lu\n";
 
 static const char no_fds[] = "out of file descriptors for the cowmem device";
+static const char refused[] =
+	"cowmem refused a region (a per-user limit such as max_regions_per_user, or memory)";
 static const char no_device[] =
 	"cannot open the cowmem device (is the module loaded, and may you open it?)";
 
@@ -354,6 +356,31 @@ static void fallback(unsigned long *counter, const char *why)
 }
 
 /*
+ * Counts a failed open() of the device. Out of file descriptors, over a
+ * per-user limit (EDQUOT: the user's regions are counted at open) or out of
+ * memory passes as mappings go away; a device that is not there or that
+ * this user may not open does not, and is not tried again.
+ */
+static void open_failed(int err)
+{
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+		fallback(&count.no_device, no_fds);
+		return;
+	case EDQUOT:
+	case ENOMEM:
+		fallback(&count.mmap_failed, refused);
+		return;
+	}
+	__atomic_store_n(&opt.device_gone, true, __ATOMIC_RELAXED);
+	if (opt.device_warned)
+		__atomic_add_fetch(&count.no_device, 1, __ATOMIC_RELAXED);
+	else
+		fallback(&count.no_device, no_device);
+}
+
+/*
  * A cowmem mapping in place of a private anonymous one, or MAP_FAILED
  * (counted, and warned about once) when the caller must fall back.
  */
@@ -374,17 +401,7 @@ static void *serve(void *addr, size_t len, int prot, int flags)
 	}
 	fd = syscall(SYS_openat, AT_FDCWD, opt.device, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		/* Out of file descriptors is passing; a missing device is not. */
-		if (errno != EMFILE && errno != ENFILE)
-			__atomic_store_n(&opt.device_gone, true,
-					 __ATOMIC_RELAXED);
-		if (errno == EMFILE || errno == ENFILE)
-			fallback(&count.no_device, no_fds);
-		else if (opt.device_warned)
-			__atomic_add_fetch(&count.no_device, 1,
-					   __ATOMIC_RELAXED);
-		else
-			fallback(&count.no_device, no_device);
+		open_failed(errno);
 		return MAP_FAILED;
 	}
 	p = sys_mmap(addr, len, prot, shared, fd, 0);
