@@ -106,7 +106,7 @@
  *                               counts under it: limits.c)
  *
  * Two region->locks, or several view->locks, are held at once only by
- * lockset.c, and by the census's world lock (census.c); the rules for each
+ * lockset.c, and by the world lock (lockset.c too); the rules for each
  * lock sit with the code that relies on them.
  *
  * References and lifetimes

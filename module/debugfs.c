@@ -213,6 +213,7 @@ DEFINE_SHOW_ATTRIBUTE(cowmem_views);
 
 /* What "pages" prints of one view: noted, then walked, then printed. */
 struct cowmem_pages_view {
+	u64 region_id;
 	struct cowmem_view_ref ref;
 	pgoff_t nr_pages;
 	unsigned long *zero; /* pages whose PTE maps the zero page */
@@ -237,6 +238,7 @@ static void cowmem_pages_note(struct cowmem_pages *p, long max)
 			if ((p->only && view->id != p->only) || p->nr == max)
 				continue;
 			pv = &p->views[p->nr++];
+			pv->region_id = region->id;
 			cowmem_view_ref_get(&pv->ref, view);
 			pv->nr_pages = region->nr_pages;
 		}
@@ -305,8 +307,23 @@ static void cowmem_pages_view_lines(struct seq_file *m,
 }
 
 /*
+ * Where noted view @pv sits against @view in list order: regions by id,
+ * and each region's views by id (view ids alone are not in list order:
+ * regions and views share one counter).
+ */
+static int cowmem_pages_cmp(const struct cowmem_pages_view *pv,
+			    const struct cowmem_view *view)
+{
+	if (pv->region_id != view->region->id)
+		return pv->region_id < view->region->id ? -1 : 1;
+	if (pv->ref.id != view->id)
+		return pv->ref.id < view->id ? -1 : 1;
+	return 0;
+}
+
+/*
  * Prints the noted views that are still alive, in one walk of the lists:
- * both are in id order. Called with the world locked, @c counted.
+ * both are in list order. Called with the world locked, @c counted.
  */
 static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
 			       struct cowmem_census *c)
@@ -318,9 +335,10 @@ static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
 	cowmem_world_assert_locked();
 	list_for_each_entry(region, &cowmem_regions, link) {
 		list_for_each_entry(view, &region->views, link) {
-			while (i < p->nr && p->views[i].ref.id < view->id)
+			while (i < p->nr &&
+			       cowmem_pages_cmp(&p->views[i], view) < 0)
 				i++;
-			if (i < p->nr && p->views[i].ref.id == view->id)
+			if (i < p->nr && !cowmem_pages_cmp(&p->views[i], view))
 				cowmem_pages_view_lines(m, view, &p->views[i],
 							c);
 		}

@@ -50,6 +50,7 @@ unsigned long cowmem_view_ref_walk(struct cowmem_view_ref *ref,
 struct cowmem_lockset {
 	struct cowmem_region *regions[2]; /* the second may be NULL */
 	bool (*want)(struct cowmem_view *view); /* NULL: every view */
+	struct cowmem_view *shown; /* the one view lock lockdep sees */
 };
 
 int cowmem_lockset_lock(struct cowmem_lockset *set);
@@ -66,8 +67,9 @@ long cowmem_world_count_views(void);
  * For the functions called with @region's lock held, on its own or as part
  * of the world lock (which lockdep does not see: lockset.c).
  */
-#define cowmem_assert_region_locked(region)      \
-	lockdep_assert(cowmem_world_is_mine() || \
+#define cowmem_assert_region_locked(region)                  \
+	lockdep_assert((cowmem_world_is_mine() &&            \
+			mutex_is_locked(&(region)->lock)) || \
 		       lockdep_is_held(&(region)->lock))
 
 /* dev.c: the device; the features and observers add its ioctls at load */

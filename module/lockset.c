@@ -13,7 +13,16 @@
  * lockset holds throughout): what want() tests could change meanwhile,
  * and the unlock and the work in between must see the same set.
  *
- * The world lock, for root's debugfs only, is the lockset of everything.
+ * Lockdep counts the locks of one class nested under another in 11 bits,
+ * and a region can have more than 2,048 views (forks), so lockdep sees
+ * one view lock of a lockset, which teaches it the order (region, then
+ * view, then what is taken under them), and the others, of the same class
+ * and taken in the same order, are taken out of its sight.
+ *
+ * The world lock, for root's debugfs only, locks what any lockset could,
+ * but is not a lockset (no view is marked in_lockset): code under it
+ * asserts with cowmem_world_assert_locked() and
+ * cowmem_assert_region_locked().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -54,6 +63,35 @@ static int cowmem_lockset_lock_regions(struct cowmem_lockset *set)
 	return 0;
 }
 
+/* One more view: the first one lockdep sees, the others it does not. */
+static void cowmem_lockset_lock_view(struct cowmem_lockset *set,
+				     struct cowmem_view *view,
+				     struct cowmem_region *first)
+{
+	if (!set->shown) {
+		mutex_lock_nest_lock(&view->lock, &first->lock);
+		set->shown = view;
+	} else {
+		lockdep_off();
+		mutex_lock(&view->lock);
+		lockdep_on();
+	}
+	view->in_lockset = true;
+}
+
+static void cowmem_lockset_unlock_view(struct cowmem_lockset *set,
+				       struct cowmem_view *view)
+{
+	view->in_lockset = false;
+	if (view == set->shown) {
+		mutex_unlock(&view->lock);
+		return;
+	}
+	lockdep_off();
+	mutex_unlock(&view->lock);
+	lockdep_on();
+}
+
 /*
  * Locks @set's regions (one or two; regions[1] may be NULL) and the views
  * of them that set->want chooses (all of them without it). Returns 0, or
@@ -74,8 +112,7 @@ int cowmem_lockset_lock(struct cowmem_lockset *set)
 		list_for_each_entry(view, &set->regions[r]->views, link) {
 			if (!cowmem_lockset_want(set, view))
 				continue;
-			mutex_lock_nest_lock(&view->lock, &first->lock);
-			view->in_lockset = true;
+			cowmem_lockset_lock_view(set, view, first);
 		}
 	return 0;
 }
@@ -89,12 +126,11 @@ void cowmem_lockset_unlock(struct cowmem_lockset *set)
 
 	for (r = 0; r < 2 && set->regions[r]; r++) {
 		list_for_each_entry(view, &set->regions[r]->views, link) {
-			if (!view->in_lockset)
-				continue;
-			view->in_lockset = false;
-			mutex_unlock(&view->lock);
+			if (view->in_lockset)
+				cowmem_lockset_unlock_view(set, view);
 		}
 	}
+	set->shown = NULL;
 	cowmem_lockset_order(set, &first, &second);
 	if (second)
 		mutex_unlock(&second->lock);
@@ -110,12 +146,13 @@ bool cowmem_lockset_has(struct cowmem_view *view)
 
 /*
  * For the functions whose contract says "called with @view in a lockset".
- * Lockdep alone cannot tell which of several views of one class is held.
+ * Lockdep sees one view lock of a lockset at most: in_lockset, written
+ * under the region's lock, which lockdep does see, says the rest.
  */
 void cowmem_lockset_assert(struct cowmem_view *view)
 {
 	lockdep_assert_held(&view->region->lock);
-	lockdep_assert_held(&view->lock);
+	lockdep_assert(mutex_is_locked(&view->lock));
 	WARN_ON_ONCE(!view->in_lockset);
 }
 
@@ -132,22 +169,30 @@ static struct task_struct *cowmem_world_owner;
  * debugfs only: it stops every cowmem fault of every process while held.
  *
  * Lockdep cannot follow thousands of held locks: it counts the locks of
- * one class nested under another in 11 bits, and 2,048 regions overflow
- * that (lockdep then turns itself off for the rest of the boot). So the
- * region and view locks are taken out of its sight. It still sees
- * cowmem_regions_lock, which orders the world lock against every other
- * path (regions_lock before any region->lock, never under one), and
- * cowmem_world_owner stands in for the rest in the assertions.
+ * one class nested under another in 11 bits, and 2,048 regions or views
+ * overflow that (lockdep then turns itself off for the rest of the boot).
+ * So the region and view locks are taken out of its sight, and nothing it
+ * checks orders them against the lockset and the fault path: that rests
+ * on the order itself, regions by id (asserted), then views, as every
+ * lockset takes them. It still sees cowmem_regions_lock, which no path
+ * takes under a region or view lock, and cowmem_world_owner stands in for
+ * the rest in the assertions.
  */
 void cowmem_world_lock(void)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
 
+	u64 last = 0;
+
 	mutex_lock(&cowmem_regions_lock);
 	lockdep_off();
-	list_for_each_entry(region, &cowmem_regions, link)
+	list_for_each_entry(region, &cowmem_regions, link) {
+		WARN_ON_ONCE(region->id <= last);
+		last = region->id;
+		/* The nesting is said for the reader: lockdep is off here. */
 		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
+	}
 	list_for_each_entry(region, &cowmem_regions, link)
 		list_for_each_entry(view, &region->views, link)
 			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);

@@ -349,4 +349,58 @@ TEST(tracepoints_fire_as_scripted)
 	EXPECT_EQ(0, rmdir(INSTANCE));
 }
 
+/* Our views in debugfs "views": their ids and regions, at most @max. */
+static int own_views(struct cowmem_view_line *v, int max)
+{
+	FILE *f = fopen(COWMEM_DEBUGFS "/views", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f))
+		if (cowmem_parse_view(line, &v[n]) && v[n].pid == getpid())
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * debugfs "pages" lists every live view, also when the view of a later
+ * region is older than the view of an earlier one (ids are not in list
+ * order across regions).
+ */
+TEST(pages_lists_views_mapped_out_of_region_order)
+{
+	struct cowmem_view_line v[2];
+	int a = cowmem_open(), b = cowmem_open();
+	char line[256], want[2][64];
+	int found = 0;
+	char *ma, *mb;
+	FILE *f;
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	mb = cowmem_map(b, 1, 0);
+	ma = cowmem_map(a, 1, 0);
+	ASSERT_NE(NULL, mb);
+	ASSERT_NE(NULL, ma);
+	poke(mb, 'b');
+	poke(ma, 'a');
+	ASSERT_EQ(2, own_views(v, 2));
+	for (int i = 0; i < 2; i++)
+		snprintf(want[i], sizeof(want[i]), "view %llu region %llu\n",
+			 v[i].id, v[i].region);
+	f = fopen(COWMEM_DEBUGFS "/pages", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		found += !strcmp(line, want[0]) + !strcmp(line, want[1]);
+	fclose(f);
+	EXPECT_EQ(2, found);
+	munmap(ma, cowmem_page_size());
+	munmap(mb, cowmem_page_size());
+	close(a);
+	close(b);
+}
+
 TEST_HARNESS_MAIN
