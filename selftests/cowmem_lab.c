@@ -18,13 +18,18 @@
 
 #define LAB_PAGES 16
 
-/* Skips a test of another exercise than COWMEM_LAB_EX, when that is set. */
-#define LAB_EXERCISE(n)                                                       \
-	do {                                                                  \
-		const char *only = getenv("COWMEM_LAB_EX");                    \
-		if (only && atoi(only) != (n))                                \
-			SKIP(return, "exercise %d only", atoi(only));         \
-	} while (0)
+/*
+ * Whether a test of exercise @n is to be skipped (COWMEM_LAB_EX names
+ * another exercise: scripts/grade runs one at a time).
+ */
+static bool lab_skip(struct __test_metadata *_metadata, int n)
+{
+	const char *only = getenv("COWMEM_LAB_EX");
+
+	if (!only || atoi(only) == n)
+		return false;
+	SKIP(return true, "exercise %d only", atoi(only));
+}
 
 static sigjmp_buf lab_jmp;
 
@@ -43,8 +48,8 @@ static void lab_on_signal(int sig)
  */
 static int lab_access(char *p, char *c, bool write)
 {
-	struct sigaction sa = { .sa_handler = lab_on_signal }, old_bus, old_segv,
-			 old_alrm;
+	struct sigaction sa = { .sa_handler = lab_on_signal };
+	struct sigaction old_bus, old_segv, old_alrm;
 	int sig;
 
 	sigaction(SIGBUS, &sa, &old_bus);
@@ -53,10 +58,11 @@ static int lab_access(char *p, char *c, bool write)
 	sig = sigsetjmp(lab_jmp, 1);
 	if (!sig) {
 		alarm(LAB_ACCESS_SECONDS);
+		/* Atomic accesses: the compiler may not drop or merge them. */
 		if (write)
-			*(volatile char *)p = *c;
+			__atomic_store_n(p, *c, __ATOMIC_RELAXED);
 		else
-			*c = *(volatile char *)p;
+			*c = __atomic_load_n(p, __ATOMIC_RELAXED);
 	}
 	alarm(0);
 	sigaction(SIGBUS, &old_bus, NULL);
@@ -65,14 +71,16 @@ static int lab_access(char *p, char *c, bool write)
 	return sig;
 }
 
-/* What signal @sig means for an access, in words. */
+/* What went wrong with an access that raised @sig, in words. */
 static const char *lab_sig(int sig)
 {
-	static char buf[128];
+	static char buf[64];
 
 	if (sig == SIGALRM)
-		return "no signal: it faulted again and again for 10 s, as the fault left the PTE as it was (a write to a read-only PTE must replace it, zapping it first)";
-	snprintf(buf, sizeof(buf), "%s", strsignal(sig));
+		return "an endless fault (10 s of faults, each leaving the old PTE)";
+	if (sig == SIGBUS)
+		return "SIGBUS";
+	snprintf(buf, sizeof(buf), "signal %d (%s)", sig, strsignal(sig));
 	return buf;
 }
 
@@ -119,7 +127,11 @@ struct lab_msg {
 	char text[512];
 };
 
-static void lab_child_says(struct cowmem_peer *peer, const char *fmt, ...)
+/* The test's child, if any: one per test, and each test is a process. */
+static struct cowmem_peer lab_peer;
+
+/* In the child: sends the verdict (printf-like; "" when all held), exits. */
+static void lab_say(const char *fmt, ...)
 {
 	struct lab_msg m = { "" };
 	va_list ap;
@@ -127,7 +139,7 @@ static void lab_child_says(struct cowmem_peer *peer, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m.text, sizeof(m.text), fmt, ap);
 	va_end(ap);
-	peer_send(peer, &m, sizeof(m));
+	peer_send(&lab_peer, &m, sizeof(m));
 	_exit(0);
 }
 
@@ -176,12 +188,19 @@ FIXTURE_SETUP(lab)
 {
 	self->psz = page_size();
 	self->fd = cowmem_open();
-	ASSERT_LE(0, self->fd) TH_LOG("cannot open " COWMEM_DEV ": is cowmem loaded?");
+	ASSERT_LE(0, self->fd)
+	TH_LOG("cannot open " COWMEM_DEV ": is cowmem loaded?");
 	self->a = cowmem_map(self->fd, LAB_PAGES, 0);
-	ASSERT_NE(NULL, self->a) TH_LOG("mmap of " COWMEM_DEV " failed: %s",
-					strerror(errno));
+	ASSERT_NE(NULL, self->a)
+	TH_LOG("mmap of " COWMEM_DEV " failed: %s", strerror(errno));
 }
 
+/*
+ * No debugfs check here, unlike the other fixtures: the trees of exercises
+ * 1 to 4 carry exercise 5's planted bug, which check would find in any test
+ * that reads a page after a snapshot or a fork. Each test reads check where
+ * its own exercise needs it.
+ */
 FIXTURE_TEARDOWN(lab)
 {
 	if (self->a)
@@ -191,7 +210,7 @@ FIXTURE_TEARDOWN(lab)
 }
 
 /* Page @i of mapping @m. */
-#define PG(m, i) ((m) + (size_t)(i) * self->psz)
+#define PG(m, i) ((m) + self->psz * (i))
 
 /* Ex 1: a read of a page nobody wrote maps the zero page, and allocates nothing. */
 TEST_F(lab, ex1_unwritten_page_reads_zero)
@@ -200,12 +219,13 @@ TEST_F(lab, ex1_unwritten_page_reads_zero)
 	char c = 'x';
 	int sig;
 
-	LAB_EXERCISE(1);
+	if (lab_skip(_metadata, 1))
+		return;
 	lab_stats(&before);
 	sig = lab_read(PG(self->a, 5), &c);
 	ASSERT_EQ(0, sig)
-	TH_LOG("reading page 5, which nobody wrote, raised signal %d (%s): a read fault on an unwritten page must map the zero page",
-	       sig, lab_sig(sig));
+	TH_LOG("reading page 5, which nobody wrote, raised %s: a read fault on an unwritten page must map the zero page",
+	       lab_sig(sig));
 	ASSERT_EQ(0, c)
 	TH_LOG("page 5, which nobody wrote, read %s: it must read as zeroes",
 	       lab_byte(c, self->got));
@@ -227,12 +247,13 @@ TEST_F(lab, ex1_first_write_gets_zeroed_frame)
 	char c = 0;
 	int sig;
 
-	LAB_EXERCISE(1);
+	if (lab_skip(_metadata, 1))
+		return;
 	lab_stats(&before);
 	sig = lab_write(PG(self->a, 2), 'A');
 	ASSERT_EQ(0, sig)
-	TH_LOG("writing page 2 for the first time raised signal %d (%s): the first write must get a zeroed frame of the view's own",
-	       sig, lab_sig(sig));
+	TH_LOG("writing page 2 for the first time raised %s: the first write must get a zeroed frame of the view's own",
+	       lab_sig(sig));
 	ASSERT_EQ(0, lab_read(PG(self->a, 2), &c));
 	ASSERT_EQ('A', c)
 	TH_LOG("page 2 read %s right after 'A' was written to it",
@@ -255,13 +276,14 @@ TEST_F(lab, ex1_write_after_zero_page_read)
 	char c = 'x';
 	int sig;
 
-	LAB_EXERCISE(1);
+	if (lab_skip(_metadata, 1))
+		return;
 	ASSERT_EQ(0, lab_read(PG(self->a, 3), &c))
 	TH_LOG("reading page 3, which nobody wrote, raised a signal: a read fault must map the zero page");
 	sig = lab_write(PG(self->a, 3), 'B');
 	ASSERT_EQ(0, sig)
-	TH_LOG("writing page 3 after reading it (the zero page, read-only) raised signal %d (%s): the write must get a frame of the view's own",
-	       sig, lab_sig(sig));
+	TH_LOG("writing page 3 after reading it (the zero page, read-only) raised %s: the write must get a frame of the view's own",
+	       lab_sig(sig));
 	ASSERT_EQ(0, lab_read(PG(self->a, 3), &c));
 	ASSERT_EQ('B', c)
 	TH_LOG("page 3 read %s after 'B' was written over the zero page: the zero page's PTE was not replaced",
@@ -277,7 +299,8 @@ TEST_F(lab, ex1_second_mapping_sees_first_write)
 	char *b = cowmem_map(self->fd, LAB_PAGES, 0);
 	char c = 'x';
 
-	LAB_EXERCISE(1);
+	if (lab_skip(_metadata, 1))
+		return;
 	ASSERT_NE(NULL, b);
 	ASSERT_EQ(0, lab_read(PG(b, 4), &c))
 	TH_LOG("reading page 4 through a second mapping raised a signal: expected the zero page");
@@ -297,7 +320,8 @@ TEST_F(lab, ex1_own_frame_mapped_writable)
 	struct lab_stats before, after;
 	char c = 'x';
 
-	LAB_EXERCISE(1);
+	if (lab_skip(_metadata, 1))
+		return;
 	ASSERT_NE(NULL, b);
 	ASSERT_EQ(0, lab_write(PG(self->a, 1), 'D'))
 	TH_LOG("the first write of page 1 raised a signal");
@@ -322,11 +346,13 @@ TEST_F(lab, ex1_shared_frame_mapped_read_only)
 	char c = 'x';
 	int sfd;
 
-	LAB_EXERCISE(1);
+	if (lab_skip(_metadata, 1))
+		return;
 	ASSERT_EQ(0, lab_write(PG(self->a, 0), 'F'))
 	TH_LOG("the first write of page 0 raised a signal");
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
-	ASSERT_LE(0, sfd) TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
+	ASSERT_LE(0, sfd)
+	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	ASSERT_EQ(0, lab_read(PG(self->a, 0), &c))
 	TH_LOG("reading page 0 after a snapshot raised a signal: a read fault must map the shared frame");
 	ASSERT_EQ('F', c)
@@ -345,16 +371,18 @@ TEST_F(lab, ex2_write_after_snapshot_copies)
 	char *s, c = 'x';
 	int sfd, sig;
 
-	LAB_EXERCISE(2);
+	if (lab_skip(_metadata, 2))
+		return;
 	ASSERT_EQ(0, lab_write(PG(self->a, 3), 'X'));
 	PG(self->a, 3)[100] = 'x';
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
-	ASSERT_LE(0, sfd) TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
+	ASSERT_LE(0, sfd)
+	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	lab_stats(&before);
 	sig = lab_write(PG(self->a, 3), 'Y');
 	ASSERT_EQ(0, sig)
-	TH_LOG("writing page 3 after a snapshot raised signal %d (%s): a write to a shared frame must break COW: copy it",
-	       sig, lab_sig(sig));
+	TH_LOG("writing page 3 after a snapshot raised %s: a write to a shared frame must break COW: copy it",
+	       lab_sig(sig));
 	lab_stats(&after);
 	ASSERT_EQ('Y', PG(self->a, 3)[0])
 	TH_LOG("page 3 read %s right after 'Y' was written to it",
@@ -388,11 +416,13 @@ TEST_F(lab, ex2_other_mapping_loses_old_frame)
 	char c = 'x';
 	int sfd;
 
-	LAB_EXERCISE(2);
+	if (lab_skip(_metadata, 2))
+		return;
 	ASSERT_NE(NULL, b);
 	ASSERT_EQ(0, lab_write(PG(self->a, 4), 'P'));
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
-	ASSERT_LE(0, sfd) TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
+	ASSERT_LE(0, sfd)
+	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	ASSERT_EQ(0, lab_read(PG(b, 3), &c));
 	ASSERT_EQ('P', c)
 	TH_LOG("mapping B (the file from page 1) read %s at its page 3, which is page 4, expected 'P'",
@@ -418,16 +448,18 @@ TEST_F(lab, ex2_snapshot_keeps_every_page)
 	char *s, c = 'x';
 	int sfd, i;
 
-	LAB_EXERCISE(2);
+	if (lab_skip(_metadata, 2))
+		return;
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
-	ASSERT_LE(0, sfd) TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
+	ASSERT_LE(0, sfd)
+	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	lab_stats(&before);
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'A' + i))
-		TH_LOG("writing page %d after a snapshot raised a signal: a write to a shared frame must break COW",
-		       i);
+	TH_LOG("writing page %d after a snapshot raised a signal: a write to a shared frame must break COW",
+	       i);
 	lab_stats(&after);
 	ASSERT_EQ(before.cow_breaks + 8, after.cow_breaks)
 	TH_LOG("writing 8 shared pages counted %ld COW breaks, expected 8",
@@ -458,10 +490,12 @@ TEST_F(lab, ex3_reuse_only_when_alone)
 	char *s, c = 'x';
 	int sfd, sig;
 
-	LAB_EXERCISE(3);
+	if (lab_skip(_metadata, 3))
+		return;
 	ASSERT_EQ(0, lab_write(PG(self->a, 0), 'T'));
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
-	ASSERT_LE(0, sfd) TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
+	ASSERT_LE(0, sfd)
+	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	ASSERT_EQ(0, lab_write(PG(self->a, 0), 'U'))
 	TH_LOG("writing page 0 after a snapshot raised a signal");
 	s = cowmem_map(sfd, LAB_PAGES, 0);
@@ -480,8 +514,8 @@ TEST_F(lab, ex3_reuse_only_when_alone)
 	lab_stats(&before);
 	sig = lab_write(PG(self->a, 2), 'W');
 	ASSERT_EQ(0, sig)
-	TH_LOG("writing page 2 once its snapshot was gone raised signal %d (%s): the frame is the view's alone again, reuse it",
-	       sig, lab_sig(sig));
+	TH_LOG("writing page 2 once its snapshot was gone raised %s: the frame is the view's alone again, reuse it",
+	       lab_sig(sig));
 	lab_stats(&after);
 	ASSERT_EQ(before.page_allocs, after.page_allocs)
 	TH_LOG("writing page 2 once its snapshot was gone allocated %ld page(s): no view or snapshot shares its frame any more, so it must be reused in place, not copied",
@@ -502,18 +536,25 @@ TEST_F(lab, ex3_reuse_remaps_block)
 	char c = 'x';
 	int sfd, i, sig;
 
-	LAB_EXERCISE(3);
+	if (lab_skip(_metadata, 3))
+		return;
 	for (i = 0; i < LAB_PAGES; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
-	ASSERT_LE(0, sfd) TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
+	ASSERT_LE(0, sfd)
+	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	/* Maps the block read-only while the snapshot shares it. */
 	ASSERT_EQ(0, lab_read(PG(self->a, 0), &c));
 	close(sfd);
+	lab_stats(&before);
 	sig = lab_write(PG(self->a, 0), 'Z');
 	ASSERT_EQ(0, sig)
-	TH_LOG("writing page 0 (mapped read-only while a snapshot shared it, which is gone now) raised signal %d (%s): the reuse must map the frame writable",
-	       sig, lab_sig(sig));
+	TH_LOG("writing page 0 (mapped read-only while a snapshot shared it, which is gone now) raised %s: the reuse must map the frame writable",
+	       lab_sig(sig));
+	lab_stats(&after);
+	ASSERT_EQ(before.page_allocs, after.page_allocs)
+	TH_LOG("writing page 0 once its snapshot was gone allocated %ld page(s): its frame is the view's alone, reuse it",
+	       after.page_allocs - before.page_allocs);
 	lab_stats(&before);
 	for (i = 1; i < LAB_PAGES; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'A' + i));
@@ -522,91 +563,94 @@ TEST_F(lab, ex3_reuse_remaps_block)
 	TH_LOG("after the reuse of page 0, writing pages 1 to %d faulted %ld times: their frames were the view's alone again, and the reuse should have zapped the block and mapped it again writable (cowmem_remap_around())",
 	       LAB_PAGES - 1, after.faults - before.faults);
 	ASSERT_TRUE(LAB_CHECK_OK(self->check))
-	TH_LOG("after the reuse of page 0, debugfs check says: %s", self->check);
+	TH_LOG("after the reuse of page 0, debugfs check says: %s",
+	       self->check);
 }
 
 /* Ex 4: after fork the child reads what the parent wrote before it. */
 TEST_F(lab, ex4_child_sees_parent_pages)
 {
-	struct cowmem_peer peer;
 	struct lab_msg m;
 	char c = 'x';
 	int i, sig;
 
-	LAB_EXERCISE(4);
+	if (lab_skip(_metadata, 4))
+		return;
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
-	ASSERT_LE(0, peer_fork(&peer));
-	if (!peer.pid) {
+	ASSERT_LE(0, peer_fork(&lab_peer));
+	if (!lab_peer.pid) {
 		for (i = 0; i < 4; i++) {
 			sig = lab_read(PG(self->a, i), &c);
 			if (sig)
-				lab_child_says(&peer, "after fork the child got signal %d (%s) reading page %d: its VMA has no view (clone the parent's view in ->open)",
-					       sig, lab_sig(sig), i);
+				lab_say("after fork the child got %s reading page %d: its VMA has no view (clone the parent's view in ->open)",
+					lab_sig(sig), i);
 			if (c != 'a' + i)
-				lab_child_says(&peer, "after fork the child read %s from page %d, which the parent wrote %s before the fork: the child's view must start as the parent's",
-					       lab_byte(c, self->got), i,
-					       lab_byte('a' + i, self->want));
+				lab_say("after fork the child read %s from page %d, which the parent wrote %s before the fork: the child's view must start as the parent's",
+					lab_byte(c, self->got), i,
+					lab_byte('a' + i, self->want));
 		}
-		lab_child_says(&peer, "");
+		lab_say("");
 	}
-	ASSERT_STREQ("", lab_child_verdict(&peer, &m)) TH_LOG("%s", m.text);
+	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 }
 
 /* Ex 4: a write by the parent after fork breaks COW: the child keeps the old page. */
 TEST_F(lab, ex4_parent_write_after_fork)
 {
-	struct cowmem_peer peer;
 	struct lab_msg m;
 	char c = 'x', go;
 	int sig;
 
-	LAB_EXERCISE(4);
+	if (lab_skip(_metadata, 4))
+		return;
 	ASSERT_EQ(0, lab_write(PG(self->a, 3), 'X'));
-	ASSERT_LE(0, peer_fork(&peer));
-	if (!peer.pid) {
-		if (peer_recv(&peer, &go, 1))
-			lab_child_says(&peer, "the parent did not get to write");
+	ASSERT_LE(0, peer_fork(&lab_peer));
+	if (!lab_peer.pid) {
+		if (peer_recv(&lab_peer, &go, 1))
+			lab_say("the parent did not get to write");
 		sig = lab_read(PG(self->a, 3), &c);
 		if (sig)
-			lab_child_says(&peer, "after fork the child got signal %d (%s) reading page 3: its VMA has no view (clone the parent's view in ->open)",
-				       sig, lab_sig(sig));
+			lab_say("after fork the child got %s reading page 3: its VMA has no view (clone the parent's view in ->open)",
+				lab_sig(sig));
+		if (c == 'Y')
+			lab_say("after fork the child read 'Y' from page 3, which the parent wrote after the fork: the parent's PTE was still writable (take write permission from the parent's PTEs at fork)");
 		if (c != 'X')
-			lab_child_says(&peer, "after fork the child read %s from page 3, which the parent wrote after the fork: the parent's PTE was still writable (take write permission from the parent's PTEs at fork)",
-				       lab_byte(c, self->got));
-		lab_child_says(&peer, "");
+			lab_say("after fork the child read %s from page 3, expected 'X', which the parent wrote there before the fork",
+				lab_byte(c, self->got));
+		lab_say("");
 	}
 	sig = lab_write(PG(self->a, 3), 'Y');
-	peer_send(&peer, "g", 1);
-	ASSERT_STREQ("", lab_child_verdict(&peer, &m)) TH_LOG("%s", m.text);
+	peer_send(&lab_peer, "g", 1);
+	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 	ASSERT_EQ(0, sig)
-	TH_LOG("the parent's write to page 3 after fork raised signal %d (%s)",
-	       sig, lab_sig(sig));
+	TH_LOG("the parent's write to page 3 after fork raised %s",
+	       lab_sig(sig));
 	ASSERT_EQ('Y', PG(self->a, 3)[0]);
 }
 
 /* Ex 4: a write by the child after fork breaks COW: the parent keeps its page. */
 TEST_F(lab, ex4_child_write_after_fork)
 {
-	struct cowmem_peer peer;
 	struct lab_msg m;
 	char c = 'x';
 	int sig;
 
-	LAB_EXERCISE(4);
+	if (lab_skip(_metadata, 4))
+		return;
 	ASSERT_EQ(0, lab_write(PG(self->a, 2), 'p'));
-	ASSERT_LE(0, peer_fork(&peer));
-	if (!peer.pid) {
+	ASSERT_LE(0, peer_fork(&lab_peer));
+	if (!lab_peer.pid) {
 		sig = lab_write(PG(self->a, 2), 'C');
 		if (sig)
-			lab_child_says(&peer, "after fork the child got signal %d (%s) writing page 2: its VMA has no view (clone the parent's view in ->open)",
-				       sig, lab_sig(sig));
-		lab_child_says(&peer, "");
+			lab_say("after fork the child got %s writing page 2: its VMA has no view (clone the parent's view in ->open)",
+				lab_sig(sig));
+		lab_say("");
 	}
-	ASSERT_STREQ("", lab_child_verdict(&peer, &m)) TH_LOG("%s", m.text);
+	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 	ASSERT_EQ(0, lab_read(PG(self->a, 2), &c));
 	ASSERT_EQ('p', c)
-	TH_LOG("after fork the parent read %s from page 2, which only the child wrote after the fork: the child's write must break COW",
+	TH_LOG("after fork the parent read %s from page 2, which only the child wrote after the fork: the child's write did not break COW (did the child inherit the parent's writable PTE? copy_page_range() copies what the parent still maps at fork)",
 	       lab_byte(c, self->got));
 }
 
@@ -617,32 +661,32 @@ TEST_F(lab, ex4_child_write_after_fork)
 TEST_F(lab, ex4_child_mappings_share_one_clone)
 {
 	char *b = cowmem_map(self->fd, LAB_PAGES, 0);
-	struct cowmem_peer peer;
 	struct lab_msg m;
 	char c = 'x';
 	int sig;
 
-	LAB_EXERCISE(4);
+	if (lab_skip(_metadata, 4))
+		return;
 	ASSERT_NE(NULL, b);
 	ASSERT_EQ(0, lab_write(PG(self->a, 1), 'm'));
-	ASSERT_LE(0, peer_fork(&peer));
-	if (!peer.pid) {
+	ASSERT_LE(0, peer_fork(&lab_peer));
+	if (!lab_peer.pid) {
 		sig = lab_write(PG(self->a, 1), 'M');
 		if (sig)
-			lab_child_says(&peer, "after fork the child got signal %d (%s) writing page 1 through mapping A: its VMA has no view",
-				       sig, lab_sig(sig));
+			lab_say("after fork the child got %s writing page 1 through mapping A: its VMA has no view",
+				lab_sig(sig));
 		sig = lab_read(PG(b, 1), &c);
 		if (sig)
-			lab_child_says(&peer, "after fork the child got signal %d (%s) reading page 1 through mapping B: its VMA has no view",
-				       sig, lab_sig(sig));
+			lab_say("after fork the child got %s reading page 1 through mapping B: its VMA has no view",
+				lab_sig(sig));
 		if (c != 'M')
-			lab_child_says(&peer, "in the child, mapping B read %s from page 1 after mapping A wrote 'M' to it: the child's VMAs of one parent view must share one clone (one per fork, not one per VMA)",
-				       lab_byte(c, self->got));
-		lab_child_says(&peer, "");
+			lab_say("in the child, mapping B read %s from page 1 after mapping A wrote 'M' to it: the child's VMAs of one parent view must share one clone (one per fork, not one per VMA)",
+				lab_byte(c, self->got));
+		lab_say("");
 	}
-	ASSERT_STREQ("", lab_child_verdict(&peer, &m)) TH_LOG("%s", m.text);
+	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 	ASSERT_EQ('m', PG(b, 1)[0])
-	TH_LOG("after fork the parent read %s from page 1, which only the child wrote",
+	TH_LOG("after fork the parent read %s from page 1, which only the child wrote: the child's write did not break COW (did the child inherit the parent's writable PTE?)",
 	       lab_byte(PG(b, 1)[0], self->got));
 	munmap(b, LAB_PAGES * self->psz);
 }
@@ -653,25 +697,25 @@ TEST_F(lab, ex4_child_mappings_share_one_clone)
  */
 TEST_F(lab, ex5_neighbour_write_after_fork)
 {
-	struct cowmem_peer peer;
 	struct lab_msg m;
 	char c = 'x';
 	int i, sig;
 
-	LAB_EXERCISE(5);
+	if (lab_skip(_metadata, 5))
+		return;
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
-	ASSERT_LE(0, peer_fork(&peer));
-	if (!peer.pid) {
+	ASSERT_LE(0, peer_fork(&lab_peer));
+	if (!lab_peer.pid) {
 		sig = lab_read(PG(self->a, 0), &c);
 		if (!sig)
 			sig = lab_write(PG(self->a, 1), 'Z');
 		if (sig)
-			lab_child_says(&peer, "after fork the child got signal %d (%s) reading page 0 or writing page 1",
-				       sig, lab_sig(sig));
-		lab_child_says(&peer, "");
+			lab_say("after fork the child got %s reading page 0 or writing page 1",
+				lab_sig(sig));
+		lab_say("");
 	}
-	ASSERT_STREQ("", lab_child_verdict(&peer, &m)) TH_LOG("%s", m.text);
+	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 	ASSERT_EQ(0, lab_read(PG(self->a, 1), &c));
 	ASSERT_EQ('b', c)
 	TH_LOG("after fork the parent read %s from page 1, which only the child wrote, after it read page 0: the child's PTE of page 1 was writable though its frame was shared (something mapped it along with page 0)",
@@ -681,26 +725,26 @@ TEST_F(lab, ex5_neighbour_write_after_fork)
 /* Ex 5: debugfs check finds every PTE right after a read after fork. */
 TEST_F(lab, ex5_check_after_read_after_fork)
 {
-	struct cowmem_peer peer;
 	struct lab_msg m;
 	char c = 'x';
 	int i, sig;
 
-	LAB_EXERCISE(5);
+	if (lab_skip(_metadata, 5))
+		return;
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
-	ASSERT_LE(0, peer_fork(&peer));
-	if (!peer.pid) {
+	ASSERT_LE(0, peer_fork(&lab_peer));
+	if (!lab_peer.pid) {
 		sig = lab_read(PG(self->a, 2), &c);
 		if (sig)
-			lab_child_says(&peer, "after fork the child got signal %d (%s) reading page 2",
-				       sig, lab_sig(sig));
+			lab_say("after fork the child got %s reading page 2",
+				lab_sig(sig));
 		if (!LAB_CHECK_OK(self->check))
-			lab_child_says(&peer, "after fork the child read page 2, and debugfs check says: %s",
-				       self->check);
-		lab_child_says(&peer, "");
+			lab_say("after fork the child read page 2, and debugfs check says: %s",
+				self->check);
+		lab_say("");
 	}
-	ASSERT_STREQ("", lab_child_verdict(&peer, &m)) TH_LOG("%s", m.text);
+	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 }
 
 TEST_HARNESS_MAIN
