@@ -112,6 +112,10 @@ static const char *lab_check(char *buf, size_t size)
 
 #define LAB_CHECK_OK(buf) (!strcmp(lab_check(buf, sizeof(buf)), "ok"))
 
+/* What a test says when an access it needs on its way raised a signal. */
+static const char lab_prep[] =
+	"an access this test needs on its way raised a signal: exercise 1's faults must work first";
+
 /* A printable name for a byte a test read. */
 static const char *lab_byte(char c, char *buf)
 {
@@ -254,7 +258,8 @@ TEST_F(lab, ex1_first_write_gets_zeroed_frame)
 	ASSERT_EQ(0, sig)
 	TH_LOG("writing page 2 for the first time raised %s: the first write must get a zeroed frame of the view's own",
 	       lab_sig(sig));
-	ASSERT_EQ(0, lab_read(PG(self->a, 2), &c));
+	ASSERT_EQ(0, lab_read(PG(self->a, 2), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('A', c)
 	TH_LOG("page 2 read %s right after 'A' was written to it",
 	       lab_byte(c, self->got));
@@ -284,7 +289,8 @@ TEST_F(lab, ex1_write_after_zero_page_read)
 	ASSERT_EQ(0, sig)
 	TH_LOG("writing page 3 after reading it (the zero page, read-only) raised %s: the write must get a frame of the view's own",
 	       lab_sig(sig));
-	ASSERT_EQ(0, lab_read(PG(self->a, 3), &c));
+	ASSERT_EQ(0, lab_read(PG(self->a, 3), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('B', c)
 	TH_LOG("page 3 read %s after 'B' was written over the zero page: the zero page's PTE was not replaced",
 	       lab_byte(c, self->got));
@@ -306,7 +312,8 @@ TEST_F(lab, ex1_second_mapping_sees_first_write)
 	TH_LOG("reading page 4 through a second mapping raised a signal: expected the zero page");
 	ASSERT_EQ(0, lab_write(PG(self->a, 4), 'C'))
 	TH_LOG("the first write of page 4 raised a signal");
-	ASSERT_EQ(0, lab_read(PG(b, 4), &c));
+	ASSERT_EQ(0, lab_read(PG(b, 4), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('C', c)
 	TH_LOG("mapping B of the same view still read %s from page 4 after mapping A's first write of 'C': B's PTE of the zero page was not zapped (cowmem_retire())",
 	       lab_byte(c, self->got));
@@ -331,7 +338,8 @@ TEST_F(lab, ex1_own_frame_mapped_writable)
 	TH_LOG("mapping B read %s from page 1, which mapping A wrote 'D' to: a read fault must map the view's own frame",
 	       lab_byte(c, self->got));
 	lab_stats(&before);
-	ASSERT_EQ(0, lab_write(PG(b, 1), 'E'));
+	ASSERT_EQ(0, lab_write(PG(b, 1), 'E'))
+	TH_LOG("%s", lab_prep);
 	lab_stats(&after);
 	ASSERT_EQ(before.faults, after.faults)
 	TH_LOG("writing page 1 through mapping B faulted again after its read fault: the frame was the view's alone, so the read fault should have mapped it writable");
@@ -373,7 +381,8 @@ TEST_F(lab, ex2_write_after_snapshot_copies)
 
 	if (lab_skip(_metadata, 2))
 		return;
-	ASSERT_EQ(0, lab_write(PG(self->a, 3), 'X'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 3), 'X'))
+	TH_LOG("%s", lab_prep);
 	PG(self->a, 3)[100] = 'x';
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
 	ASSERT_LE(0, sfd)
@@ -395,7 +404,8 @@ TEST_F(lab, ex2_write_after_snapshot_copies)
 	       after.cow_breaks - before.cow_breaks);
 	s = cowmem_map(sfd, LAB_PAGES, 0);
 	ASSERT_NE(NULL, s);
-	ASSERT_EQ(0, lab_read(PG(s, 3), &c));
+	ASSERT_EQ(0, lab_read(PG(s, 3), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('X', c)
 	TH_LOG("the snapshot read %s from page 3, which the view wrote after the snapshot: the write went to the shared frame instead of a copy",
 	       lab_byte(c, self->got));
@@ -419,17 +429,20 @@ TEST_F(lab, ex2_other_mapping_loses_old_frame)
 	if (lab_skip(_metadata, 2))
 		return;
 	ASSERT_NE(NULL, b);
-	ASSERT_EQ(0, lab_write(PG(self->a, 4), 'P'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 4), 'P'))
+	TH_LOG("%s", lab_prep);
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
 	ASSERT_LE(0, sfd)
 	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
-	ASSERT_EQ(0, lab_read(PG(b, 3), &c));
+	ASSERT_EQ(0, lab_read(PG(b, 3), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('P', c)
 	TH_LOG("mapping B (the file from page 1) read %s at its page 3, which is page 4, expected 'P'",
 	       lab_byte(c, self->got));
 	ASSERT_EQ(0, lab_write(PG(self->a, 4), 'Q'))
 	TH_LOG("writing page 4 after a snapshot raised a signal: a write to a shared frame must break COW");
-	ASSERT_EQ(0, lab_read(PG(b, 3), &c));
+	ASSERT_EQ(0, lab_read(PG(b, 3), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('Q', c)
 	TH_LOG("mapping B still read %s from page 4 after mapping A's COW break wrote 'Q': B's PTE still mapped the old frame; zap it in every VMA of the view, at the address where that VMA maps page 4",
 	       lab_byte(c, self->got));
@@ -450,16 +463,19 @@ TEST_F(lab, ex2_snapshot_keeps_every_page)
 
 	if (lab_skip(_metadata, 2))
 		return;
-	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
+		TH_LOG("%s", lab_prep);
+	}
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
 	ASSERT_LE(0, sfd)
 	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	lab_stats(&before);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 8; i++) {
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'A' + i))
-	TH_LOG("writing page %d after a snapshot raised a signal: a write to a shared frame must break COW",
-	       i);
+		TH_LOG("writing page %d after a snapshot raised a signal: a write to a shared frame must break COW",
+		       i);
+	}
 	lab_stats(&after);
 	ASSERT_EQ(before.cow_breaks + 8, after.cow_breaks)
 	TH_LOG("writing 8 shared pages counted %ld COW breaks, expected 8",
@@ -467,7 +483,8 @@ TEST_F(lab, ex2_snapshot_keeps_every_page)
 	s = cowmem_map(sfd, LAB_PAGES, 0);
 	ASSERT_NE(NULL, s);
 	for (i = 0; i < 8; i++) {
-		ASSERT_EQ(0, lab_read(PG(s, i), &c));
+		ASSERT_EQ(0, lab_read(PG(s, i), &c))
+		TH_LOG("%s", lab_prep);
 		ASSERT_EQ('a' + i, c)
 		TH_LOG("the snapshot read %s from page %d, which the view wrote after the snapshot: the write went to the shared frame",
 		       lab_byte(c, self->got), i);
@@ -492,7 +509,8 @@ TEST_F(lab, ex3_reuse_only_when_alone)
 
 	if (lab_skip(_metadata, 3))
 		return;
-	ASSERT_EQ(0, lab_write(PG(self->a, 0), 'T'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 0), 'T'))
+	TH_LOG("%s", lab_prep);
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
 	ASSERT_LE(0, sfd)
 	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
@@ -500,14 +518,16 @@ TEST_F(lab, ex3_reuse_only_when_alone)
 	TH_LOG("writing page 0 after a snapshot raised a signal");
 	s = cowmem_map(sfd, LAB_PAGES, 0);
 	ASSERT_NE(NULL, s);
-	ASSERT_EQ(0, lab_read(PG(s, 0), &c));
+	ASSERT_EQ(0, lab_read(PG(s, 0), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('T', c)
 	TH_LOG("the snapshot read %s from page 0, which the view wrote after the snapshot: the frame was still shared (the snapshot holds it through a shared index node, though the frame itself counts one holder), and the write reused it in place",
 	       lab_byte(c, self->got));
 	munmap(s, LAB_PAGES * self->psz);
 	close(sfd);
 
-	ASSERT_EQ(0, lab_write(PG(self->a, 2), 'V'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 2), 'V'))
+	TH_LOG("%s", lab_prep);
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
 	ASSERT_LE(0, sfd);
 	close(sfd);
@@ -538,13 +558,16 @@ TEST_F(lab, ex3_reuse_remaps_block)
 
 	if (lab_skip(_metadata, 3))
 		return;
-	for (i = 0; i < LAB_PAGES; i++)
-		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
+	for (i = 0; i < LAB_PAGES; i++) {
+		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
+		TH_LOG("%s", lab_prep);
+	}
 	sfd = cowmem_snapshot(self->fd, self->a, 0);
 	ASSERT_LE(0, sfd)
 	TH_LOG("COWMEM_IOC_SNAPSHOT failed: %s", strerror(errno));
 	/* Maps the block read-only while the snapshot shares it. */
-	ASSERT_EQ(0, lab_read(PG(self->a, 0), &c));
+	ASSERT_EQ(0, lab_read(PG(self->a, 0), &c))
+	TH_LOG("%s", lab_prep);
 	close(sfd);
 	lab_stats(&before);
 	sig = lab_write(PG(self->a, 0), 'Z');
@@ -556,8 +579,10 @@ TEST_F(lab, ex3_reuse_remaps_block)
 	TH_LOG("writing page 0 once its snapshot was gone allocated %ld page(s): its frame is the view's alone, reuse it",
 	       after.page_allocs - before.page_allocs);
 	lab_stats(&before);
-	for (i = 1; i < LAB_PAGES; i++)
-		ASSERT_EQ(0, lab_write(PG(self->a, i), 'A' + i));
+	for (i = 1; i < LAB_PAGES; i++) {
+		ASSERT_EQ(0, lab_write(PG(self->a, i), 'A' + i))
+		TH_LOG("%s", lab_prep);
+	}
 	lab_stats(&after);
 	ASSERT_EQ(before.faults, after.faults)
 	TH_LOG("after the reuse of page 0, writing pages 1 to %d faulted %ld times: their frames were the view's alone again, and the reuse should have zapped the block and mapped it again writable (cowmem_remap_around())",
@@ -576,8 +601,10 @@ TEST_F(lab, ex4_child_sees_parent_pages)
 
 	if (lab_skip(_metadata, 4))
 		return;
-	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
+		TH_LOG("%s", lab_prep);
+	}
 	ASSERT_LE(0, peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		for (i = 0; i < 4; i++) {
@@ -604,7 +631,8 @@ TEST_F(lab, ex4_parent_write_after_fork)
 
 	if (lab_skip(_metadata, 4))
 		return;
-	ASSERT_EQ(0, lab_write(PG(self->a, 3), 'X'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 3), 'X'))
+	TH_LOG("%s", lab_prep);
 	ASSERT_LE(0, peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		if (peer_recv(&lab_peer, &go, 1))
@@ -638,7 +666,8 @@ TEST_F(lab, ex4_child_write_after_fork)
 
 	if (lab_skip(_metadata, 4))
 		return;
-	ASSERT_EQ(0, lab_write(PG(self->a, 2), 'p'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 2), 'p'))
+	TH_LOG("%s", lab_prep);
 	ASSERT_LE(0, peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		sig = lab_write(PG(self->a, 2), 'C');
@@ -648,7 +677,8 @@ TEST_F(lab, ex4_child_write_after_fork)
 		lab_say("");
 	}
 	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
-	ASSERT_EQ(0, lab_read(PG(self->a, 2), &c));
+	ASSERT_EQ(0, lab_read(PG(self->a, 2), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('p', c)
 	TH_LOG("after fork the parent read %s from page 2, which only the child wrote after the fork: the child's write did not break COW (did the child inherit the parent's writable PTE? copy_page_range() copies what the parent still maps at fork)",
 	       lab_byte(c, self->got));
@@ -668,7 +698,8 @@ TEST_F(lab, ex4_child_mappings_share_one_clone)
 	if (lab_skip(_metadata, 4))
 		return;
 	ASSERT_NE(NULL, b);
-	ASSERT_EQ(0, lab_write(PG(self->a, 1), 'm'));
+	ASSERT_EQ(0, lab_write(PG(self->a, 1), 'm'))
+	TH_LOG("%s", lab_prep);
 	ASSERT_LE(0, peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		sig = lab_write(PG(self->a, 1), 'M');
@@ -703,8 +734,10 @@ TEST_F(lab, ex5_neighbour_write_after_fork)
 
 	if (lab_skip(_metadata, 5))
 		return;
-	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
+		TH_LOG("%s", lab_prep);
+	}
 	ASSERT_LE(0, peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		sig = lab_read(PG(self->a, 0), &c);
@@ -716,7 +749,8 @@ TEST_F(lab, ex5_neighbour_write_after_fork)
 		lab_say("");
 	}
 	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
-	ASSERT_EQ(0, lab_read(PG(self->a, 1), &c));
+	ASSERT_EQ(0, lab_read(PG(self->a, 1), &c))
+	TH_LOG("%s", lab_prep);
 	ASSERT_EQ('b', c)
 	TH_LOG("after fork the parent read %s from page 1, which only the child wrote, after it read page 0: the child's PTE of page 1 was writable though its frame was shared (something mapped it along with page 0)",
 	       lab_byte(c, self->got));
@@ -731,8 +765,10 @@ TEST_F(lab, ex5_check_after_read_after_fork)
 
 	if (lab_skip(_metadata, 5))
 		return;
-	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
+		TH_LOG("%s", lab_prep);
+	}
 	ASSERT_LE(0, peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		sig = lab_read(PG(self->a, 2), &c);
