@@ -6,6 +6,8 @@
 #   make demo    show fork's copy-on-write happening, in the VM
 #   make vm      an interactive shell in the VM with the module loaded
 #   make doctor  is this machine ready? one line per check, with its fix
+#   make lab     the workshop lab's tree in lab/ (EX=k: 1..k-1 solved);
+#                make grade scores it in the VM (docs/lab.md)
 #   make         build the module and tools against KDIR
 # Each installs (as root) what it needs first, or names the apt command
 # (as a normal user): scripts/deps build, run or dev.
@@ -85,6 +87,19 @@ vm: deps-run module tools
 doctor:
 	scripts/doctor
 
+# The workshop lab (docs/lab.md): make lab [EX=k] writes lab/ from module/
+# and labsrc/manifest; make grade [EX=n] scores lab/ (exercise n alone);
+# make test-lab proves the lab itself (every k, the solution, the mistakes).
+EX ?=
+lab:
+	scripts/lab --ex $(or $(EX),1)
+
+grade: deps-dev
+	scripts/grade --kver $(KVER) $(if $(EX),--ex $(EX))
+
+test-lab: deps-dev
+	scripts/test-lab --kver $(KVER)
+
 # The workshop archive: needs only QEMU on the attendee's side (as root, once).
 bundle:
 	scripts/bundle
@@ -127,6 +142,7 @@ clean:
 	$(MAKE) -C tools clean
 
 .PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle clean
+.PHONY: lab grade test-lab
 .PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
 .PHONY: install dkms-install dkms-remove install-udev

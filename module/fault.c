@@ -263,10 +263,12 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		.vmf = vmf,
 		.mkwrite = mkwrite,
 	};
+	int err;
 
 	trace_fault(view->id, vmf->pgoff, true, false);
-	if (cowmem_do_wp(&w))
-		return VM_FAULT_OOM;
+	err = cowmem_do_wp(&w);
+	if (err)
+		return vmf_error(err); /* -ENOMEM: VM_FAULT_OOM; else SIGBUS */
 	return cowmem_insert(vmf, w.frame, true);
 }
 
