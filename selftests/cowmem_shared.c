@@ -747,6 +747,70 @@ TEST(world_lock_holds_2100_regions)
 	}
 }
 
+#define FORKED_VIEWS 2100
+
+/*
+ * One region mapped by this process and by 2,100 forked children, each
+ * with a view of its own (a fork clones the view), parked on a pipe.
+ */
+FIXTURE(forked_views)
+{
+	int fd, gate[2];
+	char *map;
+	pid_t pid[FORKED_VIEWS];
+	int nr;
+};
+
+FIXTURE_SETUP(forked_views)
+{
+	char c;
+
+	ASSERT_EQ(0, pipe(self->gate));
+	self->fd = cowmem_open();
+	ASSERT_LE(0, self->fd);
+	self->map = cowmem_map(self->fd, 1, 0);
+	ASSERT_NE(NULL, self->map);
+	poke(self->map, 'p');
+	for (; self->nr < FORKED_VIEWS; self->nr++) {
+		self->pid[self->nr] = fork();
+		ASSERT_LE(0, self->pid[self->nr]);
+		if (!self->pid[self->nr]) {
+			close(self->gate[1]);
+			_exit(read(self->gate[0], &c, 1) == 0 ? 0 : 1);
+		}
+	}
+	close(self->gate[0]);
+}
+
+FIXTURE_TEARDOWN(forked_views)
+{
+	close(self->gate[1]);
+	for (int i = 0; i < self->nr; i++)
+		EXPECT_EQ(0, cowmem_wait(self->pid[i]));
+	munmap(self->map, cowmem_page_size());
+	close(self->fd);
+}
+
+/*
+ * PAGE_INFO and MERGE lock every view they may read of a region: root,
+ * over 2,101 views (more than lockdep counts nested under one lock),
+ * counts them all, and lockdep, where the kernel has it, is still on.
+ */
+TEST_F_TIMEOUT(forked_views, lockset_holds_2100_views, 600)
+{
+	struct cowmem_page_info info;
+	struct cowmem_merge_args a;
+	long lockdep = lockdep_on_now();
+
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 1, &info));
+	EXPECT_EQ(FORKED_VIEWS + 1, info.refcount);
+	ASSERT_EQ(0, cowmem_merge(self->fd, self->map, -1, 0,
+				  COWMEM_MERGE_MAX_BUDGET, &a));
+	EXPECT_EQ(FORKED_VIEWS + 1, a.scanned);
+	if (lockdep == 1)
+		EXPECT_EQ(1, lockdep_on_now());
+}
+
 /*
  * Merges @n pages after page @first, written with the same contents, into
  * the frame page @first holds: one stretch per call, starting at the page
