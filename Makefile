@@ -5,6 +5,7 @@
 #   make unit    the page index's unit tests, on the host
 #   make demo    show fork's copy-on-write happening, in the VM
 #   make vm      an interactive shell in the VM with the module loaded
+#                (make vm CMD='...': one command there instead)
 #   make doctor  is this machine ready? one line per check, with its fix
 #   make         build the module and tools against KDIR
 # Each installs (as root) what it needs first, or names the apt command
@@ -79,8 +80,11 @@ fuzz: module selftests
 		 rc=$$?; rmmod cowmem; exit $$rc'
 
 # make selftests vm: the selftests too (selftests/run_tests.sh in the guest).
+# make vm CMD='insmod module/cowmem.ko && tools/cowdemo': that command in the
+# guest instead of the shell (its exit status is make's); it reaches bash
+# through the environment, so its quoting is left as it is.
 vm: deps-run module tools
-	scripts/vm --kver $(KVER)
+	scripts/vm --kver $(KVER) $(if $(CMD),-- bash -c "$$CMD")
 
 doctor:
 	scripts/doctor
@@ -88,6 +92,11 @@ doctor:
 # The workshop archive: needs only QEMU on the attendee's side (as root, once).
 bundle:
 	scripts/bundle
+
+# The archive as an attendee gets it: a bare bookworm with QEMU, a normal
+# user, TCG (as root; CI runs it once, from .ci/run).
+test-bundle:
+	scripts/test-bundle
 
 deps:
 	scripts/deps
@@ -126,7 +135,7 @@ clean:
 	$(MAKE) -C selftests/index clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle clean
+.PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle test-bundle clean
 .PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
 .PHONY: install dkms-install dkms-remove install-udev
