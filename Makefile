@@ -81,10 +81,11 @@ fuzz: module selftests
 
 # make selftests vm: the selftests too (selftests/run_tests.sh in the guest).
 # make vm CMD='insmod module/cowmem.ko && tools/cowdemo': that command in the
-# guest instead of the shell (its exit status is make's); it reaches bash
-# through the environment, so its quoting is left as it is.
+# guest instead of the shell (make fails when it does), as typed: make
+# neither expands its $ nor exports it.
+unexport CMD
 vm: deps-run module tools
-	scripts/vm --kver $(KVER) $(if $(CMD),-- bash -c "$$CMD")
+	scripts/vm --kver $(KVER) $(if $(value CMD),-- bash -c '$(subst ','\'',$(value CMD))')
 
 doctor:
 	scripts/doctor
