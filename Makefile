@@ -7,6 +7,7 @@
 #   make vm      an interactive shell in the VM with the module loaded
 #                (make vm CMD='...': one command there instead)
 #   make doctor  is this machine ready? one line per check, with its fix
+#   make bundle  the workshop archive (make test-bundle: tried as an attendee)
 #   make         build the module and tools against KDIR
 # Each installs (as root) what it needs first, or names the apt command
 # (as a normal user): scripts/deps build, run or dev.
