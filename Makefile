@@ -5,9 +5,11 @@
 #   make unit    the page index's unit tests, on the host
 #   make demo    show fork's copy-on-write happening, in the VM
 #   make vm      an interactive shell in the VM with the module loaded
+#                (make vm CMD='...': one command there instead)
 #   make doctor  is this machine ready? one line per check, with its fix
 #   make lab     the workshop lab's tree in lab/ (EX=k: 1..k-1 solved);
 #                make grade scores it in the VM (docs/lab.md)
+#   make bundle  the workshop archive (make test-bundle: tried as an attendee)
 #   make         build the module and tools against KDIR
 # Each installs (as root) what it needs first, or names the apt command
 # (as a normal user): scripts/deps build, run or dev.
@@ -81,8 +83,12 @@ fuzz: module selftests
 		 rc=$$?; rmmod cowmem; exit $$rc'
 
 # make selftests vm: the selftests too (selftests/run_tests.sh in the guest).
+# make vm CMD='insmod module/cowmem.ko && tools/cowdemo': that command in the
+# guest instead of the shell (make fails when it does), as typed: make
+# neither expands its $ nor exports it.
+unexport CMD
 vm: deps-run module tools
-	scripts/vm --kver $(KVER)
+	scripts/vm --kver $(KVER) $(if $(value CMD),-- bash -c '$(subst ','\'',$(value CMD))')
 
 doctor:
 	scripts/doctor
@@ -103,6 +109,11 @@ test-lab: deps-dev
 # The workshop archive: needs only QEMU on the attendee's side (as root, once).
 bundle:
 	scripts/bundle
+
+# The archive as an attendee gets it: a bare bookworm with QEMU, a normal
+# user, TCG (as root; CI runs it once, from .ci/run).
+test-bundle:
+	scripts/test-bundle
 
 deps:
 	scripts/deps
@@ -141,7 +152,7 @@ clean:
 	$(MAKE) -C selftests/index clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle clean
+.PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle test-bundle clean
 .PHONY: lab grade test-lab
 .PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
