@@ -63,14 +63,21 @@ bool cowmem_world_is_mine(void);
 void cowmem_world_assert_locked(void);
 long cowmem_world_count_views(void);
 
+/* Does current hold @region's lock as part of the world lock? */
+static inline bool cowmem_world_holds(struct cowmem_region *region)
+{
+	return cowmem_world_is_mine() && mutex_is_locked(&region->lock);
+}
+
 /*
  * For the functions called with @region's lock held, on its own or as part
  * of the world lock (which lockdep does not see: lockset.c).
  */
-#define cowmem_assert_region_locked(region)                  \
-	lockdep_assert((cowmem_world_is_mine() &&            \
-			mutex_is_locked(&(region)->lock)) || \
-		       lockdep_is_held(&(region)->lock))
+static inline void cowmem_assert_region_locked(struct cowmem_region *region)
+{
+	lockdep_assert(cowmem_world_holds(region) ||
+		       lockdep_is_held(&region->lock));
+}
 
 /* dev.c: the device; the features and observers add its ioctls at load */
 struct cowmem_ioctl {
