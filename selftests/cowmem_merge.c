@@ -432,7 +432,10 @@ static int merge_in_memcg(int fd, const void *map, const char *max)
 	return status;
 }
 
-/* MERGE's tables are charged to the caller's cgroup: ENOMEM with 1 MiB of room, run with 64 MiB. */
+/*
+ * MERGE's tables are charged to the caller's cgroup: ENOMEM with 128 KiB
+ * of room (less than a full budget's 144 KiB), run with 64 MiB.
+ */
 TEST_F(memcgs, merge_tables_are_charged_to_the_caller)
 {
 	int status;
@@ -443,7 +446,7 @@ TEST_F(memcgs, merge_tables_are_charged_to_the_caller)
 	status = merge_in_memcg(self->fd, self->map, "64M");
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	status = merge_in_memcg(self->fd, self->map, "1M");
+	status = merge_in_memcg(self->fd, self->map, "128K");
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(2, WEXITSTATUS(status));
 }
