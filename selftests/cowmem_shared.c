@@ -553,7 +553,7 @@ static long lockdep_on_now(void)
 #define FLOOD_CG CGROOT "/cowmem_shared"
 #define FLOOD_LIMIT (64L << 20)
 #define FLOOD_REGIONS 64
-#define FLOOD_THREADS 256
+#define FLOOD_THREADS 64 /* one a region: each allocates at once */
 #define FLOOD_SECONDS 2
 
 /* What the flood's threads did, in memory the parent reads after it. */
