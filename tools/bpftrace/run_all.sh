@@ -30,9 +30,11 @@ trace_limit=${TRACE_LIMIT:-400}
 logs=$(mktemp -d)
 declare -A pids=()
 
-# timeout passes SIGINT and SIGTERM on to its bpftrace.
+# timeout passes SIGINT and SIGTERM on to its bpftrace. Printing the maps
+# at exit can take tens of seconds under TCG on a busy host: 30 s was once
+# too little for cow_breaks.bt, which was then killed before printing.
 stop_all() {
-	local s deadline=$((SECONDS + 30))
+	local s deadline=$((SECONDS + 90))
 
 	for s in "${!pids[@]}"; do
 		kill -INT "${pids[$s]}" 2>/dev/null || true
