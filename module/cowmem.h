@@ -106,8 +106,11 @@
  *                               counts under it: limits.c)
  *
  * Two region->locks, or several view->locks, are held at once only by
- * lockset.c, and by the world lock (lockset.c too); the rules for each
- * lock sit with the code that relies on them.
+ * lockset.c, and by the world lock (lockset.c too): regions in id order
+ * (cowmem_regions' order), then views. Lockdep sees one view lock of a
+ * lockset and none of the world lock's region and view locks (it cannot
+ * count thousands), so for those that order is kept by hand, not checked.
+ * The rules for each lock sit with the code that relies on them.
  *
  * References and lifetimes
  * ------------------------
