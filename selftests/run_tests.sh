@@ -75,6 +75,21 @@ else
 	skip=$((skip + 1))
 fi
 
+# cowstat --map in an 80x24 tmux pane beside the kernel's own COW.
+test_map="$here/../tools/test-map.sh"
+if command -v tmux >/dev/null; then
+	if timeout -k 10 180 "$test_map"; then
+		echo "ok - cowstat --map draws the views and the kernel's own COW alike"
+		pass=$((pass + 1))
+	else
+		echo "not ok - cowstat --map (tools/test-map.sh)"
+		fail=$((fail + 1))
+	fi
+else
+	echo "ok - cowstat --map # SKIP no tmux in this guest"
+	skip=$((skip + 1))
+fi
+
 # Every process of the run is gone: the module must hold nothing any more.
 stats=/sys/kernel/debug/cowmem/stats
 held=$(grep -E '^(regions|views|pages|shared_pages): ' "$stats" | grep -v ': 0$' || true)

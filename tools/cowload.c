@@ -6,10 +6,15 @@
  * and in the parent, and reuses once the children are gone. It also checks
  * that nobody sees another process's writes, and exits 0 when all is well.
  *
- *   cowload [-n PAGES] [-c CHILDREN] [--hold SECONDS]
+ *   cowload [-n PAGES] [-c CHILDREN] [--hold S] [--linger S] [--native]
  *
  * --hold keeps the parent and its children alive for SECONDS once all of
- * them wrote, while their views still share pages, e.g. for cowstat.
+ * them wrote, while their views still share pages, e.g. for cowstat;
+ * --linger keeps the parent SECONDS more once they are gone and it rewrote
+ * its pages, all of them its own again (reuses).
+ * --native does every access on a private anonymous mapping of the same
+ * size too: the kernel's own COW on the same workload, for
+ * cowstat --map --native PID.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +33,14 @@
 
 struct load {
 	char *map;
+	char *native; /* --native: a private anonymous twin, or NULL */
+	bool with_native;
 	size_t psz;
 	size_t pages; /* size of the mapping */
 	size_t written; /* the parent writes [0, written) before fork() */
 	int children;
 	unsigned int hold;
+	unsigned int linger; /* the parent, after the children and the reuses */
 };
 
 static char *page(const struct load *l, size_t i)
@@ -40,16 +48,45 @@ static char *page(const struct load *l, size_t i)
 	return l->map + i * l->psz;
 }
 
-/* One byte per page is enough to tell whose write a page holds. */
-static int page_holds(const struct load *l, size_t i, char tag, const char *who)
+/* --native: the same page of the anonymous twin, written alike. */
+static char *twin(const struct load *l, size_t i)
 {
-	const char *p = page(l, i);
+	return l->native ? l->native + i * l->psz : NULL;
+}
 
+/* Every access goes to both mappings: the same workload on each COW. */
+static void fill(const struct load *l, size_t i, char tag)
+{
+	memset(page(l, i), tag, l->psz);
+	if (l->native)
+		memset(twin(l, i), tag, l->psz);
+}
+
+static void poke(const struct load *l, size_t i, char tag)
+{
+	page(l, i)[l->psz / 2] = tag;
+	if (l->native)
+		twin(l, i)[l->psz / 2] = tag;
+}
+
+/* One byte per page is enough to tell whose write a page holds. */
+static int tag_check(const struct load *l, const char *p, size_t i, char tag,
+		     const char *who)
+{
 	if (p[0] == tag && p[l->psz - 1] == tag)
 		return 0;
 	fprintf(stderr, "cowload: %s: page %zu holds %#x, expected %#x\n", who,
 		i, (unsigned char)p[0], (unsigned char)tag);
 	return -1;
+}
+
+static int page_holds(const struct load *l, size_t i, char tag, const char *who)
+{
+	int bad = tag_check(l, page(l, i), i, tag, who);
+
+	if (l->native)
+		bad |= tag_check(l, twin(l, i), i, tag, who);
+	return bad;
 }
 
 /*
@@ -85,7 +122,7 @@ static int child(const struct load *l, int c, const struct cowmem_peer *p)
 				  "child");
 	for (i = 0; i < l->written; i++)
 		if (in_block(l, i, c))
-			memset(page(l, i), 'a' + c, l->psz);
+			fill(l, i, 'a' + c);
 	for (i = 0; i < l->written; i++) {
 		tag = in_block(l, i, c) ? 'a' + c : PARENT_TAG;
 		bad |= page_holds(l, i, tag, "child");
@@ -167,10 +204,10 @@ static int run(const struct load *l)
 	for (i = 0; i < MAX_CHILDREN; i++)
 		kids[i].pid = -1;
 	for (i = 0; i < l->written; i++)
-		memset(page(l, i), PARENT_TAG, l->psz);
+		fill(l, i, PARENT_TAG);
 	bad = spawn(l, kids) ? 1 : 0;
 	for (i = first; i < l->written && i < first + 4; i++)
-		memset(page(l, i), PARENT_TAG, l->psz);
+		fill(l, i, PARENT_TAG);
 	wait_written(l, kids);
 	if (l->hold && !bad) {
 		announce(l, kids);
@@ -179,20 +216,27 @@ static int run(const struct load *l)
 	bad |= reap(l, kids);
 	/* Before any read: a read would map the now exclusive pages writable. */
 	for (i = 0; i < l->written; i++)
-		page(l, i)[l->psz / 2] = PARENT_TAG;
+		poke(l, i, PARENT_TAG);
 	for (i = 0; i < l->pages; i++)
 		bad |= page_holds(l, i, i < l->written ? PARENT_TAG : 0,
 				  "parent");
+	if (l->linger)
+		sleep(l->linger);
 	return bad;
 }
 
 static void print_help(FILE *f)
 {
 	fprintf(f,
-		"usage: cowload [-n PAGES] [-c CHILDREN] [--hold SECONDS]\n"
+		"usage: cowload [-n PAGES] [-c CHILDREN] [--hold SECONDS] [--linger SECONDS]\n"
+		"               [--native]\n"
 		"  -n PAGES        pages to map (default 64; the parent writes 3/4 of them)\n"
 		"  -c CHILDREN     children to fork (default 3, at most %d)\n"
-		"  --hold SECONDS  keep every process alive SECONDS after its writes\n",
+		"  --hold SECONDS  keep every process alive SECONDS after its writes\n"
+		"  --linger SECONDS  keep the parent alive SECONDS more once its children\n"
+		"                  are gone and it rewrote its pages (reuses, no copies)\n"
+		"  --native        the same accesses on a private anonymous mapping too,\n"
+		"                  the kernel's own COW (cowstat --map --native PID)\n",
 		MAX_CHILDREN);
 }
 
@@ -216,6 +260,8 @@ static void parse(int argc, char **argv, struct load *l)
 {
 	static const struct option opts[] = {
 		{ "hold", required_argument, NULL, 'H' },
+		{ "native", no_argument, NULL, 'N' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,6 +277,12 @@ static void parse(int argc, char **argv, struct load *l)
 			break;
 		case 'H':
 			l->hold = parse_number(optarg, 0, 86400);
+			break;
+		case 'L':
+			l->linger = parse_number(optarg, 0, 86400);
+			break;
+		case 'N':
+			l->with_native = true;
 			break;
 		case 'h':
 			print_help(stdout);
@@ -265,7 +317,17 @@ int main(int argc, char **argv)
 		perror("cowload: mmap /dev/cowmem");
 		return 1;
 	}
+	if (l.with_native) {
+		l.native = mmap(NULL, l.pages * l.psz, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (l.native == MAP_FAILED) {
+			perror("cowload: mmap the anonymous twin");
+			return 1;
+		}
+	}
 	bad = run(&l);
+	if (l.native)
+		munmap(l.native, l.pages * l.psz);
 	munmap(l.map, l.pages * l.psz);
 	close(fd);
 	printf("cowload: %zu pages, %d children: %s\n", l.pages, l.children,

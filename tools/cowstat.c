@@ -7,6 +7,10 @@
  *
  *   cowstat [-p PID] [--watch [SECONDS]]
  *   cowstat --dot [-p PID] >views.dot && dot -Tsvg views.dot >views.svg
+ *   cowstat --map [-p PID] [--native PID] [--watch [SECONDS]]
+ *
+ * --map (cowstat_map.c) draws one cell per page, for the projector, and
+ * --native (cowstat_native.c) the kernel's own COW beside it.
  *
  * Each debugfs file is a consistent snapshot of its own, but cowstat reads
  * one view after another: a view that changes meanwhile shows its new state.
@@ -22,34 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cowmem_user.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* One line of debugfs "pages", its shared_with list its own copy. */
-struct page {
-	unsigned long pgoff;
-	unsigned long pfn; /* identity only, never printed; 0 for the zero page */
-	unsigned long refcount;
-	char state[16]; /* shared, exclusive or zero */
-	char *with; /* the other views sharing it, or "-" */
-};
-
-/* One line of debugfs "views", and the view's pages once loaded. */
-struct view {
-	struct cowmem_view_line line;
-	struct page *pages;
-	size_t nr_pages;
-};
-
-struct views {
-	struct view *v;
-	size_t n;
-};
+#include "cowstat.h"
 
 struct opts {
 	long pid; /* 0: every process */
 	bool dot;
+	bool map;
+	long native; /* --map --native PID, or 0 */
 	double watch; /* seconds between redraws, 0: draw once */
 };
 
@@ -127,7 +110,7 @@ static int views_add(struct views *vs, const struct view *v)
 }
 
 /* The live views, of @pid only unless it is 0, sorted by id. */
-static int load_views(struct views *vs, long pid)
+int cowstat_load_views(struct views *vs, long pid)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -151,7 +134,7 @@ static int load_views(struct views *vs, long pid)
 	return ret;
 }
 
-static void free_views(struct views *vs)
+void cowstat_free_views(struct views *vs)
 {
 	size_t i, j;
 
@@ -196,7 +179,7 @@ static int view_add_page(struct view *v, const struct page *p)
  * Reads debugfs "pages" for @v alone (its id written to the open file
  * first); a view that died meanwhile just has none.
  */
-static int load_pages(struct view *v)
+int cowstat_load_pages(struct view *v)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -286,17 +269,17 @@ static int render_text(FILE *out, const struct opts *o)
 
 	if (print_summary(out))
 		return -1;
-	ret = load_views(&vs, o->pid);
+	ret = cowstat_load_views(&vs, o->pid);
 	if (!ret)
 		print_views(out, &vs);
 	for (i = 0; !ret && o->pid && i < vs.n; i++) {
-		ret = load_pages(&vs.v[i]);
+		ret = cowstat_load_pages(&vs.v[i]);
 		if (!ret)
 			print_pages(out, &vs.v[i]);
 	}
 	if (!ret && o->pid && !vs.n)
 		ret = 1;
-	free_views(&vs);
+	cowstat_free_views(&vs);
 	return ret;
 }
 
@@ -542,9 +525,9 @@ static int render_dot(FILE *out, const struct opts *o)
 	size_t i;
 	int ret;
 
-	ret = load_views(&vs, o->pid);
+	ret = cowstat_load_views(&vs, o->pid);
 	for (i = 0; !ret && i < vs.n; i++)
-		ret = load_pages(&vs.v[i]);
+		ret = cowstat_load_pages(&vs.v[i]);
 	if (!ret && vs.n)
 		qsort(vs.v, vs.n, sizeof(*vs.v), region_cmp);
 	if (!ret)
@@ -553,12 +536,16 @@ static int render_dot(FILE *out, const struct opts *o)
 		dot_graph(out, &vs, &fr);
 	free(fr.pfn);
 	free(fr.node);
-	free_views(&vs);
+	cowstat_free_views(&vs);
 	return ret;
 }
 
 static int render(FILE *out, const struct opts *o)
 {
+	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+
+	if (o->map)
+		return cowstat_map(out, o->pid, o->native, color);
 	return o->dot ? render_dot(out, o) : render_text(out, o);
 }
 
@@ -624,13 +611,19 @@ static int watch(const struct opts *o)
 static void print_help(FILE *f)
 {
 	fprintf(f,
-		"usage: cowstat [-p PID] [--watch [SECONDS]] [--dot]\n"
+		"usage: cowstat [-p PID] [--watch [SECONDS]] [--dot | --map [--native PID]]\n"
 		"Shows what cowmem holds, from %s (root only).\n"
 		"  (none)             counters, then every live view\n"
 		"  -p, --pid PID      only PID's views, and the pages of each\n"
 		"  --watch [SECONDS]  redraw every SECONDS (default 1) until Ctrl-C\n"
 		"  --dot              a Graphviz digraph of the views and the pages they\n"
 		"                     share: cowstat --dot | dot -Tsvg >cowmem.svg\n"
+		"  --map              one cell per page, one row per view (with -p, PID's\n"
+		"                     regions): . untouched, z zero page, # exclusive,\n"
+		"                     2-9 shared by that many; with --watch, changes flash\n"
+		"  --native PID       with --map: the kernel's own COW beside it, in the\n"
+		"                     same-sized private anonymous mappings of PID and its\n"
+		"                     children (/proc/PID/pagemap, /proc/kpagecount)\n"
 		"  -h, --help         this text\n",
 		COWMEM_DEBUGFS);
 }
@@ -667,6 +660,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "watch", optional_argument, NULL, 'w' },
 		{ "dot", no_argument, NULL, 'd' },
+		{ "map", no_argument, NULL, 'm' },
+		{ "native", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -687,6 +682,12 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'd':
 			o->dot = true;
 			break;
+		case 'm':
+			o->map = true;
+			break;
+		case 'n':
+			o->native = parse_pid(optarg);
+			break;
 		case 'h':
 			print_help(stdout);
 			exit(0);
@@ -695,8 +696,18 @@ static void parse(int argc, char **argv, struct opts *o)
 			exit(2);
 		}
 	}
-	if (o->dot && o->watch) {
-		fprintf(stderr, "cowstat: --dot draws once: no --watch\n");
+	if (o->dot && (o->watch || o->map)) {
+		fprintf(stderr,
+			"cowstat: --dot draws once, alone: no --watch or --map\n");
+		exit(2);
+	}
+	if (o->native && !o->map) {
+		fprintf(stderr, "cowstat: --native PID goes with --map\n");
+		exit(2);
+	}
+	if (o->native && geteuid()) {
+		fprintf(stderr,
+			"cowstat: --native reads /proc/kpagecount and the frames in /proc/PID/pagemap: run it as root\n");
 		exit(2);
 	}
 	if (optind != argc) {
