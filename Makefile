@@ -90,6 +90,13 @@ unexport CMD
 vm: deps-run module tools
 	scripts/vm --kver $(KVER) $(if $(value CMD),-- bash -c '$(subst ','\'',$(value CMD))')
 
+# The VM with the lab's module (lab/, from make lab) built and loaded; CMD
+# runs after the load, as with make vm.
+lab-vm: deps-run tools
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/lab W=1 modules
+	COWMEM_MODULE=$(CURDIR)/lab/module/cowmem.ko scripts/vm --kver $(KVER) \
+		$(if $(value CMD),-- bash -c 'insmod lab/module/cowmem.ko && { $(subst ','\'',$(value CMD)); }')
+
 doctor:
 	scripts/doctor
 
@@ -105,6 +112,10 @@ grade: deps-dev
 
 test-lab: deps-dev
 	scripts/test-lab --kver $(KVER)
+
+# docs/lab.md's commands, run as an attendee types them.
+test-handout: deps-dev
+	scripts/test-handout --kver $(KVER)
 
 # The workshop archive: needs only QEMU on the attendee's side (as root, once).
 bundle:
@@ -153,7 +164,7 @@ clean:
 	$(MAKE) -C tools clean
 
 .PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle test-bundle clean
-.PHONY: lab grade test-lab
+.PHONY: lab lab-vm grade test-lab test-handout
 .PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
 .PHONY: install dkms-install dkms-remove install-udev
