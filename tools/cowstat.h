@@ -54,6 +54,7 @@ enum cell {
 
 /* One row of the map: one mapping of one process. */
 struct map_row {
+	char key[48]; /* the same row from frame to frame (what flashes) */
 	long pid; /* 0 when the process is gone */
 	char comm[32];
 	size_t n; /* pages */
@@ -66,8 +67,8 @@ struct map_rows {
 	size_t n;
 };
 
-int cowstat_map_rows_add(struct map_rows *rows, long pid, const char *comm,
-			 size_t n);
+int cowstat_map_rows_add(struct map_rows *rows, const char *key, long pid,
+			 const char *comm, size_t n);
 void cowstat_map_rows_free(struct map_rows *rows);
 
 /*

@@ -74,8 +74,8 @@ static void seen_turn(void)
 	seen_now_n = 0;
 }
 
-int cowstat_map_rows_add(struct map_rows *rows, long pid, const char *comm,
-			 size_t n)
+int cowstat_map_rows_add(struct map_rows *rows, const char *key, long pid,
+			 const char *comm, size_t n)
 {
 	struct map_row *grown, *r;
 
@@ -86,6 +86,7 @@ int cowstat_map_rows_add(struct map_rows *rows, long pid, const char *comm,
 	r = &rows->r[rows->n];
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
+	snprintf(r->key, sizeof(r->key), "%s", key);
 	snprintf(r->comm, sizeof(r->comm), "%s", comm);
 	r->n = n;
 	r->cell = calloc(n ? n : 1, sizeof(*r->cell));
@@ -177,11 +178,10 @@ static void put_ruler(FILE *out, size_t first, size_t n)
 	fputc('\n', out);
 }
 
-/* One row, MAP_WIDTH cells a line; @key names it from frame to frame. */
-static void put_row(FILE *out, const struct map_row *r, const char *key,
-		    bool color)
+/* One row, MAP_WIDTH cells a line, the cells that changed flashing. */
+static void put_row(FILE *out, const struct map_row *r, bool color)
 {
-	const char *was = seen_find(key, r->n), *style = NULL;
+	const char *was = seen_find(r->key, r->n), *style = NULL;
 	bool reversed = false;
 	char pid[16], *cells;
 	size_t i;
@@ -199,9 +199,7 @@ static void put_row(FILE *out, const struct map_row *r, const char *key,
 		if (i % MAP_WIDTH == 0) {
 			end_style(out, color, &style);
 			if (i)
-				fputc('\n', out);
-			if (i)
-				fprintf(out, "%5s +%-8zu ", "", i);
+				fprintf(out, "\n%5s +%-8zu ", "", i);
 			else
 				fprintf(out, LABEL, pid,
 					r->pid ? r->comm : "(gone)");
@@ -211,7 +209,7 @@ static void put_row(FILE *out, const struct map_row *r, const char *key,
 	}
 	end_style(out, color, &style);
 	fputc('\n', out);
-	seen_keep(key, cells, r->n);
+	seen_keep(r->key, cells, r->n);
 	free(cells);
 }
 
@@ -263,14 +261,16 @@ static int region_rows(struct map_rows *rows, struct views *vs,
 		       unsigned long long region)
 {
 	struct view *v;
+	char key[32];
 	size_t i, j;
 
 	for (i = 0; i < vs->n; i++) {
 		v = &vs->v[i];
 		if (v->line.region != region)
 			continue;
+		snprintf(key, sizeof(key), "view %llu", v->line.id);
 		if (cowstat_load_pages(v) ||
-		    cowstat_map_rows_add(rows, v->line.pid, v->line.comm,
+		    cowstat_map_rows_add(rows, key, v->line.pid, v->line.comm,
 					 v->line.size))
 			return -1;
 		for (j = 0; j < v->nr_pages; j++)
@@ -290,17 +290,12 @@ static bool region_of_pid(const struct views *vs, unsigned long long region,
 	return false;
 }
 
-static void put_rows(FILE *out, const struct map_rows *rows, const char *kind,
-		     bool color)
+static void put_rows(FILE *out, const struct map_rows *rows, bool color)
 {
-	char key[48];
 	size_t i;
 
-	for (i = 0; i < rows->n; i++) {
-		snprintf(key, sizeof(key), "%s/%zu/%ld", kind, i,
-			 rows->r[i].pid);
-		put_row(out, &rows->r[i], key, color);
-	}
+	for (i = 0; i < rows->n; i++)
+		put_row(out, &rows->r[i], color);
 }
 
 /* Whether a view before the @i-th has the same region: drawn already. */
@@ -320,7 +315,6 @@ static int put_regions(FILE *out, struct views *vs, long pid, bool color,
 {
 	struct map_rows rows = { NULL, 0 };
 	unsigned long long region;
-	char kind[32];
 	size_t i;
 	int ret = 0;
 
@@ -337,8 +331,7 @@ static int put_regions(FILE *out, struct views *vs, long pid, bool color,
 			region, rows.r[0].n, rows.n, rows.n == 1 ? "" : "s");
 		put_ruler(out, 0,
 			  rows.r[0].n < MAP_WIDTH ? rows.r[0].n : MAP_WIDTH);
-		snprintf(kind, sizeof(kind), "r%llu", region);
-		put_rows(out, &rows, kind, color);
+		put_rows(out, &rows, color);
 		cowstat_map_rows_free(&rows);
 	}
 	cowstat_map_rows_free(&rows);
@@ -356,7 +349,7 @@ static int put_native(FILE *out, long pid, size_t pages, bool color)
 		pages, pid);
 	if (rows.n) {
 		put_ruler(out, 0, pages < MAP_WIDTH ? pages : MAP_WIDTH);
-		put_rows(out, &rows, "native", color);
+		put_rows(out, &rows, color);
 	} else {
 		fprintf(out, "(none)\n");
 	}

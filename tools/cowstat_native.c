@@ -141,7 +141,7 @@ static int native_row(struct map_rows *rows, long pid, unsigned long start,
 		      size_t pages, const int fds[2])
 {
 	long psz = sysconf(_SC_PAGESIZE);
-	char path[64], comm[32];
+	char path[64], comm[32], key[48];
 	struct map_row *r;
 	uint64_t pm;
 	size_t i;
@@ -152,7 +152,8 @@ static int native_row(struct map_rows *rows, long pid, unsigned long start,
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	read_comm(pid, comm, sizeof(comm));
-	if (cowstat_map_rows_add(rows, pid, comm, pages)) {
+	snprintf(key, sizeof(key), "native %ld@%lx", pid, start);
+	if (cowstat_map_rows_add(rows, key, pid, comm, pages)) {
 		close(fd);
 		return -1;
 	}
