@@ -59,36 +59,30 @@ for test in "$here"/cowmem_*; do
 	run_program "$test"
 done
 
-# The bpftrace tools, all at once around a workload (each bpftrace start
-# compiles for tens of seconds under TCG): one test, where bpftrace exists.
-run_all="$here/../tools/bpftrace/run_all.sh"
-if command -v bpftrace >/dev/null && [[ -x "$run_all" ]]; then
-	if timeout -k 10 600 "$run_all"; then
-		echo "ok - bpftrace tools saw the workload"
-		pass=$((pass + 1))
-	else
-		echo "not ok - bpftrace tools (tools/bpftrace/run_all.sh)"
-		fail=$((fail + 1))
-	fi
-else
-	echo "ok - bpftrace tools # SKIP no bpftrace in this guest"
-	skip=$((skip + 1))
-fi
+# Runs a test script of the tools where the program it needs exists: one
+# ok/not ok line for its exit status, or a skip naming what is missing.
+run_script() {
+	local what=$1 needs=$2 seconds=$3 script=$4
 
-# cowstat --map in an 80x24 tmux pane beside the kernel's own COW.
-test_map="$here/../tools/test-map.sh"
-if command -v tmux >/dev/null; then
-	if timeout -k 10 180 "$test_map"; then
-		echo "ok - cowstat --map draws the views and the kernel's own COW alike"
+	if ! command -v "$needs" >/dev/null; then
+		echo "ok - $what # SKIP no $needs in this guest"
+		skip=$((skip + 1))
+	elif timeout -k 10 "$seconds" "$script"; then
+		echo "ok - $what"
 		pass=$((pass + 1))
 	else
-		echo "not ok - cowstat --map (tools/test-map.sh)"
+		echo "not ok - $what ($script)"
 		fail=$((fail + 1))
 	fi
-else
-	echo "ok - cowstat --map # SKIP no tmux in this guest"
-	skip=$((skip + 1))
-fi
+}
+
+# The bpftrace tools, all at once around a workload (each bpftrace start
+# compiles for tens of seconds under TCG): one test.
+run_script "bpftrace tools saw the workload" bpftrace 600 \
+	"$here/../tools/bpftrace/run_all.sh"
+# cowstat --map in an 80x24 tmux pane beside the kernel's own COW.
+run_script "cowstat --map draws the views and the kernel's own COW alike" tmux 180 \
+	"$here/../tools/test-map.sh"
 
 # Every process of the run is gone: the module must hold nothing any more.
 stats=/sys/kernel/debug/cowmem/stats
