@@ -2,6 +2,7 @@
 #
 # cowmem: driver-level copy-on-write. Everything runs in a QEMU test VM:
 #   make check   build, boot a Debian kernel, run the selftests (the CI command)
+#                (make check-under-load: the same beside a CPU hog per core)
 #   make unit    the page index's unit tests, on the host
 #   make demo    show fork's copy-on-write happening, in the VM
 #   make vm      an interactive shell in the VM with the module loaded
@@ -61,6 +62,11 @@ ifeq ($(KERNEL),debug)
 else
 	scripts/check
 endif
+
+# make check beside a CPU hog per core and a busy QEMU guest, as on a busy
+# laptop (scripts/check-under-load); KVER as for make check.
+check-under-load:
+	scripts/check-under-load $(if $(KVER),--kver $(KVER))
 
 # make check on every installed kernel; the backports kernel (6.12) first
 # gets installed, which adds bookworm-backports to apt's sources.
@@ -163,7 +169,7 @@ clean:
 	$(MAKE) -C selftests/index clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module selftests tools unit check check-all demo bench fuzz vm doctor bundle test-bundle clean
+.PHONY: all module selftests tools unit check check-under-load check-all demo bench fuzz vm doctor bundle test-bundle clean
 .PHONY: lab lab-vm grade test-lab test-handout
 .PHONY: deps deps-build deps-run deps-dev
 .PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format

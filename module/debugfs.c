@@ -106,6 +106,7 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "rollbacks: %lu\n", s.rollbacks);
 	seq_printf(m, "merged_pages: %lu\n", s.merged_pages);
 	seq_printf(m, "merged_zero: %lu\n", s.merged_zero);
+	seq_printf(m, "max_hold_work: %lu\n", cowmem_lockset_max_work());
 	seq_printf(m, "frame_bytes: %u\n", cowmem_frame_bytes());
 	seq_printf(m, "node_bytes: %u\n", cowmem_node_bytes());
 	cowmem_stats_sharing(m);

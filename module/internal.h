@@ -51,10 +51,13 @@ struct cowmem_lockset {
 	struct cowmem_region *regions[2]; /* the second may be NULL */
 	bool (*want)(struct cowmem_view *view); /* NULL: every view */
 	struct cowmem_view *shown; /* the one view lock lockdep sees */
+	unsigned long work; /* units done in this hold: lockset.c */
 };
 
 int cowmem_lockset_lock(struct cowmem_lockset *set);
 void cowmem_lockset_unlock(struct cowmem_lockset *set);
+bool cowmem_lockset_spend(struct cowmem_lockset *set, unsigned long units);
+unsigned long cowmem_lockset_max_work(void);
 bool cowmem_lockset_has(struct cowmem_view *view);
 void cowmem_lockset_assert(struct cowmem_view *view);
 void cowmem_world_lock(void);

@@ -19,6 +19,18 @@
  * view, then what is taken under them), and the others, of the same class
  * and taken in the same order, are taken out of its sight.
  *
+ * Whoever holds a lockset makes every fault on its views wait, other
+ * users' faults too (a region opened once and mapped by several processes,
+ * a MERGE across two regions). So a lockset counts the work done under it
+ * (cowmem_lockset_spend(): one unit is one page of one view looked at),
+ * and its holder drops it and takes it again before COWMEM_HOLD_MAX_WORK
+ * units: no unprivileged caller keeps another user's fault waiting longer
+ * than that. The most any hold did since load is a counter (debugfs stats
+ * max_hold_work) that the selftests check against the bound. MERGE counts
+ * every view it visits. PAGE_INFO describes at most a batch of pages per
+ * hold, but its census walks every index of the region, which is not
+ * counted yet: that is work a region's size and views multiply.
+ *
  * The world lock, for root's debugfs only, locks what any lockset could,
  * but is not a lockset (no view is marked in_lockset): code under it
  * asserts with cowmem_world_assert_locked() and
@@ -26,9 +38,34 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/atomic.h>
 #include <linux/mutex.h>
+#include <linux/cowmem.h>
 
 #include "internal.h"
+
+/*
+ * The most units one hold did since load, for debugfs. Only the larger of
+ * two unlocks at once may win, hence the compare-and-swap; nothing else is
+ * ordered by it (a statistic), so it is relaxed.
+ */
+static atomic_long_t cowmem_lockset_most;
+
+static void cowmem_lockset_note_work(unsigned long work)
+{
+	atomic_long_t *most = &cowmem_lockset_most;
+	long seen = atomic_long_read(most);
+
+	/* A failed swap updates seen: try again while work is still more. */
+	while ((long)work > seen &&
+	       !atomic_long_try_cmpxchg_relaxed(most, &seen, work))
+		;
+}
+
+unsigned long cowmem_lockset_max_work(void)
+{
+	return atomic_long_read(&cowmem_lockset_most);
+}
 
 /* The regions in the order their locks are taken: the lower id first. */
 static void cowmem_lockset_order(struct cowmem_lockset *set,
@@ -114,7 +151,23 @@ int cowmem_lockset_lock(struct cowmem_lockset *set)
 				continue;
 			cowmem_lockset_lock_view(set, view, first);
 		}
+	set->work = 0;
 	return 0;
+}
+
+/*
+ * Counts @units of work about to be done under @set. Returns false, and
+ * counts nothing, when they would take this hold past COWMEM_HOLD_MAX_WORK:
+ * the caller drops the lockset (and may take it again) first. A hold that
+ * has done nothing yet always has room, so that every hold makes progress.
+ * Called with @set locked.
+ */
+bool cowmem_lockset_spend(struct cowmem_lockset *set, unsigned long units)
+{
+	if (set->work && set->work + units > COWMEM_HOLD_MAX_WORK)
+		return false;
+	set->work += units;
+	return true;
 }
 
 /* Unlocks in the reverse order: the views, then the regions. */
@@ -131,6 +184,7 @@ void cowmem_lockset_unlock(struct cowmem_lockset *set)
 		}
 	}
 	set->shown = NULL;
+	cowmem_lockset_note_work(set->work);
 	cowmem_lockset_order(set, &first, &second);
 	if (second)
 		mutex_unlock(&second->lock);

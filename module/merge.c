@@ -41,12 +41,13 @@
 #include "trace.h"
 
 /*
- * Visits between two drops of the locks: a stretch. Pages merge with the
- * pages seen in the same stretch (the frames seen are not held across a
- * drop, so the table is forgotten there), and so the table of pages seen
- * has room for a stretch, or for the budget when that is smaller.
+ * Visits between two drops of the locks: a stretch, as many as one hold of
+ * a lockset may do (cowmem_lockset_spend()). Pages merge with the pages
+ * seen in the same stretch (the frames seen are not held across a drop, so
+ * the table is forgotten there), and so the table of pages seen has room
+ * for a stretch, or for the budget when that is smaller.
  */
-#define COWMEM_MERGE_STRETCH 4096
+#define COWMEM_MERGE_STRETCH COWMEM_HOLD_MAX_WORK
 
 /* A page scanned in this stretch: the first of its contents. */
 struct cowmem_merge_seen {
@@ -66,6 +67,7 @@ struct cowmem_merge {
 	unsigned long nr_seen, max_seen, nr_buckets;
 	unsigned long visits; /* one view at one offset: what budget counts */
 	pgoff_t pos; /* the next offset to scan */
+	unsigned long view_pos; /* and the next of its views, mid-offset */
 	unsigned long freed, freed_zero; /* for stats, which root reads */
 	struct cowmem_merge_args args;
 };
@@ -222,15 +224,21 @@ static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 	cowmem_merge_into(mg, view, pgoff, seen->frame);
 }
 
-/* Scans page @pgoff of every locked view. Called with the lockset held. */
-static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
+/*
+ * Scans page @pgoff of the locked views, from mg->view_pos on, each a unit
+ * of the hold's work. Returns false when the hold is spent before the last
+ * view (mg->view_pos says where to go on), true once every view is done.
+ * Called with the lockset held.
+ */
+static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 {
 	struct cowmem_frame *frame;
 	struct cowmem_view *view;
-	unsigned long i;
 
-	for (i = 0; i < mg->nr_views; i++) {
-		view = mg->views[i];
+	for (; mg->view_pos < mg->nr_views; mg->view_pos++) {
+		if (!cowmem_lockset_spend(&mg->set, 1))
+			return false;
+		view = mg->views[mg->view_pos];
 		cowmem_lockset_assert(view);
 		if (pgoff >= view->region->nr_pages)
 			continue;
@@ -238,6 +246,8 @@ static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 		if (frame)
 			cowmem_merge_page(mg, view, pgoff, frame);
 	}
+	mg->view_pos = 0;
+	return true;
 }
 
 /*
@@ -246,27 +256,28 @@ static void cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
  * offset, written or not (and an offset as one visit at least), so that
  * the work follows what the caller asked for; the first offset is scanned
  * whole even when it has more views than the budget, so that every call
- * makes progress. Returns true when it paused at the end of a stretch,
- * for the caller to drop the locks, false when the call is done.
+ * makes progress. The hold's work is counted apart, view by view, and a
+ * stretch may end in the middle of an offset with more views than a
+ * stretch. Returns true when it paused at the end of a stretch, for the
+ * caller to drop the locks, false when the call is done.
  * Called with the lockset held.
  */
 static bool cowmem_merge_scan(struct cowmem_merge *mg)
 {
 	unsigned long cost = max(mg->nr_views, 1UL);
-	unsigned long pause = mg->visits + COWMEM_MERGE_STRETCH;
 	pgoff_t end = 0;
 	unsigned long i;
 
 	for (i = 0; i < mg->nr_views; i++)
 		end = max(end, mg->views[i]->region->nr_pages);
 	for (; mg->pos < end; mg->pos++) {
-		if (mg->visits && mg->visits + cost > mg->args.budget) {
+		if (!mg->view_pos && mg->visits &&
+		    mg->visits + cost > mg->args.budget) {
 			mg->args.next = mg->pos;
 			return false;
 		}
-		if (mg->visits >= pause)
+		if (!cowmem_merge_offset(mg, mg->pos))
 			return true;
-		cowmem_merge_offset(mg, mg->pos);
 		mg->visits += cost;
 		cond_resched();
 	}

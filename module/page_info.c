@@ -136,6 +136,9 @@ static int cowmem_info_batch(struct file *file, unsigned long addr,
 	if (err)
 		goto unlock_mm;
 	fill->first = linear_page_index(vma, addr);
+	/* A fresh hold always has room for a batch; the census is not counted (lockset.c). */
+	BUILD_BUG_ON(COWMEM_INFO_BATCH > COWMEM_HOLD_MAX_WORK);
+	cowmem_lockset_spend(&set, fill->nr);
 	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
 	err = cowmem_info_census(c, view->region);
 	if (!err)

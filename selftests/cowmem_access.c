@@ -142,4 +142,4 @@ TEST_F(region, copy_to_and_from_user_work)
 	close(p[1]);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -100,4 +100,4 @@ TEST_F(region, origin_reuses_once_clone_is_gone)
 				   'f'));
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -103,4 +103,4 @@ TEST_F(core, observers_as_built)
 	}
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

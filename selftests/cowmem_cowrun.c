@@ -346,5 +346,6 @@ int main(int argc, char **argv)
 		execv("/proc/self/exe", argv);
 		return 1;
 	}
+	cowmem_scale_timeouts();
 	return test_harness_run(argc, argv);
 }

@@ -1144,5 +1144,6 @@ int main(int argc, char **argv)
 	if (probe && !strcmp(probe, "exec"))
 		return exec_probe();
 	find_paths();
+	cowmem_scale_timeouts();
 	return test_harness_run(argc, argv);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "cowmem_test.h"
 
 /* The node is a character device, mode 0600 by default (module parameter). */
 TEST(node_is_private_char_device)
@@ -33,4 +34,4 @@ TEST(open_many_and_close)
 		ASSERT_EQ(0, close(fds[i]));
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -228,4 +228,4 @@ TEST(pages_are_charged_to_the_writers_memcg)
 	EXPECT_EQ(0, rmdir(CG));
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -176,4 +176,4 @@ TEST(check_ok_after_bad_input)
 	EXPECT_TRUE(cowmem_check_ok());
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -211,12 +211,13 @@ TEST_F(region, last_owner_reuses_after_children_exit)
  */
 TEST_F(region, grandchild_reuses_after_ancestors_unmap)
 {
-	int ready[2];
+	int ready[2], unmapped[2];
 	pid_t pid;
 	char go;
 
 	memset(self->map, 'p', self->psz);
 	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(unmapped));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -225,6 +226,7 @@ TEST_F(region, grandchild_reuses_after_ancestors_unmap)
 		if (grandchild == 0) {
 			long breaks, reuses;
 
+			close(unmapped[1]);
 			CHILD_CHECK(1, read(ready[0], &go, 1) == 1);
 			breaks = cowmem_stat("cow_breaks");
 			reuses = cowmem_stat("reuses");
@@ -234,12 +236,14 @@ TEST_F(region, grandchild_reuses_after_ancestors_unmap)
 			CHILD_CHECK(4, self->map[1] == 'p');
 			_exit(0);
 		}
-		munmap(self->map, self->pages * self->psz);
+		CHILD_CHECK(5, !munmap(self->map, self->pages * self->psz));
+		CHILD_CHECK(6, write(unmapped[1], "u", 1) == 1);
 		_exit(cowmem_wait(grandchild));
 	}
+	close(unmapped[1]);
 	ASSERT_EQ(0, munmap(self->map, self->pages * self->psz));
-	/* The middle child unmaps right after its fork; give it the time to. */
-	usleep(200000);
+	/* The middle child has unmapped too: the grandchild is the last. */
+	ASSERT_EQ(1, read(unmapped[0], &go, 1));
 	ASSERT_EQ(1, write(ready[1], "g", 1));
 	ASSERT_EQ(0, cowmem_wait(pid));
 }
@@ -298,4 +302,4 @@ TEST_F(region, both_sides_break_the_same_pages)
 		ASSERT_EQ('p', self->map[i * self->psz + 19]);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

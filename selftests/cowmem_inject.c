@@ -142,4 +142,4 @@ TEST_F(region, sweep_fail_nth_over_fork_and_writes)
 	}
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -38,7 +38,7 @@ static void lab_on_signal(int sig)
 	siglongjmp(lab_jmp, sig);
 }
 
-/* An access that takes this long faults forever: its fault leaves no usable PTE. */
+/* An access this long (times the slowness) faults forever: its fault leaves no usable PTE. */
 #define LAB_ACCESS_SECONDS 10
 
 /*
@@ -57,7 +57,7 @@ static int lab_access(char *p, char *c, bool write)
 	sigaction(SIGALRM, &sa, &old_alrm);
 	sig = sigsetjmp(lab_jmp, 1);
 	if (!sig) {
-		alarm(LAB_ACCESS_SECONDS);
+		alarm(LAB_ACCESS_SECONDS * cowmem_slowness());
 		/* Atomic accesses: the compiler may not drop or merge them. */
 		if (write)
 			__atomic_store_n(p, *c, __ATOMIC_RELAXED);
@@ -783,4 +783,4 @@ TEST_F(lab, ex5_check_after_read_after_fork)
 	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -487,4 +487,4 @@ TEST_F(memcgs, merge_keeps_memcgs_apart)
 	EXPECT_EQ(0, cowmem_peer_end(&self->a));
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

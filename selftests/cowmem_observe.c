@@ -403,4 +403,4 @@ TEST(pages_lists_views_mapped_out_of_region_order)
 	close(b);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -251,4 +251,4 @@ TEST_F_TIMEOUT(region, rollback_with_concurrent_writer, 90)
 	free(w);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

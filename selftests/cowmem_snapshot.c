@@ -234,4 +234,4 @@ TEST_F(region, snapshot_and_rollback_bad_input)
 	close(fd2);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -79,4 +79,43 @@ static inline int is_cowmem(void *addr)
 	return found;
 }
 
+/*
+ * How many times slower than the machine the suite's timeouts were chosen
+ * on (an idle 2-core host, the guest under TCG) this boot runs: COWMEM_SLOW,
+ * which scripts/vm-init measures at boot; 1 without it. Every timeout a
+ * test waits with is multiplied by it: a busy laptop gets more time to
+ * wait, never a looser assertion.
+ */
+static inline int cowmem_slowness(void)
+{
+	const char *slow = getenv("COWMEM_SLOW");
+	int factor = slow ? atoi(slow) : 1;
+
+	return factor > 1 ? factor : 1;
+}
+
+#ifdef __KSELFTEST_HARNESS_H
+/*
+ * Scales each test's timeout (its TEST_F_TIMEOUT, or the harness's
+ * default) by cowmem_slowness(), for test_harness_run() to run them with.
+ */
+static inline void cowmem_scale_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= cowmem_slowness();
+}
+
+/* TEST_HARNESS_MAIN, with the timeouts scaled first. */
+#define COWMEM_HARNESS_MAIN                         \
+	int main(int argc, char **argv)             \
+	{                                           \
+		cowmem_scale_timeouts();            \
+		exit(test_harness_run(argc, argv)); \
+	}
+#endif
+
 #endif /* COWMEM_TEST_H */

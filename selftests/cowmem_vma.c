@@ -277,4 +277,4 @@ TEST_F(region, child_new_mapping_clones_parent_view)
 	EXPECT_EQ('Q', self->map[4 * self->psz]);
 }
 
-TEST_HARNESS_MAIN
+COWMEM_HARNESS_MAIN

@@ -13,12 +13,15 @@
 #    changed cells flash (reverse video): 48 pages its own, and the 16 its
 #    check read, the zero page.
 # Root, in the test VM, with the module loaded; exits 1 on a failed check.
+# Every wait is for a condition, within a time for an idle host times
+# COWMEM_SLOW (scripts/vm-init), and so are cowload's --hold and --linger.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 session=cowmap$$
 work=$(mktemp -d)
 failed=0
+slow=${COWMEM_SLOW:-1}
 # shellcheck disable=SC2317 # the EXIT trap calls it
 cleanup() {
 	tmux kill-session -t "$session" 2>/dev/null || true
@@ -40,6 +43,7 @@ expect() {
 }
 # repeat CHAR N: CHAR N times.
 repeat() { printf "%${2}s" "" | tr ' ' "$1"; }
+# shellcheck disable=SC2317 # await's conditions run it
 # capture NAME: the pane, as text in $work/NAME and with its styles in
 # $work/NAME.e, from one capture.
 capture() {
@@ -48,21 +52,43 @@ capture() {
 }
 # cells NAME PID [N]: the cells of PID's Nth row (1: cowmem, 2: native).
 cells() { awk -v pid="$2" '$1 == pid { print $3 }' "$work/$1" | sed -n "${3:-1}p"; }
+# await WHAT SECONDS COMMAND...: COMMAND again every 0.2 s until it
+# succeeds; after SECONDS (times the slowness), a FAILED line saying what
+# it waited for, and status 1.
+await() {
+	local what=$1 limit=$(($2 * slow)) start=$SECONDS
 
-"$here/cowload" -n 64 -c 3 --hold 12 --linger 20 --native >"$work/load" &
+	shift 2
+	until "$@"; do
+		if ((SECONDS - start >= limit)); then
+			echo "map: FAILED, waited ${limit}s for $what"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+# shellcheck disable=SC2317 # await runs it
+held() { grep -q '^cowload: parent' "$work/load"; }
+
+"$here/cowload" -n 64 -c 3 --hold $((12 * slow)) --linger $((20 * slow)) \
+	--native >"$work/load" &
 load=$!
-for _ in $(seq 100); do
-	grep -q '^cowload: parent' "$work/load" && break
-	sleep 0.2
-done
+await "cowload's children to write their pages" 60 held || exit 1
 parent=$(sed -n 's/^cowload: parent \([0-9]*\),.*/\1/p' "$work/load")
-[[ -n "$parent" ]] || { echo "map: FAILED, cowload never held"; exit 1; }
 read -ra kids < <(sed -n 's/^cowload: parent [0-9]*, children \(.*\);.*/\1/p' "$work/load")
 
 tmux new-session -d -s "$session" -x 80 -y 24 \
 	"$here/cowstat --map -p $parent --native $parent --watch 2"
-sleep 3
-capture held
+# shellcheck disable=SC2317 # await runs it
+drawn() {
+	local pid
+
+	capture held
+	for pid in "$parent" "${kids[@]}"; do
+		[[ $(cells held "$pid" 2 | wc -L) == 64 ]] || return 1
+	done
+}
+await "cowstat's first frame with both rows of all 4 processes" 30 drawn || failed=1
 sed 's/^/map: | /' "$work/held"
 
 # shellcheck disable=SC2317 # fits and twins run through expect
@@ -91,11 +117,12 @@ done
 # The children end, the parent rewrites its pages and reads the rest: the
 # first frame that shows the last of it (frames are 2 s apart, the pane is
 # read every 0.2 s) flashes the cells that changed.
-for _ in $(seq 150); do
+# shellcheck disable=SC2317 # await runs it
+rewritten() {
 	capture after
-	[[ $(cells after "$parent") == "$(repeat '#' 48)$(repeat z 16)" ]] && break
-	sleep 0.2
-done
+	[[ $(cells after "$parent") == "$(repeat '#' 48)$(repeat z 16)" ]]
+}
+await "a frame after the children's exit and the parent's rewrite" 30 rewritten || failed=1
 sed 's/^/map: | /' "$work/after"
 expect "after the children: the parent's 48 written pages its own, the rest (read in its check) the zero page" \
 	test "$(cells after "$parent")" == "$(repeat '#' 48)$(repeat z 16)"

@@ -8,15 +8,19 @@
 #
 # Nothing waits unbounded: bpftrace gets ATTACH_WAIT seconds (default 150;
 # compiling takes tens of seconds under TCG) to attach, the workload 120 s,
-# and each bpftrace is killed after TRACE_LIMIT seconds (default 400) anyway.
+# and each bpftrace is killed after TRACE_LIMIT seconds (default 400) anyway;
+# each of these is for an idle host, times COWMEM_SLOW (scripts/vm-init) on
+# a busy one.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cowload=$here/../cowload
 cowdemo=$here/../cowdemo
 scripts=(cow_breaks faults_top fork_timeline snapshots)
-attach_wait=${ATTACH_WAIT:-150}
-trace_limit=${TRACE_LIMIT:-400}
+slow=${COWMEM_SLOW:-1}
+idle_attach_wait=${ATTACH_WAIT:-150}
+attach_wait=$((idle_attach_wait * slow))
+trace_limit=$((${TRACE_LIMIT:-400} * slow))
 
 [[ -d /sys/kernel/tracing/events/cowmem ]] || {
 	echo "run_all: no cowmem tracepoints: load module/cowmem.ko first (as root)" >&2
@@ -34,7 +38,7 @@ declare -A pids=()
 # at exit can take tens of seconds under TCG on a busy host: 30 s was once
 # too little for cow_breaks.bt, which was then killed before printing.
 stop_all() {
-	local s deadline=$((SECONDS + 90))
+	local s deadline=$((SECONDS + 90 * slow))
 
 	for s in "${!pids[@]}"; do
 		kill -INT "${pids[$s]}" 2>/dev/null || true
@@ -43,7 +47,10 @@ stop_all() {
 		while kill -0 "${pids[$s]}" 2>/dev/null && ((SECONDS < deadline)); do
 			sleep 0.5
 		done
-		kill -TERM "${pids[$s]}" 2>/dev/null || true
+		if kill -0 "${pids[$s]}" 2>/dev/null; then
+			echo "run_all: $s.bt had not printed its maps and exited within $((90 * slow))s of SIGINT: stopping it" >&2
+			kill -TERM "${pids[$s]}" 2>/dev/null || true
+		fi
 		wait "${pids[$s]}" 2>/dev/null || true
 		unset "pids[$s]"
 	done
@@ -62,7 +69,7 @@ wait_attached() {
 				return 1
 			fi
 			if ((SECONDS >= deadline)); then
-				echo "run_all: $s.bt did not attach within ${attach_wait}s" >&2
+				echo "run_all: $s.bt did not attach within ${attach_wait}s (${idle_attach_wait} s times slowness $slow)" >&2
 				return 1
 			fi
 			sleep 1
@@ -91,8 +98,11 @@ check() {
 	fi
 }
 
+# timeout's -k counts from any signal it passes on, SIGINT from stop_all
+# too: it must outlast stop_all's wait for the maps, or a bpftrace still
+# printing them is killed.
 for s in "${scripts[@]}"; do
-	timeout -k 10 "$trace_limit" bpftrace "$here/$s.bt" >"$logs/$s.log" 2>&1 &
+	timeout -k $((100 * slow)) "$trace_limit" bpftrace "$here/$s.bt" >"$logs/$s.log" 2>&1 &
 	pids[$s]=$!
 done
 echo "run_all: started ${scripts[*]}; waiting up to ${attach_wait}s for them to attach"
@@ -105,9 +115,9 @@ fi
 echo "run_all: all attached after $((SECONDS - start))s; running cowload and cowdemo"
 
 workload=0
-timeout -k 5 120 "$cowload" || workload=$?
+timeout -k 5 $((120 * slow)) "$cowload" || workload=$?
 for mode in --snapshot --merge; do
-	timeout -k 5 60 "$cowdemo" "$mode" >/dev/null || workload=$?
+	timeout -k 5 $((60 * slow)) "$cowdemo" "$mode" >/dev/null || workload=$?
 done
 # faults_top prints once a second: let it print the workload's last second.
 sleep 2

@@ -138,6 +138,14 @@ struct cowmem_merge_args {
 
 #define COWMEM_MERGE_MAX_BUDGET 65536
 
+/*
+ * The most work an ioctl does while it holds locks that the faults of
+ * other processes' views wait for: one unit is one page of one view looked
+ * at. MERGE drops its locks after this many units and takes them again;
+ * debugfs "stats" shows the most one hold did since load (max_hold_work).
+ */
+#define COWMEM_HOLD_MAX_WORK 4096
+
 #define COWMEM_IOC_MAGIC 0xC3
 /* Bad ranges: EINVAL; bad pointers: EFAULT; unknown commands: ENOTTY. */
 #define COWMEM_IOC_PAGE_INFO \
