@@ -64,9 +64,10 @@ else
 endif
 
 # make check beside a CPU hog per core and a busy QEMU guest, as on a busy
-# laptop (scripts/check-under-load); KVER as for make check.
+# laptop (scripts/check-under-load); KVER as for make check. BOOTS=N: N
+# boots of the test VM under that load instead.
 check-under-load:
-	scripts/check-under-load $(if $(KVER),--kver $(KVER))
+	scripts/check-under-load $(if $(KVER),--kver $(KVER)) $(if $(BOOTS),--boots $(BOOTS))
 
 # make check on every installed kernel; the backports kernel (6.12) first
 # gets installed, which adds bookworm-backports to apt's sources.

@@ -97,8 +97,8 @@
  *         mapping->i_mmap_rwsem
  *           page table lock
  *
- *   cowmem_regions_lock        (never taken under an mmap_lock)
- *     region->lock
+ *   cowmem_regions_lock        (never taken under an mmap_lock; only the
+ *     region->lock              world lock waits for a region under it)
  *       view->lock
  *
  *   cowmem_inject_lock         (a leaf)
@@ -114,18 +114,24 @@
  *
  * References and lifetimes
  * ------------------------
- * region  Lives exactly as long as its struct file: created in open, freed in
- *         release. Every VMA pins the file (vma->vm_file), so no VMA and no
- *         view outlives the region. A snapshot's base index is filled under
- *         its source region's lock before its file descriptor exists, then
- *         only read (a rollback reads it holding the snapshot's file), and
- *         released at destroy under cowmem_regions_lock, so that a census
- *         never sees its references go.
+ * region  refcount_t ref: its struct file holds one from open to release
+ *         (cowmem_region_destroy(), which takes it off cowmem_regions and
+ *         uncharges it), each snapshot taken of it one until the
+ *         snapshot's own release, and a walker of cowmem_regions
+ *         (cowmem_region_next()) one while it works on it; the last put
+ *         frees it. Every VMA pins the file (vma->vm_file), so no VMA and
+ *         no view outlives the file. A snapshot's base index is filled
+ *         under its source region's lock before its file descriptor
+ *         exists, then only read (a rollback reads it holding the
+ *         snapshot's file), and released at destroy under
+ *         cowmem_regions_lock, so that a census never sees its references
+ *         go.
  *         A snapshot region sits in its source region's list of snapshots
- *         (under the source's lock) and points at it (snap->source, cleared
- *         under cowmem_regions_lock when the source goes, which is also
- *         where a snapshot leaves the list), so that a PAGE_INFO holding
- *         one region's lock finds the snapshots that share its frames.
+ *         (under the source's lock) and points at it (snap->source, fixed,
+ *         with a reference), so that a PAGE_INFO holding one region's lock
+ *         finds the snapshots that share its frames. A source whose file
+ *         is gone (region->gone) has no views: a snapshot's view of it is
+ *         gone too (cowmem_snapshot_source()).
  * view    kref, one reference per VMA (vma->vm_private_data). region->views
  *         and region->origin point at views without holding a reference: the
  *         last put unlinks the view from both under region->lock
@@ -177,11 +183,14 @@ enum cowmem_limit {
 
 struct cowmem_region {
 	struct address_space mapping; /* the file's f_mapping */
+	refcount_t ref; /* its file's, its snapshots', a walker's */
 	struct list_head link; /* in cowmem_regions, protected by its lock */
 	struct mutex lock;
 	struct list_head views; /* protected by lock */
 	struct cowmem_view *origin; /* protected by lock; no reference */
 	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
+	/* VMAs of all its views: what zapping one page walks (merge.c) */
+	atomic_t nr_vmas;
 	u64 id;
 	const struct cred *cred; /* who opened it (or took the snapshot) */
 	enum cowmem_limit charged; /* what it counts as, for cred's user */
@@ -190,8 +199,10 @@ struct cowmem_region {
 	bool is_snapshot;
 	u64 source_region; /* a snapshot's: the region and view it was taken of */
 	u64 source_view;
-	/* protected by cowmem_regions_lock; NULL once the source is gone */
+	/* a snapshot's, with a reference until the snapshot's file goes */
 	struct cowmem_region *source;
+	/* its file is gone; set under lock before it leaves cowmem_regions */
+	bool gone;
 	struct list_head snapshot_link; /* in source->snapshots */
 	struct list_head snapshots; /* of its views; protected by lock */
 };
@@ -220,6 +231,8 @@ extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
 struct cowmem_region *cowmem_region_create(struct inode *inode,
 					   enum cowmem_limit what);
 void cowmem_region_destroy(struct cowmem_region *region);
+void cowmem_region_put(struct cowmem_region *region);
+struct cowmem_region *cowmem_region_next(u64 id);
 struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 					 struct vm_area_struct *vma);
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,

@@ -194,20 +194,26 @@ static int cowmem_views_show(struct seq_file *m, void *unused)
 	struct cowmem_lockset set = {};
 	struct cowmem_region *region;
 	struct cowmem_view *view;
+	u64 id = 0;
+	int err;
 
 	seq_printf(m, "%6s %6s %7s %-7s %6s %8s %8s %8s %9s %s\n", "view",
 		   "region", "pid", "how", "parent", "size", "present",
 		   "shared", "exclusive", "comm");
-	mutex_lock(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, link) {
+	/* One region at a time, holding only its locks (cowmem_region_next()). */
+	while ((region = cowmem_region_next(id))) {
+		id = region->id;
 		set.regions[0] = region;
-		if (cowmem_lockset_lock(&set))
+		err = cowmem_lockset_lock(&set);
+		if (!err) {
+			list_for_each_entry(view, &region->views, link)
+				cowmem_views_line(m, view);
+			cowmem_lockset_unlock(&set);
+		}
+		cowmem_region_put(region);
+		if (err)
 			break;
-		list_for_each_entry(view, &region->views, link)
-			cowmem_views_line(m, view);
-		cowmem_lockset_unlock(&set);
 	}
-	mutex_unlock(&cowmem_regions_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_views);
@@ -472,28 +478,41 @@ static bool cowmem_tree_is_root(struct cowmem_region *region,
 	return true;
 }
 
+/* The fork trees of @region's views. Called with @region in a lockset. */
+static void cowmem_tree_region(struct seq_file *m, struct cowmem_region *region)
+{
+	struct cowmem_view *view;
+
+	seq_printf(m, "region %llu (%lu pages)\n", region->id,
+		   region->nr_pages);
+	list_for_each_entry(view, &region->views, link) {
+		if (!cowmem_tree_is_root(region, view))
+			continue;
+		cowmem_tree_line(m, view, 1);
+		cowmem_tree_children(m, region, view->id, 2);
+	}
+}
+
 static int cowmem_tree_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_lockset set = {};
 	struct cowmem_region *region;
-	struct cowmem_view *view;
+	u64 id = 0;
+	int err;
 
-	mutex_lock(&cowmem_regions_lock);
-	list_for_each_entry(region, &cowmem_regions, link) {
+	/* One region at a time, holding only its locks (cowmem_region_next()). */
+	while ((region = cowmem_region_next(id))) {
+		id = region->id;
 		set.regions[0] = region;
-		if (cowmem_lockset_lock(&set))
-			break;
-		seq_printf(m, "region %llu (%lu pages)\n", region->id,
-			   region->nr_pages);
-		list_for_each_entry(view, &region->views, link) {
-			if (!cowmem_tree_is_root(region, view))
-				continue;
-			cowmem_tree_line(m, view, 1);
-			cowmem_tree_children(m, region, view->id, 2);
+		err = cowmem_lockset_lock(&set);
+		if (!err) {
+			cowmem_tree_region(m, region);
+			cowmem_lockset_unlock(&set);
 		}
-		cowmem_lockset_unlock(&set);
+		cowmem_region_put(region);
+		if (err)
+			break;
 	}
-	mutex_unlock(&cowmem_regions_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_tree);

@@ -15,6 +15,10 @@
  * This file includes index.h and a few kernel headers only, which
  * selftests/index/shim stands in for: the unit test builds it in userspace.
  *
+ * The walks over a whole index (a walk, a diff, a count, a release) may
+ * visit millions of pages under a mutex: each gives the CPU away once per
+ * leaf node (cond_resched()), so that no CPU is held for their length.
+ *
  * Index nodes need no lock of their own: a node is changed in place only by
  * the one index whose path holds it alone, under its owner's lock (the
  * view's); a shared node is read-only, and its holders only take or drop
@@ -24,6 +28,7 @@
 
 #include <linux/bug.h>
 #include <linux/errno.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -248,6 +253,8 @@ static void cowmem_node_walk(struct cowmem_walk *w, struct cowmem_node *node,
 	unsigned int i;
 
 	sole = sole && cowmem_node_sole(node);
+	if (!node->level)
+		cond_resched();
 	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
 		if (!node->slots[i])
 			continue;
@@ -280,6 +287,8 @@ static unsigned long cowmem_node_present(struct cowmem_node *node)
 	unsigned long n = 0;
 	unsigned int i;
 
+	if (!node->level)
+		cond_resched();
 	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
 		if (!node->slots[i])
 			continue;
@@ -298,6 +307,8 @@ static unsigned long cowmem_node_diff(struct cowmem_node *a,
 		return 0;
 	if (!a || !b)
 		return cowmem_node_present(a ?: b);
+	if (!a->level)
+		cond_resched();
 	for (i = 0; i < COWMEM_NODE_SLOTS; i++) {
 		if (a->level)
 			n += cowmem_node_diff(a->slots[i], b->slots[i]);

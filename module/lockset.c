@@ -27,9 +27,10 @@
  * units: no unprivileged caller keeps another user's fault waiting longer
  * than that. The most any hold did since load is a counter (debugfs stats
  * max_hold_work) that the selftests check against the bound. MERGE counts
- * every view it visits. PAGE_INFO describes at most a batch of pages per
- * hold, but its census walks every index of the region, which is not
- * counted yet: that is work a region's size and views multiply.
+ * every view it visits, and a unit per VMA each zap of a page walks.
+ * PAGE_INFO describes at most a batch of pages per hold, but its census
+ * walks every index of the region, which is not counted yet: that is work
+ * a region's size and views multiply.
  *
  * The world lock, for root's debugfs only, locks what any lockset could,
  * but is not a lockset (no view is marked in_lockset): code under it

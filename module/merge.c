@@ -7,12 +7,15 @@
  *
  * One call scans a bounded number of pages of the views of one region (and
  * maybe a second), hashing each, in stretches between which it drops its
- * locks; pages merge with those scanned in the same stretch. A hash match
- * is only a hint: both pages' PTEs are dropped first, so that no write can
- * land while they are compared (a writer faults and waits on view->lock),
- * and only then are their contents compared. A write racing with the merge
- * therefore lands before (and the pages differ) or after (and breaks COW):
- * it is never lost.
+ * locks; pages merge with those scanned in the same stretch. A stretch is
+ * bounded by its work, not its pages (cowmem_lockset_spend()): a page
+ * looked at is a unit, and zapping a page a unit per VMA that maps the
+ * region. A hash match is only a hint, and so is a first comparison of
+ * the contents, which a writer may still be changing: only pages that
+ * compare equal have their PTEs dropped, so that no write can land (a
+ * writer faults and waits on view->lock), and are then compared again.
+ * A write racing with the merge therefore lands before (and the pages
+ * differ) or after (and breaks COW): it is never lost.
  *
  * Pages charged to different memory cgroups are never merged: the merged
  * page would stay charged to one cgroup alone. cowmem refuses rather than
@@ -56,6 +59,13 @@ struct cowmem_merge_seen {
 	struct cowmem_region *region;
 	pgoff_t pgoff;
 	struct cowmem_frame *frame;
+	/*
+	 * Its PTEs are gone, and stay gone for the rest of the stretch: the
+	 * views that could write it wait on their locks, which the stretch
+	 * holds, and the others may map it read-only only (a frame the
+	 * caller's view holds too is shared).
+	 */
+	bool zapped;
 };
 
 struct cowmem_merge {
@@ -179,6 +189,7 @@ static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
 	if (mg->nr_seen == mg->max_seen)
 		return;
 	*seen = (struct cowmem_merge_seen){ .hash = hash,
+					    .zapped = false,
 					    .next = *bucket,
 					    .region = view->region,
 					    .pgoff = pgoff,
@@ -186,65 +197,99 @@ static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
 	*bucket = mg->nr_seen++;
 }
 
+/* What zapping one page of @region costs a hold: a unit per VMA it walks. */
+static unsigned long cowmem_merge_zap_cost(struct cowmem_region *region)
+{
+	return 1 + atomic_read(&region->nr_vmas);
+}
+
 /*
  * Looks at @view's page @pgoff: merges it into the zero page or into an
- * identical page seen before, or remembers it.
+ * identical page seen before, or remembers it. Contents are compared
+ * first, while a writer may still change them, and only pages that look
+ * alike are zapped, then compared again, now that no PTE can write them:
+ * a hash collision costs no zap. The visit and the zaps it needs are
+ * spent from the hold before any of them is done; returns false, having
+ * changed nothing, when the hold has no room left for them.
  * Called with the lockset held, @view's lock among it.
  */
-static void cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
+static bool cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 			      pgoff_t pgoff, struct cowmem_frame *frame)
 {
-	struct cowmem_merge_seen *seen;
-	u32 hash;
+	struct cowmem_merge_seen *seen = NULL;
+	bool zero, alike = false;
+	unsigned long cost = 1;
+	u32 hash = 0;
 
+	zero = cowmem_merge_zero(frame->page);
+	if (zero) {
+		cost += cowmem_merge_zap_cost(view->region);
+	} else {
+		hash = cowmem_merge_hash(frame->page);
+		seen = cowmem_merge_find(mg, hash);
+		alike = seen && seen->frame != frame &&
+			cowmem_merge_same(seen->frame->page, frame->page);
+		if (alike && !seen->zapped)
+			cost += cowmem_merge_zap_cost(seen->region);
+		if (alike)
+			cost += cowmem_merge_zap_cost(view->region);
+	}
+	if (!cowmem_lockset_spend(&mg->set, cost))
+		return false;
 	mg->args.scanned++;
-	if (cowmem_merge_zero(frame->page)) {
+	if (zero) {
 		cowmem_merge_zap(view->region, pgoff);
 		/* Stable now that no PTE can write it: look again. */
 		if (cowmem_merge_zero(frame->page))
 			cowmem_merge_into(mg, view, pgoff, NULL);
-		return;
+		return true;
 	}
-	hash = cowmem_merge_hash(frame->page);
-	seen = cowmem_merge_find(mg, hash);
-	if (seen && seen->frame == frame)
-		return;
 	if (!seen) {
 		cowmem_merge_remember(mg, hash, view, pgoff, frame);
-		return;
+		return true;
 	}
-	cowmem_merge_zap(seen->region, seen->pgoff);
+	if (!alike)
+		return true;
+	if (!seen->zapped)
+		cowmem_merge_zap(seen->region, seen->pgoff);
+	seen->zapped = true;
 	cowmem_merge_zap(view->region, pgoff);
 	if (!cowmem_merge_same(seen->frame->page, frame->page))
-		return;
+		return true;
 	if (!cowmem_merge_same_memcg(seen->frame->page, frame->page)) {
 		mg->args.skipped++;
-		return;
+		return true;
 	}
 	cowmem_merge_into(mg, view, pgoff, seen->frame);
+	return true;
 }
 
 /*
- * Scans page @pgoff of the locked views, from mg->view_pos on, each a unit
- * of the hold's work. Returns false when the hold is spent before the last
- * view (mg->view_pos says where to go on), true once every view is done.
- * Called with the lockset held.
+ * Scans page @pgoff of the locked views, from mg->view_pos on: a view
+ * without a page there costs the hold one unit, one with a page what
+ * cowmem_merge_page() spends. Returns false when the hold is spent before
+ * the last view (mg->view_pos says where to go on), true once every view
+ * is done. Called with the lockset held.
  */
 static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 {
-	struct cowmem_frame *frame;
+	struct cowmem_frame *frame = NULL;
 	struct cowmem_view *view;
+	bool done;
 
 	for (; mg->view_pos < mg->nr_views; mg->view_pos++) {
-		if (!cowmem_lockset_spend(&mg->set, 1))
-			return false;
 		view = mg->views[mg->view_pos];
 		cowmem_lockset_assert(view);
-		if (pgoff >= view->region->nr_pages)
-			continue;
-		frame = cowmem_index_lookup(&view->index, pgoff, NULL);
+		if (pgoff < view->region->nr_pages)
+			frame = cowmem_index_lookup(&view->index, pgoff, NULL);
+		else
+			frame = NULL;
 		if (frame)
-			cowmem_merge_page(mg, view, pgoff, frame);
+			done = cowmem_merge_page(mg, view, pgoff, frame);
+		else
+			done = cowmem_lockset_spend(&mg->set, 1);
+		if (!done)
+			return false;
 	}
 	mg->view_pos = 0;
 	return true;

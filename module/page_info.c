@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/once.h>
@@ -26,6 +27,7 @@ struct cowmem_info_fill {
 	pgoff_t first;
 	unsigned int nr;
 	struct cowmem_page_info *info;
+	siphash_key_t key; /* this call's frame ids: cowmem_info_key() */
 };
 
 /*
@@ -36,10 +38,30 @@ struct cowmem_info_fill {
  */
 static siphash_key_t cowmem_frame_key;
 
-static u64 cowmem_info_frame_id(struct cowmem_frame *frame)
+/*
+ * The key of one PAGE_INFO call's frame ids. Root's (CAP_SYS_ADMIN) is the
+ * one key of this load, so that its ids stay the same from call to call
+ * and process to process, and root's tools follow a frame (cowdemo, the
+ * selftests). Anyone else gets a new key at every call: its ids compare
+ * within the call only. An id that stayed the same across the caller's
+ * own write would tell that the write reused the frame, and so that every
+ * other holder of it, maybe a user the caller may not read, had written
+ * its own copy since: the timing channel of a COW break, made exact.
+ */
+static void cowmem_info_key(siphash_key_t *key)
 {
-	get_random_once(&cowmem_frame_key, sizeof(cowmem_frame_key));
-	return siphash_1u64(frame->id, &cowmem_frame_key) ?: 1;
+	if (ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN)) {
+		get_random_once(&cowmem_frame_key, sizeof(cowmem_frame_key));
+		*key = cowmem_frame_key;
+	} else {
+		get_random_bytes(key, sizeof(*key));
+	}
+}
+
+static u64 cowmem_info_frame_id(struct cowmem_info_fill *fill,
+				struct cowmem_frame *frame)
+{
+	return siphash_1u64(frame->id, &fill->key) ?: 1;
 }
 
 static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
@@ -97,7 +119,7 @@ static void cowmem_info_frames(struct cowmem_view *view,
 		if (!frame)
 			continue;
 		reach = cowmem_census_frame_reach(c, frame);
-		info[i].frame_id = cowmem_info_frame_id(frame);
+		info[i].frame_id = cowmem_info_frame_id(fill, frame);
 		info[i].refcount = min_t(unsigned long, reach, S32_MAX);
 		info[i].state = reach > 1 ? COWMEM_PAGE_SHARED :
 					    COWMEM_PAGE_EXCLUSIVE;
@@ -178,6 +200,7 @@ static long cowmem_ioctl_page_info(struct file *file, void __user *uarg)
 	if (!fill.info)
 		return -ENOMEM;
 	out = u64_to_user_ptr(args.info);
+	cowmem_info_key(&fill.key);
 	for (done = 0; done < args.nr_pages && !err; done += fill.nr) {
 		fill.nr = min_t(u64, COWMEM_INFO_BATCH, args.nr_pages - done);
 		err = cowmem_info_batch(file, args.addr + done * PAGE_SIZE,

@@ -54,6 +54,8 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	snap->nr_pages = region->nr_pages;
 	snap->source_region = region->id;
 	snap->source_view = view->id;
+	/* The source's struct outlives its file while the snapshot lives. */
+	refcount_inc(&region->ref);
 	snap->source = region;
 	list_add_tail(&snap->snapshot_link, &region->snapshots);
 	snap->is_snapshot = true;
@@ -180,16 +182,17 @@ void cowmem_snapshot_init(void)
 }
 
 /*
- * The view a snapshot was taken of, if it is still alive.
- * Called with cowmem_regions_lock held and the snapshot's source region
- * locked.
+ * The view a snapshot was taken of, if it is still alive. A source whose
+ * file is gone has none, and is no longer on cowmem_regions, so no world
+ * lock holds it. Called with the world locked (cowmem_regions_lock, and so
+ * the source's lock if it is still on the list).
  */
 struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snap)
 {
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&cowmem_regions_lock);
-	if (!snap->source)
+	if (!snap->source || snap->source->gone)
 		return NULL;
 	cowmem_assert_region_locked(snap->source);
 	list_for_each_entry(view, &snap->source->views, link)

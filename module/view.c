@@ -54,57 +54,94 @@ struct cowmem_region *cowmem_region_create(struct inode *inode,
 	region->cred = get_current_cred();
 	region->charged = what;
 	err = cowmem_limit_charge(region->cred, what, false);
-	if (err) {
-		put_cred(region->cred);
-		kfree(region);
-		return ERR_PTR(err);
-	}
+	if (err)
+		goto put_cred;
+	refcount_set(&region->ref, 1);
 	address_space_init_once(&region->mapping);
 	region->mapping.host = inode;
 	region->mapping.a_ops = &cowmem_aops;
 	mutex_init(&region->lock);
 	INIT_LIST_HEAD(&region->views);
 	INIT_LIST_HEAD(&region->snapshots);
-	/* Under the lock: the list is in id order, the world lock's and a lockset's. */
-	mutex_lock(&cowmem_regions_lock);
+	/*
+	 * Under the lock: the list is in id order, the world lock's and a
+	 * lockset's. Root's debugfs may hold it a while (the world lock): an
+	 * open waits killably.
+	 */
+	err = -EINTR;
+	if (mutex_lock_killable(&cowmem_regions_lock))
+		goto uncharge;
 	region->id = atomic64_inc_return(&cowmem_next_id);
 	list_add_tail(&region->link, &cowmem_regions);
 	cowmem_stat_inc(regions);
 	mutex_unlock(&cowmem_regions_lock);
 	return region;
+
+uncharge:
+	cowmem_limit_uncharge(region->cred, what);
+put_cred:
+	put_cred(region->cred);
+	kfree(region);
+	return ERR_PTR(err);
+}
+
+/* Drops a reference on @region; the last one frees it. */
+void cowmem_region_put(struct cowmem_region *region)
+{
+	if (!refcount_dec_and_test(&region->ref))
+		return;
+	put_cred(region->cred);
+	mutex_destroy(&region->lock);
+	kfree(region);
 }
 
 /*
- * A region going away leaves its source's list of snapshots, and its own
- * snapshots forget it. Called with cowmem_regions_lock held, which keeps a
- * source from going away under a snapshot's feet.
+ * The first region on cowmem_regions with an id above @id, with a
+ * reference for the caller to put, or NULL past the last: a walk that
+ * holds no lock while it works on a region, and so never waits for one
+ * region's lock holding the list or another region. The list is in id
+ * order, so a walk that goes on from the id it last saw sees every region
+ * that was there all along once, whatever came and went meanwhile.
  */
-static void cowmem_region_unlink_snapshots(struct cowmem_region *region)
+struct cowmem_region *cowmem_region_next(u64 id)
 {
-	struct cowmem_region *snap, *tmp;
+	struct cowmem_region *region;
 
-	lockdep_assert_held(&cowmem_regions_lock);
-	if (region->source) {
-		mutex_lock(&region->source->lock);
-		list_del(&region->snapshot_link);
-		mutex_unlock(&region->source->lock);
+	mutex_lock(&cowmem_regions_lock);
+	list_for_each_entry(region, &cowmem_regions, link) {
+		if (region->id > id) {
+			refcount_inc(&region->ref);
+			mutex_unlock(&cowmem_regions_lock);
+			return region;
+		}
 	}
-	list_for_each_entry_safe(snap, tmp, &region->snapshots, snapshot_link) {
-		list_del_init(&snap->snapshot_link);
-		snap->source = NULL;
-	}
+	mutex_unlock(&cowmem_regions_lock);
+	return NULL;
 }
 
 /*
  * Called from release: no VMA maps the file any more, so every view is
- * already gone.
+ * already gone. A snapshot first leaves its source's list: the source's
+ * lock may be held for a hold's work (a merge), which it waits for holding
+ * no other lock. Its own snapshots keep the struct (not the file) alive.
  */
 void cowmem_region_destroy(struct cowmem_region *region)
 {
+	struct cowmem_region *source = region->source;
+
 	WARN_ON_ONCE(!list_empty(&region->views) || region->origin);
+	if (source) {
+		mutex_lock(&source->lock);
+		list_del(&region->snapshot_link);
+		mutex_unlock(&source->lock);
+		cowmem_region_put(source);
+	}
+	/* Its snapshots, which keep the struct, look at it no more. */
+	mutex_lock(&region->lock);
+	region->gone = true;
+	mutex_unlock(&region->lock);
 	mutex_lock(&cowmem_regions_lock);
 	list_del(&region->link);
-	cowmem_region_unlink_snapshots(region);
 	cowmem_stat_dec(regions);
 	if (region->is_snapshot)
 		cowmem_stat_dec(snapshots);
@@ -112,9 +149,7 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	cowmem_index_release(&region->base);
 	mutex_unlock(&cowmem_regions_lock);
 	cowmem_limit_uncharge(region->cred, region->charged);
-	put_cred(region->cred);
-	mutex_destroy(&region->lock);
-	kfree(region);
+	cowmem_region_put(region);
 }
 
 /*
@@ -152,6 +187,7 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	mutex_init(&view->lock);
 	cowmem_index_init(&view->index, region->nr_pages);
 	atomic_set(&view->nr_vmas, 1);
+	atomic_inc(&region->nr_vmas);
 	view->how = how;
 	view->id = atomic64_inc_return(&cowmem_next_id);
 	view->parent_id = parent ? parent->id : 0;
@@ -235,6 +271,7 @@ void cowmem_view_get_vma(struct cowmem_view *view)
 {
 	kref_get(&view->ref);
 	atomic_inc(&view->nr_vmas);
+	atomic_inc(&view->region->nr_vmas);
 }
 
 /* Entered with region->lock held by kref_put_mutex(); returns with it released. */
@@ -255,6 +292,7 @@ static void cowmem_view_release(struct kref *ref)
 void cowmem_view_put_vma(struct cowmem_view *view)
 {
 	atomic_dec(&view->nr_vmas);
+	atomic_dec(&view->region->nr_vmas);
 	kref_put_mutex(&view->ref, cowmem_view_release, &view->region->lock);
 }
 
@@ -476,12 +514,16 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 {
 	pgoff_t end = vma->vm_pgoff + vma_pages(vma);
 	struct cowmem_view *view;
+	pgoff_t size;
 	int err;
 
 	cowmem_mmap_assert_write_locked(vma->vm_mm);
 	if (end < vma->vm_pgoff)
 		return ERR_PTR(-EINVAL);
-	mutex_lock(&region->lock);
+	/* A merge may hold it for a stretch: mmap() waits killably. */
+	if (mutex_lock_killable(&region->lock))
+		return ERR_PTR(-EINTR);
+	size = region->nr_pages;
 	err = cowmem_region_fit(region, end);
 	if (err) {
 		view = ERR_PTR(err);
@@ -495,8 +537,15 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 	} else {
 		view = cowmem_view_alloc(region, vma->vm_mm, COWMEM_VIEW_OPEN,
 					 NULL);
-		if (IS_ERR(view))
+		/*
+		 * A refused first mapping (EDQUOT, ENOMEM) leaves the region
+		 * unsized, as it was: no view of it exists to have seen the
+		 * size, and the next mmap() may choose another.
+		 */
+		if (IS_ERR(view)) {
+			region->nr_pages = size;
 			goto unlock;
+		}
 		/* A snapshot's first mapping starts from its frozen contents. */
 		if (region->is_snapshot)
 			cowmem_index_share(&view->index, &region->base);

@@ -7,7 +7,9 @@
  * wrote, MADV_DONTNEED zeroes, mremap() grows, small mappings and stacks
  * are left alone, and without the device everything still works.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +272,108 @@ TEST(report_counts_the_child_and_the_parent)
 	EXPECT_EQ(3, parent);
 }
 
+#define PLANT_TMP "/tmp/cowrun-plant"
+#define PLANT_VICTIM "/tmp/cowrun-plant-victim"
+
+/* Writes @text into @path, created or truncated; 0 on success. */
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int err = !f || fputs(text, f) < 0;
+
+	if (f)
+		err |= fclose(f);
+	return err ? -1 : 0;
+}
+
+/*
+ * cowrun --report as root, in a TMPDIR anyone may write (as /tmp), with
+ * symlinks followed anywhere (protected_symlinks=0): while the program
+ * runs, uid 65534 cannot put a symlink, or anything else, where cowrun
+ * writes; a root file stays as it was; nothing is left behind.
+ */
+TEST(report_files_are_out_of_other_users_reach)
+{
+	char cowrun[PATH_MAX], self[PATH_MAX], *slash, old[8] = "1", text[16];
+	FILE *f;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, realpath("/proc/self/exe", self));
+	strcpy(cowrun, self);
+	slash = strrchr(cowrun, '/');
+	*slash = '\0';
+	slash = strrchr(cowrun, '/');
+	snprintf(slash, sizeof(cowrun) - (slash - cowrun), "/tools/cowrun");
+	f = fopen("/proc/sys/fs/protected_symlinks", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	ASSERT_EQ(0, write_file("/proc/sys/fs/protected_symlinks", "0"));
+	ASSERT_EQ(0, mkdir(PLANT_TMP, 0777) && errno != EEXIST ? -1 : 0);
+	ASSERT_EQ(0, chmod(PLANT_TMP, 01777));
+	ASSERT_EQ(0, write_file(PLANT_VICTIM, "root's"));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		setenv("COWMEM_COWRUN_PROBE", "plant", 1);
+		setenv("TMPDIR", PLANT_TMP, 1);
+		execl(cowrun, "cowrun", "--report", "--", self, NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, write_file("/proc/sys/fs/protected_symlinks", old));
+	/* 2: cowrun's directory was not there or not root's; 3: planted. */
+	EXPECT_EQ(0, status);
+	f = fopen(PLANT_VICTIM, "r");
+	ASSERT_NE(NULL, f);
+	EXPECT_NE(NULL, fgets(text, sizeof(text), f));
+	fclose(f);
+	EXPECT_EQ(0, strcmp(text, "root's"));
+	EXPECT_EQ(0, unlink(PLANT_VICTIM));
+	/* Empty again: rmdir fails on anything cowrun left. */
+	EXPECT_EQ(0, rmdir(PLANT_TMP));
+}
+
+/*
+ * The program of the test above, run by cowrun --report: finds cowrun's
+ * directory in TMPDIR, then as uid 65534 tries to plant a symlink to the
+ * root file under each name cowrun uses there, and any other file.
+ */
+static int plant_probe(void)
+{
+	static const char *const names[] = { "trace", "traced", "other" };
+	char dir[PATH_MAX] = "", path[PATH_MAX + 16];
+	struct dirent *e;
+	struct stat st;
+	pid_t pid;
+	DIR *d;
+
+	d = opendir(PLANT_TMP);
+	if (!d)
+		return 2;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "cowrun.", 7))
+			snprintf(dir, sizeof(dir), PLANT_TMP "/%s", e->d_name);
+	closedir(d);
+	if (!dir[0] || lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid ||
+	    (st.st_mode & 0077))
+		return 2;
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(1);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			if (!symlink(PLANT_VICTIM, path) || errno != EACCES)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	return cowmem_wait(pid);
+}
+
 /* The program cowrun --report watches: see the test above. */
 static int report_probe(void)
 {
@@ -328,6 +432,8 @@ int main(int argc, char **argv)
 		return exec_probe();
 	if (probe && !strcmp(probe, "report"))
 		return report_probe();
+	if (probe && !strcmp(probe, "plant"))
+		return plant_probe();
 	if (!getenv("COWMEM_COWRUN")) {
 		/* Run again under the library, next to us in ../tools. */
 		if (!realpath("/proc/self/exe", lib))

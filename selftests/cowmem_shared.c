@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/klog.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -147,9 +148,81 @@ TEST(page_info_does_not_see_another_users_write)
 	for (int i = 0; i < 2; i++) {
 		EXPECT_EQ(1, seen[i].refcount);
 		EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, seen[i].state);
+		EXPECT_NE(0, seen[i].frame_id);
 	}
-	EXPECT_EQ(seen[0].frame_id, seen[1].frame_id);
+	/* Without CAP_SYS_ADMIN, ids compare within one call only. */
+	EXPECT_NE(seen[0].frame_id, seen[1].frame_id);
 	munmap(map, PAGES * psz);
+	close(fd);
+}
+
+#define WRITTEN_BY_ROOT ((1u << 1) | (1u << 3) | (1u << 7))
+
+/*
+ * The child's part of page_info_does_not_tell_which_pages_another_user_wrote:
+ * PAGE_INFO of its 8 pages, root writes 3 of them, the child writes all 8
+ * (reusing the frames root left, copying the others), PAGE_INFO again.
+ * Sends root the mask of the pages whose frame id stayed the same; returns
+ * 0, the failed step, or 255 when two pages read differently.
+ */
+static int id_watcher(const struct cowmem_peer *p, int fd, char *map,
+		      size_t psz)
+{
+	struct cowmem_page_info before[8], after[8];
+	unsigned int same = 0;
+	char go;
+
+	if (drop_to_nobody() || cowmem_page_info(fd, map, 8, before) ||
+	    cowmem_peer_send(p, "r", 1) || cowmem_peer_recv(p, &go, 1))
+		return 1;
+	for (int i = 0; i < 8; i++)
+		poke(map + i * psz, 'c');
+	if (cowmem_page_info(fd, map, 8, after))
+		return 2;
+	for (int i = 0; i < 8; i++) {
+		if (after[i].refcount != after[0].refcount ||
+		    after[i].state != after[0].state)
+			return 255;
+		same |= (before[i].frame_id == after[i].frame_id) << i;
+	}
+	return cowmem_peer_send(p, &same, sizeof(same)) ? 3 : 0;
+}
+
+/*
+ * A user who writes its pages after root wrote some of them cannot tell
+ * which from PAGE_INFO: no frame id survives its write, whether the write
+ * copied the page or reused the frame root had left to it alone.
+ */
+TEST(page_info_does_not_tell_which_pages_another_user_wrote)
+{
+	size_t psz = cowmem_page_size();
+	struct cowmem_peer p;
+	unsigned int same = ~0u;
+	int fd = cowmem_open();
+	char *map, ready;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	map = cowmem_map(fd, 8, 0);
+	ASSERT_NE(NULL, map);
+	cowmem_fill(map, 8, psz, 'a');
+	pid = cowmem_peer_fork(&p);
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(id_watcher(&p, fd, map, psz));
+	ASSERT_EQ(0, cowmem_peer_recv(&p, &ready, 1));
+	for (int i = 0; i < 8; i++)
+		if (WRITTEN_BY_ROOT & (1u << i))
+			poke(map + i * psz, 'r');
+	ASSERT_EQ(0, cowmem_peer_send(&p, "g", 1));
+	ASSERT_EQ(0, cowmem_peer_recv(&p, &same, sizeof(same)));
+	ASSERT_EQ(0, cowmem_peer_end(&p));
+	EXPECT_EQ(0, same);
+	/* The write the child could not see: root's own pages stay root's. */
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ(WRITTEN_BY_ROOT & (1u << i) ? 'r' : 'a' + i,
+			  peek(map + i * psz));
+	munmap(map, 8 * psz);
 	close(fd);
 }
 
@@ -492,6 +565,52 @@ TEST(limits_refuse_cleanly)
 	EXPECT_EQ(1, set_param("max_snapshots_per_user", snapshots));
 }
 
+/*
+ * The unprivileged child of refused_mmap_leaves_the_region_unsized: at its
+ * one view, a 1-page mmap() of a second region gets EDQUOT; once the first
+ * view is gone, a 16-page mmap() of that second region works.
+ */
+static int refused_user(void)
+{
+	size_t psz = cowmem_page_size();
+	int fd[2];
+	char *map;
+
+	if (drop_to_nobody())
+		return 1;
+	fd[0] = cowmem_open();
+	fd[1] = cowmem_open();
+	if (fd[0] < 0 || fd[1] < 0)
+		return 2;
+	map = cowmem_map(fd[0], 1, 0);
+	if (!map || cowmem_map(fd[1], 1, 0) || errno != EDQUOT)
+		return 3;
+	munmap(map, psz);
+	map = cowmem_map(fd[1], 16, 0);
+	if (!map)
+		return 4;
+	poke(map + 15 * psz, 'x');
+	return peek(map + 15 * psz) == 'x' ? 0 : 5;
+}
+
+/* An mmap() refused with EDQUOT leaves the region's size unset: a later, larger one works. */
+TEST(refused_mmap_leaves_the_region_unsized)
+{
+	long views = set_param("max_views_per_user", 1);
+	struct stat node;
+	pid_t pid;
+
+	ASSERT_LE(0, views);
+	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
+	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
+	pid = fork();
+	if (!pid)
+		_exit(refused_user());
+	EXPECT_EQ(0, cowmem_wait(pid));
+	EXPECT_EQ(0, chmod(COWMEM_DEV, node.st_mode & 07777));
+	EXPECT_EQ(1, set_param("max_views_per_user", views));
+}
+
 /* Lets this process hold @n more file descriptors (root may raise both limits). */
 static int allow_fds(rlim_t n)
 {
@@ -819,13 +938,19 @@ static int merge_onto(int fd, char *map, size_t first, size_t n, size_t psz)
 	return a.merged == n ? 0 : -1;
 }
 
-#define TALLY_STRETCH 4095 /* pages a call adds: a stretch is 4096 visits */
-#define TALLY_CALLS 33
+/*
+ * Pages a call adds, all in one stretch (a stretch forgets the frame it
+ * merges into): the first page is a visit, each other a visit and the zap
+ * of its page (1 + its region's one VMA), the first page's zap once:
+ * 1 + 1023 * 3 + 2 units of the COWMEM_HOLD_MAX_WORK (4096) a hold may do.
+ */
+#define TALLY_STRETCH 1023
+#define TALLY_CALLS 132
 #define TALLY_PAGES (1 + TALLY_STRETCH * TALLY_CALLS)
 #define TALLY_SNAPSHOTS 16384
 
 /*
- * One frame at all 135,136 offsets of a region, seen through a snapshot
+ * One frame at all 135,037 offsets of a region, seen through a snapshot
  * of it (its base and a one-page view) and 16,384 snapshots of that view:
  * 2.2 billion paths from an index root to the frame. The snapshots are of
  * the one-page view so that each has one PTE to drop, not 135,136.
@@ -902,6 +1027,327 @@ TEST_F_TIMEOUT(one_frame_everywhere, page_info_refcount_saturates, 600)
 	EXPECT_EQ(2 * TALLY_PAGES, info.refcount);
 	EXPECT_LE(1, cowmem_stat("shared_pages"));
 	EXPECT_TRUE(cowmem_check_ok());
+}
+
+/*
+ * Bob Jenkins' lookup3 hash of 32-bit words, as the kernel's jhash2()
+ * computes it (the hash MERGE looks pages up by), written here to find two
+ * pages with the same hash and different contents.
+ */
+#define ROL32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+
+struct jhash_state {
+	uint32_t a, b, c;
+};
+
+/* A step of the mix: x -= z, x ^= z rotated by k, z += y. */
+static void jhash_mix_step(uint32_t *x, uint32_t *y, uint32_t *z, int k)
+{
+	*x -= *z;
+	*x ^= ROL32(*z, k);
+	*z += *y;
+}
+
+static void jhash_mix(struct jhash_state *s)
+{
+	jhash_mix_step(&s->a, &s->b, &s->c, 4);
+	jhash_mix_step(&s->b, &s->c, &s->a, 6);
+	jhash_mix_step(&s->c, &s->a, &s->b, 8);
+	jhash_mix_step(&s->a, &s->b, &s->c, 16);
+	jhash_mix_step(&s->b, &s->c, &s->a, 19);
+	jhash_mix_step(&s->c, &s->a, &s->b, 4);
+}
+
+/* A step of the final mix: x ^= y, x -= y rotated by k. */
+static void jhash_final_step(uint32_t *x, uint32_t y, int k)
+{
+	*x ^= y;
+	*x -= ROL32(y, k);
+}
+
+static uint32_t jhash_final(struct jhash_state s)
+{
+	jhash_final_step(&s.c, s.b, 14);
+	jhash_final_step(&s.a, s.c, 11);
+	jhash_final_step(&s.b, s.a, 25);
+	jhash_final_step(&s.c, s.b, 16);
+	jhash_final_step(&s.a, s.c, 4);
+	jhash_final_step(&s.b, s.a, 14);
+	jhash_final_step(&s.c, s.b, 24);
+	return s.c;
+}
+
+/*
+ * Makes @b differ from page @a in its last word alone and hash the same
+ * (jhash2 over the page's words, seed 0). A page of 1024 words leaves one
+ * word for the final mix: the state before it is computed once, and a
+ * birthday search over that word finds two values with one hash in about
+ * 2^16 tries. Returns 0, or -1 when none was found.
+ */
+static int jhash_twins(uint32_t *a, uint32_t *b, size_t words)
+{
+	enum { TRIES = 1 << 18, SLOTS = 1 << 19 };
+	struct jhash_state s, t;
+	uint32_t *key, *val;
+	size_t i = 0;
+	int found = -1;
+
+	s.a = s.b = s.c = 0xdeadbeef + (uint32_t)(words << 2);
+	for (; words - i > 3; i += 3) {
+		s.a += a[i];
+		s.b += a[i + 1];
+		s.c += a[i + 2];
+		jhash_mix(&s);
+	}
+	if (words - i != 1)
+		return -1;
+	key = calloc(SLOTS, sizeof(*key));
+	val = calloc(SLOTS, sizeof(*val));
+	for (uint32_t x = 1; key && val && x < TRIES && found; x++) {
+		uint32_t y = x * 2654435761u, h, slot;
+
+		t = s;
+		t.a += y;
+		h = jhash_final(t);
+		for (slot = h & (SLOTS - 1); val[slot];
+		     slot = (slot + 1) & (SLOTS - 1))
+			if (key[slot] == h)
+				break;
+		if (!val[slot]) {
+			key[slot] = h;
+			val[slot] = y;
+			continue;
+		}
+		memcpy(b, a, i * sizeof(*a));
+		a[i] = val[slot];
+		b[i] = y;
+		found = 0;
+	}
+	free(key);
+	free(val);
+	return found;
+}
+
+/*
+ * A region whose page 0 and page 1 hash alike and differ: MERGE compares
+ * them and leaves both (merged 0), and the copy of page 1 at page 2 stays
+ * apart too, since page 1 was never remembered. Without the collision, page
+ * 2 would merge into page 1: the pair is a real one.
+ */
+TEST(merge_leaves_hash_twins_apart)
+{
+	size_t psz = cowmem_page_size();
+	struct cowmem_merge_args a;
+	int fd = cowmem_open();
+	char *map;
+
+	ASSERT_LE(0, fd);
+	map = cowmem_map(fd, 3, 0);
+	ASSERT_NE(NULL, map);
+	memset(map, 'A', psz);
+	ASSERT_EQ(0, jhash_twins((uint32_t *)map, (uint32_t *)(map + psz),
+				 psz / 4));
+	memcpy(map + 2 * psz, map + psz, psz);
+	ASSERT_NE(0, memcmp(map, map + psz, psz));
+	ASSERT_EQ(0, cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, &a));
+	EXPECT_EQ(3, a.scanned);
+	EXPECT_EQ(0, a.merged);
+	/* The same pages, page 0 changed: page 2 merges into page 1. */
+	memset(map, 'C', psz);
+	ASSERT_EQ(0, cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, &a));
+	EXPECT_EQ(1, a.merged);
+	munmap(map, 3 * psz);
+	close(fd);
+}
+
+#define N1_PAGES 4096
+#define N1_MAPPINGS 256 /* more VMAs of the one view: each zap walks them */
+#define N1_SNAPSHOTS 1500
+/* The debug kernel's KASAN and lockdep make each zap ~10x dearer. */
+#define N1_SCALE (getenv("COWMEM_SLOW_KERNEL") ? 4 : 1)
+
+/* What the unprivileged side of the N1 scenario did, for root to read. */
+struct n1_board {
+	int done; /* the merges and the closes are over */
+	long merges; /* MERGE calls made */
+	long closed; /* snapshot fds closed */
+	int failed; /* the step that failed, or 0 */
+};
+
+struct n1_closer {
+	int *fds;
+	struct n1_board *b;
+};
+
+static void *n1_close_snapshots(void *arg)
+{
+	struct n1_closer *c = arg;
+
+	for (int i = 0; i < N1_SNAPSHOTS / N1_SCALE; i++) {
+		close(c->fds[i]);
+		__atomic_store_n(&c->b->closed, i + 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * The attacker of N1, as uid 65534: 4096 pages, page 0 a hash twin of
+ * pages 1-2047, pages 2048-4095 all alike (they merge: each merge zaps
+ * two pages), mapped N1_MAPPINGS + 1 times, N1_SNAPSHOTS snapshots; then
+ * MERGE in a loop while another thread closes the snapshots one by one.
+ */
+static int n1_attacker(struct n1_board *b)
+{
+	size_t psz = cowmem_page_size();
+	struct n1_closer closer = { .b = b };
+	pthread_t thread;
+	char *map;
+	int fd;
+
+	if (drop_to_nobody())
+		return 1;
+	closer.fds = calloc(N1_SNAPSHOTS, sizeof(int));
+	fd = cowmem_open();
+	map = fd < 0 ? NULL : cowmem_map(fd, N1_PAGES, 0);
+	if (!closer.fds || !map)
+		return 2;
+	memset(map, 'A', psz);
+	if (jhash_twins((uint32_t *)map, (uint32_t *)(map + psz), psz / 4))
+		return 3;
+	for (int i = 2; i < N1_PAGES / 2; i++)
+		memcpy(map + i * psz, map + psz, psz);
+	for (int i = N1_PAGES / 2; i < N1_PAGES; i++)
+		memset(map + i * psz, 'C', psz);
+	for (int i = 0; i < N1_MAPPINGS / N1_SCALE; i++)
+		if (!cowmem_map(fd, N1_PAGES, 0))
+			return 4;
+	for (int i = 0; i < N1_SNAPSHOTS / N1_SCALE; i++) {
+		closer.fds[i] = cowmem_snapshot(fd, map, 0);
+		if (closer.fds[i] < 0)
+			return 5;
+	}
+	if (pthread_create(&thread, NULL, n1_close_snapshots, &closer))
+		return 6;
+	while (__atomic_load_n(&b->closed, __ATOMIC_SEQ_CST) <
+	       N1_SNAPSHOTS / N1_SCALE) {
+		if (cowmem_merge(fd, map, -1, 0, N1_PAGES, NULL))
+			return 7;
+		/* 16 'C' pages written again: new frames to zap and merge. */
+		for (int j = 0; j < 16; j++) {
+			char *page =
+				map + (N1_PAGES / 2 +
+				       (b->merges * 16 + j) % (N1_PAGES / 2)) *
+					      psz;
+
+			poke(page, 'C');
+		}
+		__atomic_add_fetch(&b->merges, 1, __ATOMIC_SEQ_CST);
+	}
+	pthread_join(thread, NULL);
+	return 0;
+}
+
+/* The kernel log holds @what: 1, 0 if not, -1 when it cannot be read. */
+static int kernel_log_has(const char *what)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *log = len > 0 ? malloc(len + 1) : NULL;
+	int n, found;
+
+	if (!log)
+		return -1;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, len);
+	if (n < 0) {
+		free(log);
+		return -1;
+	}
+	log[n] = '\0';
+	found = !!strstr(log, what);
+	free(log);
+	return found;
+}
+
+/*
+ * N1 of the second review: an unprivileged user merges hash twins across
+ * 257 VMAs of one region while closing 1,500 snapshots of it. Each hold of
+ * the region's locks does at most COWMEM_HOLD_MAX_WORK units (its zaps
+ * counted), the closes wait for the region holding no global lock, so
+ * root's open() and close() of /dev/cowmem go on meanwhile, and the kernel
+ * reports no hung task (hung_task_timeout_secs 20). Root's worst
+ * open+close is logged, a figure, not a bound.
+ */
+FIXTURE(n1)
+{
+	struct n1_board *b;
+};
+
+FIXTURE_SETUP(n1)
+{
+	self->b = mmap(NULL, sizeof(*self->b), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->b);
+}
+
+FIXTURE_TEARDOWN(n1)
+{
+	munmap(self->b, sizeof(*self->b));
+}
+
+TEST_F_TIMEOUT(n1, merge_with_many_vmas_and_closing_snapshots_stalls_nobody,
+	       900)
+{
+	long timeout_before = -1, most, opens = 0;
+	struct n1_board *b = self->b;
+	struct timespec t0, t1;
+	double worst = 0, t;
+	struct stat node;
+	FILE *f;
+	pid_t pid;
+
+	f = fopen("/proc/sys/kernel/hung_task_timeout_secs", "r+");
+	if (f) {
+		ASSERT_EQ(1, fscanf(f, "%ld", &timeout_before));
+		rewind(f);
+		fprintf(f, "20\n");
+		fclose(f);
+	}
+	ASSERT_EQ(0, allow_fds(N1_SNAPSHOTS + 16));
+	ASSERT_EQ(0, stat(COWMEM_DEV, &node));
+	ASSERT_EQ(0, chmod(COWMEM_DEV, 0666));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(n1_attacker(b));
+	/* Root's own opens and closes, until the attacker is done. */
+	while (waitpid(pid, &b->failed, WNOHANG) == 0) {
+		int fd;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		fd = cowmem_open();
+		ASSERT_LE(0, fd);
+		close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		t = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		worst = t > worst ? t : worst;
+		opens++;
+	}
+	EXPECT_EQ(0, chmod(COWMEM_DEV, node.st_mode & 07777));
+	if (timeout_before >= 0) {
+		f = fopen("/proc/sys/kernel/hung_task_timeout_secs", "w");
+		ASSERT_NE(NULL, f);
+		fprintf(f, "%ld\n", timeout_before);
+		fclose(f);
+	}
+	ASSERT_TRUE(WIFEXITED(b->failed));
+	ASSERT_EQ(0, WEXITSTATUS(b->failed));
+	most = cowmem_stat("max_hold_work");
+	TH_LOG("%ld merges while %ld snapshots closed; root's %ld opens+closes, the worst %.1f ms; the most work one hold did: %ld units (bound %d)",
+	       b->merges, b->closed, opens, worst * 1e3, most,
+	       COWMEM_HOLD_MAX_WORK);
+	EXPECT_LT(0, b->merges);
+	EXPECT_EQ(N1_SNAPSHOTS / N1_SCALE, b->closed);
+	EXPECT_LE(most, COWMEM_HOLD_MAX_WORK);
+	EXPECT_EQ(0, kernel_log_has("blocked for more than"));
 }
 
 COWMEM_HARNESS_MAIN

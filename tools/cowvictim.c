@@ -158,13 +158,15 @@ int main(int argc, char **argv)
 		if (opt == 't')
 			trials = atoi(optarg);
 		else {
-			fprintf(stderr, "usage: cowvictim [--trials N (odd, 1 to %d)]\n",
+			fprintf(stderr,
+				"usage: cowvictim [--trials N (odd, 1 to %d)]\n",
 				MAX_TRIALS);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (trials < 1 || trials > MAX_TRIALS || !(trials % 2)) {
-		fprintf(stderr, "cowvictim: --trials takes an odd number from 1 to %d\n",
+		fprintf(stderr,
+			"cowvictim: --trials takes an odd number from 1 to %d\n",
 			MAX_TRIALS);
 		return 2;
 	}
@@ -202,11 +204,14 @@ int main(int argc, char **argv)
 	chmod(COWMEM_DEV, node.st_mode & 07777);
 	qsort(control, trials, sizeof(control[0]), by_value);
 	qsort(attack, trials, sizeof(attack[0]), by_value);
-	printf("victim beside PAGE_INFO+MERGE loops, %d trials: median %.3f s against %.3f s beside spinners: %.2fx (quartiles %.2fx, %.2fx); worst fault %.1f ms against %.1f ms\n",
-	       trials, attack[trials / 2], control[trials / 2],
-	       attack[trials / 2] / control[trials / 2],
+	printf("victim beside PAGE_INFO+MERGE loops, %d trials: ", trials);
+	printf("median %.3f s against %.3f s beside spinners: %.2fx ",
+	       attack[trials / 2], control[trials / 2],
+	       attack[trials / 2] / control[trials / 2]);
+	printf("(quartiles %.2fx, %.2fx); ",
 	       attack[trials / 4] / control[trials / 4],
-	       attack[3 * trials / 4] / control[3 * trials / 4], worst_a * 1e3,
+	       attack[3 * trials / 4] / control[3 * trials / 4]);
+	printf("worst fault %.1f ms against %.1f ms\n", worst_a * 1e3,
 	       worst_c * 1e3);
 	if (failed)
 		fprintf(stderr, "cowvictim: an attacker failed\n");

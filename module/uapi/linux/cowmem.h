@@ -26,8 +26,12 @@ enum cowmem_page_state {
  *
  * @frame_id: an opaque id, equal for two pages exactly when they are the same
  *            physical page; never a PFN, and no order or count can be read
- *            from it (a keyed hash, keyed anew at every module load).
- *            0 for NONE and ZERO.
+ *            from it (a keyed hash). With CAP_SYS_ADMIN the key is the
+ *            module load's, and ids compare across calls and processes;
+ *            without it, the key is new at every call, and ids compare
+ *            within one call only (a stable id would tell whether one's
+ *            own write copied the page, and so whether others had written
+ *            theirs). 0 for NONE and ZERO.
  * @refcount: how many of those views and snapshots hold the page, at this
  *            offset or (after a merge) at another (0 for NONE and ZERO);
  *            saturates at 2^31 - 1.
