@@ -364,7 +364,7 @@ static int plant_probe(void)
 		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
 		    setresuid(65534, 65534, 65534))
 			_exit(1);
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 			if (!symlink(PLANT_VICTIM, path) || errno != EACCES)
 				_exit(3);

@@ -1034,17 +1034,20 @@ TEST_F_TIMEOUT(one_frame_everywhere, page_info_refcount_saturates, 600)
  * computes it (the hash MERGE looks pages up by), written here to find two
  * pages with the same hash and different contents.
  */
-#define ROL32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+static __u32 rol32(__u32 x, int k)
+{
+	return (x << k) | (x >> (32 - k));
+}
 
 struct jhash_state {
-	uint32_t a, b, c;
+	__u32 a, b, c;
 };
 
 /* A step of the mix: x -= z, x ^= z rotated by k, z += y. */
-static void jhash_mix_step(uint32_t *x, uint32_t *y, uint32_t *z, int k)
+static void jhash_mix_step(__u32 *x, __u32 *y, __u32 *z, int k)
 {
 	*x -= *z;
-	*x ^= ROL32(*z, k);
+	*x ^= rol32(*z, k);
 	*z += *y;
 }
 
@@ -1059,13 +1062,13 @@ static void jhash_mix(struct jhash_state *s)
 }
 
 /* A step of the final mix: x ^= y, x -= y rotated by k. */
-static void jhash_final_step(uint32_t *x, uint32_t y, int k)
+static void jhash_final_step(__u32 *x, __u32 y, int k)
 {
 	*x ^= y;
-	*x -= ROL32(y, k);
+	*x -= rol32(y, k);
 }
 
-static uint32_t jhash_final(struct jhash_state s)
+static __u32 jhash_final(struct jhash_state s)
 {
 	jhash_final_step(&s.c, s.b, 14);
 	jhash_final_step(&s.a, s.c, 11);
@@ -1084,15 +1087,17 @@ static uint32_t jhash_final(struct jhash_state s)
  * birthday search over that word finds two values with one hash in about
  * 2^16 tries. Returns 0, or -1 when none was found.
  */
-static int jhash_twins(uint32_t *a, uint32_t *b, size_t words)
+static int jhash_twins(__u32 *a, __u32 *b, size_t words)
 {
 	enum { TRIES = 1 << 18, SLOTS = 1 << 19 };
 	struct jhash_state s, t;
-	uint32_t *key, *val;
+	__u32 *key, *val;
 	size_t i = 0;
 	int found = -1;
 
-	s.a = s.b = s.c = 0xdeadbeef + (uint32_t)(words << 2);
+	s.a = 0xdeadbeef + (__u32)(words << 2);
+	s.b = s.a;
+	s.c = s.a;
 	for (; words - i > 3; i += 3) {
 		s.a += a[i];
 		s.b += a[i + 1];
@@ -1103,8 +1108,8 @@ static int jhash_twins(uint32_t *a, uint32_t *b, size_t words)
 		return -1;
 	key = calloc(SLOTS, sizeof(*key));
 	val = calloc(SLOTS, sizeof(*val));
-	for (uint32_t x = 1; key && val && x < TRIES && found; x++) {
-		uint32_t y = x * 2654435761u, h, slot;
+	for (__u32 x = 1; key && val && x < TRIES && found; x++) {
+		__u32 y = x * 2654435761u, h, slot;
 
 		t = s;
 		t.a += y;
@@ -1145,8 +1150,7 @@ TEST(merge_leaves_hash_twins_apart)
 	map = cowmem_map(fd, 3, 0);
 	ASSERT_NE(NULL, map);
 	memset(map, 'A', psz);
-	ASSERT_EQ(0, jhash_twins((uint32_t *)map, (uint32_t *)(map + psz),
-				 psz / 4));
+	ASSERT_EQ(0, jhash_twins((__u32 *)map, (__u32 *)(map + psz), psz / 4));
 	memcpy(map + 2 * psz, map + psz, psz);
 	ASSERT_NE(0, memcmp(map, map + psz, psz));
 	ASSERT_EQ(0, cowmem_merge(fd, map, -1, 0, COWMEM_MERGE_MAX_BUDGET, &a));
@@ -1212,7 +1216,7 @@ static int n1_attacker(struct n1_board *b)
 	if (!closer.fds || !map)
 		return 2;
 	memset(map, 'A', psz);
-	if (jhash_twins((uint32_t *)map, (uint32_t *)(map + psz), psz / 4))
+	if (jhash_twins((__u32 *)map, (__u32 *)(map + psz), psz / 4))
 		return 3;
 	for (int i = 2; i < N1_PAGES / 2; i++)
 		memcpy(map + i * psz, map + psz, psz);
@@ -1341,9 +1345,10 @@ TEST_F_TIMEOUT(n1, merge_with_many_vmas_and_closing_snapshots_stalls_nobody,
 	ASSERT_TRUE(WIFEXITED(b->failed));
 	ASSERT_EQ(0, WEXITSTATUS(b->failed));
 	most = cowmem_stat("max_hold_work");
-	TH_LOG("%ld merges while %ld snapshots closed; root's %ld opens+closes, the worst %.1f ms; the most work one hold did: %ld units (bound %d)",
-	       b->merges, b->closed, opens, worst * 1e3, most,
-	       COWMEM_HOLD_MAX_WORK);
+	TH_LOG("%ld merges while %ld snapshots closed; root's %ld opens+closes",
+	       b->merges, b->closed, opens);
+	TH_LOG("root's worst open+close %.1f ms; the most one hold did: %ld units (bound %d)",
+	       worst * 1e3, most, COWMEM_HOLD_MAX_WORK);
 	EXPECT_LT(0, b->merges);
 	EXPECT_EQ(N1_SNAPSHOTS / N1_SCALE, b->closed);
 	EXPECT_LE(most, COWMEM_HOLD_MAX_WORK);

@@ -155,14 +155,13 @@ int main(int argc, char **argv)
 	char c;
 
 	while ((opt = getopt_long(argc, argv, "t:h", options, NULL)) != -1) {
-		if (opt == 't')
-			trials = atoi(optarg);
-		else {
+		if (opt != 't') {
 			fprintf(stderr,
 				"usage: cowvictim [--trials N (odd, 1 to %d)]\n",
 				MAX_TRIALS);
 			return opt == 'h' ? 0 : 2;
 		}
+		trials = atoi(optarg);
 	}
 	if (trials < 1 || trials > MAX_TRIALS || !(trials % 2)) {
 		fprintf(stderr,
