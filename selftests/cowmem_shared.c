@@ -1232,8 +1232,10 @@ static int n1_attacker(struct n1_board *b)
 	}
 	if (pthread_create(&thread, NULL, n1_close_snapshots, &closer))
 		return 6;
+	/* Until every snapshot is closed, and 3 merges at least. */
 	while (__atomic_load_n(&b->closed, __ATOMIC_SEQ_CST) <
-	       N1_SNAPSHOTS / N1_SCALE) {
+		       N1_SNAPSHOTS / N1_SCALE ||
+	       b->merges < 3) {
 		if (cowmem_merge(fd, map, -1, 0, N1_PAGES, NULL))
 			return 7;
 		/* 16 'C' pages written again: new frames to zap and merge. */
