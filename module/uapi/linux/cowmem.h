@@ -145,8 +145,11 @@ struct cowmem_merge_args {
 /*
  * The most work an ioctl does while it holds locks that the faults of
  * other processes' views wait for: one unit is one page of one view looked
- * at. MERGE drops its locks after this many units and takes them again;
- * debugfs "stats" shows the most one hold did since load (max_hold_work).
+ * at, and a zap of a page one unit per VMA of the region, plus one. MERGE
+ * drops its locks before this many units and takes them again (a single
+ * zap dearer than that, of a page of a region with more VMAs, is done
+ * alone in a hold); debugfs "stats" shows the most one hold did since load
+ * (max_hold_work).
  */
 #define COWMEM_HOLD_MAX_WORK 4096
 
