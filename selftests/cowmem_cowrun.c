@@ -228,25 +228,39 @@ TEST(no_inherit_drops_the_library_for_exec)
 }
 
 /*
+ * This program's own path (cowrun's /proc/self/exe would be bash) and
+ * tools/cowrun beside selftests/, each PATH_MAX long; 0, or -1.
+ */
+static int cowrun_paths(char *self, char *cowrun)
+{
+	char *slash;
+
+	if (!realpath("/proc/self/exe", self))
+		return -1;
+	strcpy(cowrun, self);
+	slash = strrchr(cowrun, '/');
+	*slash = '\0';
+	slash = strrchr(cowrun, '/');
+	if (!slash)
+		return -1;
+	snprintf(slash, PATH_MAX - (slash - cowrun), "/tools/cowrun");
+	return 0;
+}
+
+/*
  * cowrun --report around a program that forks once: the child writes 5
  * pages, then the parent 3 while the child still lives. The report's fork
  * line must say exactly that.
  */
 TEST(report_counts_the_child_and_the_parent)
 {
-	char cowrun[PATH_MAX], self[PATH_MAX], line[256], *slash;
+	char cowrun[PATH_MAX], self[PATH_MAX], line[256];
 	long child = -1, parent = -1;
 	int fds[2], status, a, b;
 	FILE *report;
 	pid_t pid;
 
-	/* Our own path: cowrun's /proc/self/exe would be bash. */
-	ASSERT_NE(NULL, realpath("/proc/self/exe", self));
-	strcpy(cowrun, self);
-	slash = strrchr(cowrun, '/');
-	*slash = '\0';
-	slash = strrchr(cowrun, '/');
-	snprintf(slash, sizeof(cowrun) - (slash - cowrun), "/tools/cowrun");
+	ASSERT_EQ(0, cowrun_paths(self, cowrun));
 	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -294,17 +308,12 @@ static int write_file(const char *path, const char *text)
  */
 TEST(report_files_are_out_of_other_users_reach)
 {
-	char cowrun[PATH_MAX], self[PATH_MAX], *slash, old[8] = "1", text[16];
+	char cowrun[PATH_MAX], self[PATH_MAX], old[8] = "1", text[16];
 	FILE *f;
 	int status;
 	pid_t pid;
 
-	ASSERT_NE(NULL, realpath("/proc/self/exe", self));
-	strcpy(cowrun, self);
-	slash = strrchr(cowrun, '/');
-	*slash = '\0';
-	slash = strrchr(cowrun, '/');
-	snprintf(slash, sizeof(cowrun) - (slash - cowrun), "/tools/cowrun");
+	ASSERT_EQ(0, cowrun_paths(self, cowrun));
 	f = fopen("/proc/sys/fs/protected_symlinks", "r");
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
