@@ -15,9 +15,10 @@
  * This file includes index.h and a few kernel headers only, which
  * selftests/index/shim stands in for: the unit test builds it in userspace.
  *
- * The walks over a whole index (a walk, a diff, a count, a release) may
- * visit millions of pages under a mutex: each gives the CPU away once per
- * leaf node (cond_resched()), so that no CPU is held for their length.
+ * The walks over a whole index (a walk, a diff, a count) may visit
+ * millions of pages under a mutex: each gives the CPU away once per leaf
+ * node (cond_resched()), so that no CPU is held for their length. A
+ * release does not yet, and runs as long as what it frees.
  *
  * Index nodes need no lock of their own: a node is changed in place only by
  * the one index whose path holds it alone, under its owner's lock (the

@@ -78,6 +78,7 @@ struct cowmem_merge {
 	unsigned long visits; /* one view at one offset: what budget counts */
 	pgoff_t pos; /* the next offset to scan */
 	unsigned long view_pos; /* and the next of its views, mid-offset */
+	u64 view_done; /* mid-offset: the id of the view before view_pos */
 	unsigned long freed, freed_zero; /* for stats, which root reads */
 	struct cowmem_merge_args args;
 };
@@ -288,8 +289,12 @@ static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 			done = cowmem_merge_page(mg, view, pgoff, frame);
 		else
 			done = cowmem_lockset_spend(&mg->set, 1);
-		if (!done)
+		if (!done) {
+			/* Where the next hold goes on: cowmem_merge_stretch(). */
+			if (mg->view_pos)
+				mg->view_done = mg->views[mg->view_pos - 1]->id;
 			return false;
+		}
 	}
 	mg->view_pos = 0;
 	return true;
@@ -337,7 +342,7 @@ static bool cowmem_merge_scan(struct cowmem_merge *mg)
 static int cowmem_merge_stretch(struct cowmem_merge *mg, gfp_t gfp)
 {
 	struct cowmem_view *view;
-	unsigned long n = 0;
+	unsigned long n = 0, i;
 	int r;
 
 	kvfree(mg->views);
@@ -352,6 +357,13 @@ static int cowmem_merge_stretch(struct cowmem_merge *mg, gfp_t gfp)
 		list_for_each_entry(view, &mg->set.regions[r]->views, link)
 			if (cowmem_lockset_has(view))
 				mg->views[mg->nr_views++] = view;
+	/*
+	 * Mid-offset, go on after the view done last, wherever a fork or an
+	 * munmap moved it in the new list (if it is gone, at its old place).
+	 */
+	for (i = 0; mg->view_pos && i < mg->nr_views; i++)
+		if (mg->views[i]->id == mg->view_done)
+			mg->view_pos = i + 1;
 	mg->nr_seen = 0;
 	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
 	return 0;

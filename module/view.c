@@ -134,7 +134,6 @@ void cowmem_region_destroy(struct cowmem_region *region)
 		mutex_lock(&source->lock);
 		list_del(&region->snapshot_link);
 		mutex_unlock(&source->lock);
-		cowmem_region_put(source);
 	}
 	/* Its snapshots, which keep the struct, look at it no more. */
 	mutex_lock(&region->lock);
@@ -148,6 +147,12 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	/* With the region, so that a census never sees its nodes' counts move. */
 	cowmem_index_release(&region->base);
 	mutex_unlock(&cowmem_regions_lock);
+	/*
+	 * Only now: the world lock reads a listed snapshot's source
+	 * (cowmem_snapshot_source()), and this one was listed until above.
+	 */
+	if (source)
+		cowmem_region_put(source);
 	cowmem_limit_uncharge(region->cred, region->charged);
 	cowmem_region_put(region);
 }
