@@ -110,7 +110,12 @@
  * (cowmem_regions' order), then views. Lockdep sees one view lock of a
  * lockset and none of the world lock's region and view locks (it cannot
  * count thousands), so for those that order is kept by hand, not checked.
- * The rules for each lock sit with the code that relies on them.
+ * An unprivileged holder of a lockset does at most COWMEM_HOLD_MAX_WORK
+ * units of work before it drops it (cowmem_lockset_spend(); debugfs
+ * max_hold_work counts it), and a snapshot's release takes its source's
+ * lock, then its own, then cowmem_regions_lock, one after another, never
+ * one under another. The rules for each lock sit with the code that
+ * relies on them.
  *
  * References and lifetimes
  * ------------------------
