@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowmem: the census, which counts who holds each index node and each frame
- * over every index at once (views and snapshots alike).
+ * over the indexes of one region and its snapshots at once.
  *
  * Index nodes are shared and hold structural counts (see index.c), so how
  * many views see a page is not written anywhere: it is the number of paths
@@ -130,20 +130,28 @@ int cowmem_census_count(struct cowmem_census *c)
 }
 
 /*
- * Counts every index of the module: each region's snapshot and each view.
- * Called with the world locked (cowmem_world_lock()).
+ * Counts what shares frames with @region, as the holder of its lockset sees
+ * it: its own frozen contents (a snapshot region's), its views in the
+ * lockset, and the frozen contents of the snapshots taken of its views
+ * that @want_snap chooses (NULL: all of them). A page merged with another
+ * region's counts that region's holders only in that region's census.
+ * Returns 0, or -ENOMEM when the census could not be completed.
+ * Called with @region in a lockset.
  */
-int cowmem_census_world(struct cowmem_census *c)
+int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
+			 bool (*want_snap)(struct cowmem_region *snap))
 {
-	struct cowmem_region *region;
+	struct cowmem_region *snap;
 	struct cowmem_view *view;
 
-	cowmem_world_assert_locked();
-	list_for_each_entry(region, &cowmem_regions, link) {
-		cowmem_census_add(c, &region->base);
-		list_for_each_entry(view, &region->views, link)
+	lockdep_assert_held(&region->lock);
+	cowmem_census_add(c, &region->base);
+	list_for_each_entry(view, &region->views, link)
+		if (cowmem_lockset_has(view))
 			cowmem_census_add(c, &view->index);
-	}
+	list_for_each_entry(snap, &region->snapshots, snapshot_link)
+		if (!want_snap || want_snap(snap))
+			cowmem_census_add(c, &snap->base);
 	return cowmem_census_count(c);
 }
 

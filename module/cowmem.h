@@ -97,25 +97,26 @@
  *         mapping->i_mmap_rwsem
  *           page table lock
  *
- *   cowmem_regions_lock        (never taken under an mmap_lock; only the
- *     region->lock              world lock waits for a region under it)
- *       view->lock
+ *   cowmem_regions_lock        (a leaf: held only to walk or change the
+ *                               list, never while waiting for a region)
  *
  *   cowmem_inject_lock         (a leaf)
  *   cowmem_users_lock          (a leaf; a view made under region->lock
  *                               counts under it: limits.c)
  *
  * Two region->locks, or several view->locks, are held at once only by
- * lockset.c, and by the world lock (lockset.c too): regions in id order
- * (cowmem_regions' order), then views. Lockdep sees one view lock of a
- * lockset and none of the world lock's region and view locks (it cannot
- * count thousands), so for those that order is kept by hand, not checked.
+ * lockset.c (and by a snapshot being taken: its source, then itself, then
+ * the view): regions in id order (cowmem_regions' order), then views.
+ * Lockdep sees one view lock of a lockset (it cannot count thousands), so
+ * for the others that order is kept by hand, not checked. Observers
+ * (debugfs, check.c) go one region at a time (cowmem_region_next()) and
+ * never hold one region's locks while waiting for another's.
  * An unprivileged holder of a lockset does at most COWMEM_HOLD_MAX_WORK
  * units of work before it drops it (cowmem_lockset_spend(); debugfs
  * max_hold_work counts it), and a snapshot's release takes its source's
  * lock, then its own, then cowmem_regions_lock, one after another, never
- * one under another. The rules for each lock sit with the code that
- * relies on them.
+ * one under another, and releases its frozen index holding none. The
+ * rules for each lock sit with the code that relies on them.
  *
  * References and lifetimes
  * ------------------------
@@ -127,16 +128,15 @@
  *         frees it. Every VMA pins the file (vma->vm_file), so no VMA and
  *         no view outlives the file. A snapshot's base index is filled
  *         under its source region's lock before its file descriptor
- *         exists, then only read (a rollback reads it holding the
- *         snapshot's file), and released at destroy under
- *         cowmem_regions_lock, so that a census never sees its references
- *         go.
+ *         exists (and under its own lock: check.c reads it under
+ *         that), then only read (a rollback reads it holding the
+ *         snapshot's file). At destroy it leaves the source's list, is
+ *         taken out under its own lock and released holding none: a
+ *         census reads it only from that list or under that lock.
  *         A snapshot region sits in its source region's list of snapshots
  *         (under the source's lock) and points at it (snap->source, fixed,
  *         with a reference), so that a PAGE_INFO holding one region's lock
- *         finds the snapshots that share its frames. A source whose file
- *         is gone (region->gone) has no views: a snapshot's view of it is
- *         gone too (cowmem_snapshot_source()).
+ *         finds the snapshots that share its frames.
  * view    kref, one reference per VMA (vma->vm_private_data). region->views
  *         and region->origin point at views without holding a reference: the
  *         last put unlinks the view from both under region->lock
@@ -206,8 +206,6 @@ struct cowmem_region {
 	u64 source_view;
 	/* a snapshot's, with a reference until the snapshot's file goes */
 	struct cowmem_region *source;
-	/* its file is gone; set under lock before it leaves cowmem_regions */
-	bool gone;
 	struct list_head snapshot_link; /* in source->snapshots */
 	struct list_head snapshots; /* of its views; protected by lock */
 };

@@ -2,7 +2,8 @@
 /*
  * cowmem: the debugfs tree, /sys/kernel/debug/cowmem/ (root only).
  *
- *   stats   counters, one "name: value" per line
+ *   stats   counters, one "name: value" per line: no lock, no walk
+ *   snapshots   each snapshot's changed pages, and their sum
  *   tree    every region's views as a fork tree
  *   views   one line per live view: owner, origin, page counts
  *   pages   one line per page each view holds or maps the zero page at;
@@ -14,7 +15,10 @@
  * again in its region's list each time a file is read. Readers follow the
  * lock order of cowmem.h: what needs a view's PTEs is read under its mm's
  * mmap_lock and the view's lock (ptes.c); what needs several views, under
- * their region's lockset, or the world lock for the census.
+ * their region's lockset. A reader goes one region at a time
+ * (cowmem_region_next()) and never holds one region's locks while waiting
+ * for another's: a file is a moment's view of each region in turn, not of
+ * the module, and no reader stops the faults of a region it is not at.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,53 +40,6 @@ static const char *const cowmem_view_how[] = {
 	[COWMEM_VIEW_MAPPING] = "mapping",
 };
 
-/* Prints each snapshot's changed pages and their sum. Called with the world locked. */
-static void cowmem_stats_snapshots(struct seq_file *m)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *source;
-	unsigned long changed, sum = 0;
-
-	cowmem_world_assert_locked();
-	list_for_each_entry(region, &cowmem_regions, link) {
-		if (!region->is_snapshot)
-			continue;
-		source = cowmem_snapshot_source(region);
-		changed = source ? cowmem_index_diff(&region->base,
-						     &source->index) :
-				   0;
-		sum += changed;
-		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", region->id,
-			   changed);
-	}
-	seq_printf(m, "changed_pages: %lu\n", sum);
-}
-
-/*
- * What sharing saves needs the census: pages held by two or more views or
- * snapshots, and the copies that would exist without sharing.
- */
-static void cowmem_stats_sharing(struct seq_file *m)
-{
-	unsigned long key, reach, shared = 0, saved = 0;
-	struct cowmem_census *c = cowmem_census_create();
-	void *tally;
-
-	cowmem_world_lock();
-	if (c && !cowmem_census_world(c)) {
-		xa_for_each(&c->frames, key, tally) {
-			reach = cowmem_census_reach(tally);
-			shared += reach > 1;
-			saved += reach - 1;
-		}
-		seq_printf(m, "shared_pages: %lu\n", shared);
-		seq_printf(m, "bytes_saved: %lu\n", saved * PAGE_SIZE);
-	}
-	cowmem_stats_snapshots(m);
-	cowmem_world_unlock();
-	cowmem_census_destroy(c);
-}
-
 static int cowmem_stats_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_stats s;
@@ -92,6 +49,10 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "views: %ld\n", s.views);
 	seq_printf(m, "snapshots: %ld\n", s.snapshots);
 	seq_printf(m, "pages: %ld\n", s.pages);
+	seq_printf(m, "held_pages: %ld\n", s.held_pages);
+	/* Each page held beyond its frame is a copy sharing saved. */
+	seq_printf(m, "bytes_saved: %ld\n",
+		   max(s.held_pages - s.pages, 0L) * (long)PAGE_SIZE);
 	seq_printf(m, "nodes: %ld\n", s.nodes);
 	seq_printf(m, "faults: %lu\n", s.faults);
 	seq_printf(m, "cow_breaks: %lu\n", s.cow_breaks);
@@ -109,10 +70,79 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "max_hold_work: %lu\n", cowmem_lockset_max_work());
 	seq_printf(m, "frame_bytes: %u\n", cowmem_frame_bytes());
 	seq_printf(m, "node_bytes: %u\n", cowmem_node_bytes());
-	cowmem_stats_sharing(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cowmem_stats);
+
+/* @region's view @id, or NULL. Called with @region's lock held. */
+static struct cowmem_view *
+cowmem_debugfs_find_view(struct cowmem_region *region, u64 id)
+{
+	struct cowmem_view *view;
+
+	lockdep_assert_held(&region->lock);
+	list_for_each_entry(view, &region->views, link)
+		if (view->id == id)
+			return view;
+	return NULL;
+}
+
+/*
+ * The lines of the snapshots taken of @region's views: the pages each one
+ * and its view differ by (0 once the view is gone), added to *@sum. Holds
+ * @region's lock, so that the snapshots stay on its list and their frozen
+ * indexes stay (view.c releases one only once it is off the list), and
+ * each view's lock in turn while its index is compared.
+ */
+static int cowmem_snapshots_region(struct seq_file *m,
+				   struct cowmem_region *region,
+				   unsigned long *sum)
+{
+	struct cowmem_region *snap;
+	struct cowmem_view *view;
+	unsigned long changed;
+
+	if (mutex_lock_killable(&region->lock))
+		return -EINTR;
+	list_for_each_entry(snap, &region->snapshots, snapshot_link) {
+		view = cowmem_debugfs_find_view(region, snap->source_view);
+		changed = 0;
+		if (view) {
+			mutex_lock(&view->lock);
+			changed = cowmem_index_diff(&snap->base, &view->index);
+			mutex_unlock(&view->lock);
+		}
+		*sum += changed;
+		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", snap->id,
+			   changed);
+	}
+	mutex_unlock(&region->lock);
+	return 0;
+}
+
+/*
+ * "snapshots": each live snapshot's changed pages, and their sum. A diff
+ * costs what the two indexes differ by, times the snapshots: it is read
+ * here, one source region at a time, and never by "stats", which cowstat
+ * polls.
+ */
+static int cowmem_snapshots_show(struct seq_file *m, void *unused)
+{
+	struct cowmem_region *region;
+	unsigned long sum = 0;
+	u64 id = 0;
+	int err = 0;
+
+	while (!err && (region = cowmem_region_next(id))) {
+		id = region->id;
+		err = cowmem_snapshots_region(m, region, &sum);
+		cowmem_region_put(region);
+	}
+	if (!err)
+		seq_printf(m, "changed_pages: %lu\n", sum);
+	return err;
+}
+DEFINE_SHOW_ATTRIBUTE(cowmem_snapshots);
 
 /*
  * The process behind @mm, a live view's: the task the mm names as its
@@ -220,45 +250,48 @@ DEFINE_SHOW_ATTRIBUTE(cowmem_views);
 
 /* What "pages" prints of one view: noted, then walked, then printed. */
 struct cowmem_pages_view {
-	u64 region_id;
 	struct cowmem_view_ref ref;
-	pgoff_t nr_pages;
 	unsigned long *zero; /* pages whose PTE maps the zero page */
 };
 
 struct cowmem_pages {
 	u64 only; /* the view id written to the file; 0: every view */
-	struct cowmem_pages_view *views;
+	struct cowmem_pages_view *views; /* of the region being printed */
 	long nr;
+	pgoff_t nr_pages; /* the region's */
 };
 
-/* Notes the views to print, in list order. Called with the world locked. */
-static void cowmem_pages_note(struct cowmem_pages *p, long max)
+/*
+ * Notes the views of @region to print, in list order (id order). Returns
+ * 0 or -ENOMEM. Called with @region's lock held.
+ */
+static int cowmem_pages_note(struct cowmem_pages *p,
+			     struct cowmem_region *region)
 {
-	struct cowmem_region *region;
 	struct cowmem_view *view;
-	struct cowmem_pages_view *pv;
+	long max = 0;
 
-	cowmem_world_assert_locked();
-	list_for_each_entry(region, &cowmem_regions, link) {
-		list_for_each_entry(view, &region->views, link) {
-			if ((p->only && view->id != p->only) || p->nr == max)
-				continue;
-			pv = &p->views[p->nr++];
-			pv->region_id = region->id;
-			cowmem_view_ref_get(&pv->ref, view);
-			pv->nr_pages = region->nr_pages;
-		}
-	}
+	lockdep_assert_held(&region->lock);
+	list_for_each_entry(view, &region->views, link)
+		max++;
+	p->nr = 0;
+	p->nr_pages = region->nr_pages;
+	p->views = kvcalloc(max ?: 1, sizeof(*p->views), GFP_KERNEL);
+	if (!p->views)
+		return -ENOMEM;
+	list_for_each_entry(view, &region->views, link)
+		if (!p->only || view->id == p->only)
+			cowmem_view_ref_get(&p->views[p->nr++].ref, view);
+	return 0;
 }
 
 static void cowmem_note_zero_pte(pgoff_t pgoff, unsigned long pfn,
 				 bool writable, void *data)
 {
-	struct cowmem_pages_view *pv = data;
+	struct cowmem_pages *p = data;
 
-	if (is_zero_pfn(pfn) && pgoff < pv->nr_pages)
-		__set_bit(pgoff, pv->zero);
+	if (is_zero_pfn(pfn) && pgoff < p->nr_pages)
+		__set_bit(pgoff, p->views[p->nr].zero);
 }
 
 /* Called with the mm's mmap_lock and the view's lock held. */
@@ -269,7 +302,36 @@ static void cowmem_pages_zero_vma(struct vm_area_struct *vma,
 			     cowmem_note_zero_pte, data);
 }
 
-/* One line of "pages". Called with the world locked, @c counted. */
+/*
+ * Which pages of each noted view map the zero page: its PTEs, read under
+ * its mm's mmap_lock, which comes before the region's lock (ptes.c).
+ * p->nr says which view the walk is at while it runs.
+ */
+static void cowmem_pages_zero(struct cowmem_pages *p)
+{
+	long nr = p->nr;
+
+	for (p->nr = 0; p->nr < nr; p->nr++) {
+		p->views[p->nr].zero = bitmap_zalloc(p->nr_pages, GFP_KERNEL);
+		if (p->views[p->nr].zero)
+			cowmem_view_ref_walk(&p->views[p->nr].ref,
+					     cowmem_pages_zero_vma, p);
+		cowmem_view_ref_put(&p->views[p->nr].ref);
+	}
+}
+
+static void cowmem_pages_free(struct cowmem_pages *p)
+{
+	long i;
+
+	for (i = 0; i < p->nr; i++)
+		bitmap_free(p->views[i].zero);
+	kvfree(p->views);
+	p->views = NULL;
+	p->nr = 0;
+}
+
+/* One line of "pages". Called with @view's region in a lockset, @c counted. */
 static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 			     pgoff_t pgoff, struct cowmem_census *c)
 {
@@ -297,16 +359,17 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	seq_puts(m, any ? "\n" : " -\n");
 }
 
-/* The lines of one view. Called with the world locked, @c counted. */
+/* The lines of one view. Called with @view in a lockset, @c counted. */
 static void cowmem_pages_view_lines(struct seq_file *m,
 				    struct cowmem_view *view,
 				    struct cowmem_pages_view *pv,
-				    struct cowmem_census *c)
+				    pgoff_t nr_pages, struct cowmem_census *c)
 {
 	pgoff_t pgoff;
 
+	cowmem_lockset_assert(view);
 	seq_printf(m, "view %llu region %llu\n", view->id, view->region_id);
-	for (pgoff = 0; pgoff < pv->nr_pages; pgoff++) {
+	for (pgoff = 0; pgoff < nr_pages; pgoff++) {
 		if (cowmem_index_lookup(&view->index, pgoff, NULL) ||
 		    (pv->zero && test_bit(pgoff, pv->zero)))
 			cowmem_page_line(m, view, pgoff, c);
@@ -314,85 +377,86 @@ static void cowmem_pages_view_lines(struct seq_file *m,
 }
 
 /*
- * Where noted view @pv sits against @view in list order: regions by id,
- * and each region's views by id (view ids alone are not in list order:
- * regions and views share one counter).
- */
-static int cowmem_pages_cmp(const struct cowmem_pages_view *pv,
-			    const struct cowmem_view *view)
-{
-	if (pv->region_id != view->region->id)
-		return pv->region_id < view->region->id ? -1 : 1;
-	if (pv->ref.id != view->id)
-		return pv->ref.id < view->id ? -1 : 1;
-	return 0;
-}
-
-/*
- * Prints the noted views that are still alive, in one walk of the lists:
- * both are in list order. Called with the world locked, @c counted.
+ * Prints the noted views of @region that are still alive, in one walk of
+ * both lists, which are in id order. Called with @region in a lockset of
+ * every view, @c counted.
  */
 static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
+			       struct cowmem_region *region,
 			       struct cowmem_census *c)
 {
-	struct cowmem_region *region;
 	struct cowmem_view *view;
 	long i = 0;
 
-	cowmem_world_assert_locked();
-	list_for_each_entry(region, &cowmem_regions, link) {
-		list_for_each_entry(view, &region->views, link) {
-			while (i < p->nr &&
-			       cowmem_pages_cmp(&p->views[i], view) < 0)
-				i++;
-			if (i < p->nr && !cowmem_pages_cmp(&p->views[i], view))
-				cowmem_pages_view_lines(m, view, &p->views[i],
-							c);
-		}
+	list_for_each_entry(view, &region->views, link) {
+		while (i < p->nr && p->views[i].ref.id < view->id)
+			i++;
+		if (i < p->nr && p->views[i].ref.id == view->id)
+			cowmem_pages_view_lines(m, view, &p->views[i],
+						p->nr_pages, c);
 	}
+}
+
+/*
+ * The views of @region: noted under its lock, their PTEs walked with no
+ * region lock held, then printed under the region's lockset, counted by a
+ * census of the region (its views and its snapshots).
+ */
+static int cowmem_pages_region(struct seq_file *m, struct cowmem_pages *p,
+			       struct cowmem_region *region)
+{
+	struct cowmem_lockset set = { .regions = { region } };
+	struct cowmem_census *c;
+	int err;
+
+	if (mutex_lock_killable(&region->lock))
+		return -EINTR;
+	err = cowmem_pages_note(p, region);
+	mutex_unlock(&region->lock);
+	if (err || !p->nr)
+		goto free_views;
+	cowmem_pages_zero(p);
+	err = -ENOMEM;
+	c = cowmem_census_create();
+	if (!c)
+		goto free_views;
+	err = cowmem_lockset_lock(&set);
+	if (err)
+		goto destroy_census;
+	err = cowmem_census_region(c, region, NULL);
+	if (!err)
+		cowmem_pages_lines(m, p, region, c);
+	cowmem_lockset_unlock(&set);
+destroy_census:
+	cowmem_census_destroy(c);
+free_views:
+	cowmem_pages_free(p);
+	return err;
 }
 
 /*
  * "pages": each live view's pages (or, once a view id is written to the
- * open file, that view's), with what each PTE maps and the census's count.
- * The PTEs come first, view by view under each mm's mmap_lock; then the
- * indexes, all at once under the world lock (root's debugging only).
+ * open file, that view's), with what each PTE maps and how many of its
+ * region's views and snapshots hold the page. One region at a time, under
+ * its own locks, as kfence prints each object: other regions' faults go on.
  */
 static int cowmem_pages_show(struct seq_file *m, void *unused)
 {
 	struct cowmem_pages *p = m->private;
-	struct cowmem_census *c = cowmem_census_create();
-	long i, max;
+	struct cowmem_region *region;
+	u64 id = 0;
+	int err = 0;
 
 	seq_printf(m, "%8s %10s %8s %10s  %-9s %s\n", "pgoff", "pfn",
 		   "refcount", "page_count", "state", "shared_with");
-	cowmem_world_lock();
-	max = p->only ? 1 : cowmem_world_count_views();
-	p->views = kvcalloc(max ?: 1, sizeof(*p->views), GFP_KERNEL);
-	p->nr = 0;
-	if (p->views)
-		cowmem_pages_note(p, max);
-	cowmem_world_unlock();
-	for (i = 0; i < p->nr; i++) {
-		p->views[i].zero =
-			bitmap_zalloc(p->views[i].nr_pages, GFP_KERNEL);
-		if (p->views[i].zero)
-			cowmem_view_ref_walk(&p->views[i].ref,
-					     cowmem_pages_zero_vma,
-					     &p->views[i]);
-		cowmem_view_ref_put(&p->views[i].ref);
+	while (!err && (region = cowmem_region_next(id))) {
+		id = region->id;
+		err = cowmem_pages_region(m, p, region);
+		cowmem_region_put(region);
 	}
-	cowmem_world_lock();
-	if (c && !cowmem_census_world(c))
-		cowmem_pages_lines(m, p, c);
-	else
+	if (err == -ENOMEM)
 		seq_puts(m, "out of memory\n");
-	cowmem_world_unlock();
-	for (i = 0; i < p->nr; i++)
-		bitmap_free(p->views[i].zero);
-	kvfree(p->views);
-	cowmem_census_destroy(c);
-	return 0;
+	return err == -ENOMEM ? 0 : err;
 }
 
 static int cowmem_pages_open(struct inode *inode, struct file *file)
@@ -549,6 +613,8 @@ void cowmem_debugfs_init(void)
 	cowmem_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("stats", 0400, cowmem_debugfs_root, NULL,
 			    &cowmem_stats_fops);
+	debugfs_create_file("snapshots", 0400, cowmem_debugfs_root, NULL,
+			    &cowmem_snapshots_fops);
 	debugfs_create_file("tree", 0400, cowmem_debugfs_root, NULL,
 			    &cowmem_tree_fops);
 	debugfs_create_file("views", 0400, cowmem_debugfs_root, NULL,

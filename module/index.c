@@ -220,6 +220,7 @@ int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
 	*old = *slot;
 	*slot = frame;
 	index->present += !!frame - !!*old;
+	this_cpu_add(cowmem_stats.held_pages, (long)!!frame - !!*old);
 	return 0;
 }
 
@@ -229,6 +230,7 @@ void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src)
 	*dst = *src;
 	if (dst->root)
 		cowmem_node_get(dst->root);
+	this_cpu_add(cowmem_stats.held_pages, dst->present);
 }
 
 /* Lets go of everything @index holds; returns how many frames that freed. */
@@ -236,6 +238,7 @@ unsigned long cowmem_index_release(struct cowmem_index *index)
 {
 	struct cowmem_node *root = index->root;
 
+	this_cpu_add(cowmem_stats.held_pages, -(long)index->present);
 	index->root = NULL;
 	index->present = 0;
 	return root ? cowmem_node_put(root) : 0;

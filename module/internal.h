@@ -27,7 +27,8 @@ struct cowmem_census *cowmem_census_create(void);
 void cowmem_census_destroy(struct cowmem_census *c);
 void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
 int cowmem_census_count(struct cowmem_census *c);
-int cowmem_census_world(struct cowmem_census *c);
+int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
+			 bool (*want_snap)(struct cowmem_region *snap));
 unsigned long cowmem_census_reach(void *tally);
 unsigned long cowmem_census_holders(void *tally);
 unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
@@ -60,27 +61,6 @@ bool cowmem_lockset_spend(struct cowmem_lockset *set, unsigned long units);
 unsigned long cowmem_lockset_max_work(void);
 bool cowmem_lockset_has(struct cowmem_view *view);
 void cowmem_lockset_assert(struct cowmem_view *view);
-void cowmem_world_lock(void);
-void cowmem_world_unlock(void);
-bool cowmem_world_is_mine(void);
-void cowmem_world_assert_locked(void);
-long cowmem_world_count_views(void);
-
-/* Does current hold @region's lock as part of the world lock? */
-static inline bool cowmem_world_holds(struct cowmem_region *region)
-{
-	return cowmem_world_is_mine() && mutex_is_locked(&region->lock);
-}
-
-/*
- * For the functions called with @region's lock held, on its own or as part
- * of the world lock (which lockdep does not see: lockset.c).
- */
-static inline void cowmem_assert_region_locked(struct cowmem_region *region)
-{
-	lockdep_assert(cowmem_world_holds(region) ||
-		       lockdep_is_held(&region->lock));
-}
 
 /* dev.c: the device; the features and observers add its ioctls at load */
 struct cowmem_ioctl {
@@ -102,7 +82,6 @@ u64 cowmem_inject_every(void);
 
 /* Features: snapshot.c (snapshots and rollback), merge.c (merging) */
 void cowmem_snapshot_init(void);
-struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snapshot);
 void cowmem_merge_init(void);
 
 /* Observers: debugfs.c, check.c, page_info.c; COWMEM_OBSERVE=n: none */

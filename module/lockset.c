@@ -31,11 +31,7 @@
  * PAGE_INFO describes at most a batch of pages per hold, but its census
  * walks every index of the region, which is not counted yet: that is work
  * a region's size and views multiply.
- *
- * The world lock, for root's debugfs only, locks what any lockset could,
- * but is not a lockset (no view is marked in_lockset): code under it
- * asserts with cowmem_world_assert_locked() and
- * cowmem_assert_region_locked().
+
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -209,92 +205,4 @@ void cowmem_lockset_assert(struct cowmem_view *view)
 	lockdep_assert_held(&view->region->lock);
 	lockdep_assert(mutex_is_locked(&view->lock));
 	WARN_ON_ONCE(!view->in_lockset);
-}
-
-/*
- * Who holds the world lock, for cowmem_world_is_mine(). Written under
- * cowmem_regions_lock; read by its holder, or to find it is not current.
- */
-static struct task_struct *cowmem_world_owner;
-
-/*
- * The world lock: cowmem_regions_lock, every region->lock (in list order,
- * which is id order, a lockset's too) and then every view->lock, so that
- * the indexes and reference counts agree while they are read. For root's
- * debugfs only: it stops every cowmem fault of every process while held.
- *
- * Lockdep cannot follow thousands of held locks: it counts the locks of
- * one class nested under another in 11 bits, and 2,048 regions or views
- * overflow that (lockdep then turns itself off for the rest of the boot).
- * So the region and view locks are taken out of its sight, and nothing it
- * checks orders them against the lockset and the fault path: that rests
- * on the order itself, regions by id (asserted), then views, as every
- * lockset takes them. It still sees cowmem_regions_lock, which no path
- * takes under a region or view lock, and cowmem_world_owner stands in for
- * the rest in the assertions.
- */
-void cowmem_world_lock(void)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-
-	u64 last = 0;
-
-	mutex_lock(&cowmem_regions_lock);
-	lockdep_off();
-	list_for_each_entry(region, &cowmem_regions, link) {
-		WARN_ON_ONCE(region->id <= last);
-		last = region->id;
-		/* The nesting is said for the reader: lockdep is off here. */
-		mutex_lock_nest_lock(&region->lock, &cowmem_regions_lock);
-	}
-	list_for_each_entry(region, &cowmem_regions, link)
-		list_for_each_entry(view, &region->views, link)
-			mutex_lock_nest_lock(&view->lock, &cowmem_regions_lock);
-	lockdep_on();
-	WRITE_ONCE(cowmem_world_owner, current);
-}
-
-void cowmem_world_unlock(void)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-
-	cowmem_world_assert_locked();
-	WRITE_ONCE(cowmem_world_owner, NULL);
-	lockdep_off();
-	list_for_each_entry(region, &cowmem_regions, link) {
-		list_for_each_entry(view, &region->views, link)
-			mutex_unlock(&view->lock);
-		mutex_unlock(&region->lock);
-	}
-	lockdep_on();
-	mutex_unlock(&cowmem_regions_lock);
-}
-
-/* Does current hold the world lock? */
-bool cowmem_world_is_mine(void)
-{
-	return READ_ONCE(cowmem_world_owner) == current;
-}
-
-/* For the functions whose contract says "called with the world locked". */
-void cowmem_world_assert_locked(void)
-{
-	lockdep_assert_held(&cowmem_regions_lock);
-	lockdep_assert(cowmem_world_is_mine());
-}
-
-/* How many views the locked world holds. */
-long cowmem_world_count_views(void)
-{
-	struct cowmem_region *region;
-	struct cowmem_view *view;
-	long n = 0;
-
-	cowmem_world_assert_locked();
-	list_for_each_entry(region, &cowmem_regions, link)
-		list_for_each_entry(view, &region->views, link)
-			n++;
-	return n;
 }

@@ -74,32 +74,14 @@ static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
 }
 
 /*
- * Counts, in the empty census @c, what current may read of what shares
- * frames with @region: the frozen contents of a snapshot region (whose
- * file current holds), its views that current may read, and the snapshots
- * taken of them by someone current may read. Another process's view
- * counts only when its memory is current's to read anyway, so the count
- * tells nothing of when others write (a COW break in a view current may
- * not read leaves it unchanged). A page merged with another region's
- * counts that region's holders only in that region's PAGE_INFO.
- * Called with @region in a lockset of the views current may read.
+ * A snapshot counts in PAGE_INFO when current may read its taker's memory.
+ * Another process's view counts only when current may read it too (the
+ * lockset's want), so the count tells nothing of when others write (a COW
+ * break in a view current may not read leaves it unchanged).
  */
-static int cowmem_info_census(struct cowmem_census *c,
-			      struct cowmem_region *region)
+static bool cowmem_info_want_snapshot(struct cowmem_region *snap)
 {
-	struct cowmem_region *snap;
-	struct cowmem_view *view;
-
-	lockdep_assert_held(&region->lock);
-	if (region->is_snapshot)
-		cowmem_census_add(c, &region->base);
-	list_for_each_entry(view, &region->views, link)
-		if (cowmem_lockset_has(view))
-			cowmem_census_add(c, &view->index);
-	list_for_each_entry(snap, &region->snapshots, snapshot_link)
-		if (cowmem_cred_may_read(snap->cred))
-			cowmem_census_add(c, &snap->base);
-	return cowmem_census_count(c);
+	return cowmem_cred_may_read(snap->cred);
 }
 
 /* Fills in the frames, counted by @c. Called with @view in a lockset. */
@@ -162,7 +144,7 @@ static int cowmem_info_batch(struct file *file, unsigned long addr,
 	BUILD_BUG_ON(COWMEM_INFO_BATCH > COWMEM_HOLD_MAX_WORK);
 	cowmem_lockset_spend(&set, fill->nr);
 	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
-	err = cowmem_info_census(c, view->region);
+	err = cowmem_census_region(c, view->region, cowmem_info_want_snapshot);
 	if (!err)
 		cowmem_info_frames(view, fill, c);
 	cowmem_lockset_unlock(&set);

@@ -17,13 +17,10 @@
 #include "compat.h"
 #include "internal.h"
 
-/*
- * Notes @view for cowmem_view_ref_walk(). Called with region->lock held
- * (or the world lock).
- */
+/* Notes @view for cowmem_view_ref_walk(). Called with region->lock held. */
 void cowmem_view_ref_get(struct cowmem_view_ref *ref, struct cowmem_view *view)
 {
-	cowmem_assert_region_locked(view->region);
+	lockdep_assert_held(&view->region->lock);
 	ref->id = view->id;
 	ref->mm = mmget_not_zero(view->mm) ? view->mm : NULL;
 }

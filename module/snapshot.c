@@ -28,10 +28,12 @@
 #include "trace.h"
 
 /*
- * Makes @snap (new, not yet reachable from any file descriptor, and so
- * needing no lock of its own) a snapshot of the view mapped at @addr, in
- * the list of snapshots of the view's region. Takes current->mm's
- * mmap_lock, then the region's lock and the view's.
+ * Makes @snap (new, not yet reachable from any file descriptor) a snapshot
+ * of the view mapped at @addr, in the list of snapshots of the view's
+ * region. Takes current->mm's mmap_lock, then the region's lock, @snap's
+ * (already on cowmem_regions, where debugfs "check" reads its frozen
+ * index under its lock) and the view's: two regions in id order, then a
+ * view, a lockset's order (@snap is younger than the region it copies).
  */
 static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 				struct cowmem_region *snap)
@@ -49,6 +51,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	err = -EINTR;
 	if (mutex_lock_killable(&region->lock))
 		goto unlock_mm;
+	mutex_lock_nested(&snap->lock, SINGLE_DEPTH_NESTING);
 	mutex_lock(&view->lock);
 	cowmem_index_share(&snap->base, &view->index);
 	snap->nr_pages = region->nr_pages;
@@ -63,6 +66,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
 	trace_snapshot(view->id, snap->id, snap->base.present);
 	mutex_unlock(&view->lock);
+	mutex_unlock(&snap->lock);
 	mutex_unlock(&region->lock);
 	err = 0;
 unlock_mm:
@@ -179,24 +183,4 @@ void cowmem_snapshot_init(void)
 {
 	cowmem_dev_add_ioctl(&cowmem_snapshot_ioctl);
 	cowmem_dev_add_ioctl(&cowmem_rollback_ioctl);
-}
-
-/*
- * The view a snapshot was taken of, if it is still alive. A source whose
- * file is gone has none, and is no longer on cowmem_regions, so no world
- * lock holds it. Called with the world locked (cowmem_regions_lock, and so
- * the source's lock if it is still on the list).
- */
-struct cowmem_view *cowmem_snapshot_source(struct cowmem_region *snap)
-{
-	struct cowmem_view *view;
-
-	lockdep_assert_held(&cowmem_regions_lock);
-	if (!snap->source || snap->source->gone)
-		return NULL;
-	cowmem_assert_region_locked(snap->source);
-	list_for_each_entry(view, &snap->source->views, link)
-		if (view->id == snap->source_view)
-			return view;
-	return NULL;
 }

@@ -21,6 +21,7 @@ struct cowmem_stats {
 	long pages;
 	long nodes; /* index nodes */
 	long snapshots;
+	long held_pages; /* every index's present, summed: index.c */
 	unsigned long faults;
 	unsigned long cow_breaks;
 	unsigned long reuses;

@@ -64,9 +64,9 @@ struct cowmem_region *cowmem_region_create(struct inode *inode,
 	INIT_LIST_HEAD(&region->views);
 	INIT_LIST_HEAD(&region->snapshots);
 	/*
-	 * Under the lock: the list is in id order, the world lock's and a
-	 * lockset's. Root's debugfs may hold it a while (the world lock): an
-	 * open waits killably.
+	 * Under the lock: the list is in id order, a lockset's. Nobody holds
+	 * it while waiting for anything else (cowmem_region_next()), but an
+	 * open waits killably all the same.
 	 */
 	err = -EINTR;
 	if (mutex_lock_killable(&cowmem_regions_lock))
@@ -121,38 +121,38 @@ struct cowmem_region *cowmem_region_next(u64 id)
 
 /*
  * Called from release: no VMA maps the file any more, so every view is
- * already gone. A snapshot first leaves its source's list: the source's
- * lock may be held for a hold's work (a merge), which it waits for holding
- * no other lock. Its own snapshots keep the struct (not the file) alive.
+ * already gone. Takes each lock on its own, never one while waiting for
+ * another: a snapshot first leaves its source's list (the source's lock
+ * may be held for a hold's work, a merge), then takes its frozen index
+ * out under its own lock, where debugfs "check" reads it, and releases it
+ * holding none: a census reads the index only from the source's list or
+ * under the snapshot's lock. Its own snapshots keep the struct (not the
+ * file) alive.
  */
 void cowmem_region_destroy(struct cowmem_region *region)
 {
 	struct cowmem_region *source = region->source;
+	struct cowmem_index base;
 
 	WARN_ON_ONCE(!list_empty(&region->views) || region->origin);
 	if (source) {
 		mutex_lock(&source->lock);
 		list_del(&region->snapshot_link);
 		mutex_unlock(&source->lock);
+		cowmem_region_put(source);
 	}
-	/* Its snapshots, which keep the struct, look at it no more. */
 	mutex_lock(&region->lock);
-	region->gone = true;
+	base = region->base;
+	region->base.root = NULL;
+	region->base.present = 0;
 	mutex_unlock(&region->lock);
+	cowmem_index_release(&base);
 	mutex_lock(&cowmem_regions_lock);
 	list_del(&region->link);
 	cowmem_stat_dec(regions);
 	if (region->is_snapshot)
 		cowmem_stat_dec(snapshots);
-	/* With the region, so that a census never sees its nodes' counts move. */
-	cowmem_index_release(&region->base);
 	mutex_unlock(&cowmem_regions_lock);
-	/*
-	 * Only now: the world lock reads a listed snapshot's source
-	 * (cowmem_snapshot_source()), and this one was listed until above.
-	 */
-	if (source)
-		cowmem_region_put(source);
 	cowmem_limit_uncharge(region->cred, region->charged);
 	cowmem_region_put(region);
 }

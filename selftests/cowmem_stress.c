@@ -117,8 +117,8 @@ static void read_file(const char *path)
 /* Reads every debugfs file until the deadline, "pages" whole and per view. */
 static void debugfs_reader(void)
 {
-	static const char *const files[] = { "stats", "tree", "check", "views",
-					     "pages" };
+	static const char *const files[] = { "stats", "snapshots", "tree",
+					     "check", "views",	   "pages" };
 	struct cowmem_view_line v;
 	char path[512], line[256];
 	FILE *views, *pages;

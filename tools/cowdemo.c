@@ -74,6 +74,7 @@ struct demo {
 struct watch {
 	const char *name;
 	long delta;
+	const char *file; /* the debugfs file that has it; NULL: "stats" */
 };
 
 /*
@@ -532,7 +533,8 @@ static const struct step snapshot_steps[] = {
 		       "   copies its page; the snapshot still holds 'B' and 'D'.",
 		.show = show_snapshot,
 		.title = "after the scribbles:",
-		.watch = { { "cow_breaks", 2 }, { "changed_pages", 2 } },
+		.watch = { { "cow_breaks", 2 },
+			   { "changed_pages", 2, "snapshots" } },
 		.expect = scribbles_copied,
 	},
 	{
@@ -628,11 +630,19 @@ static void say(const struct demo *d, const char *words)
 	putchar('\n');
 }
 
+static const char *watch_file(const struct watch *w)
+{
+	return w->file ? w->file : "stats";
+}
+
 /* The step's counters; -1 for each when debugfs cannot be read (not root). */
 static void read_watch(const struct step *s, long *v)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(s->watch); i++)
-		v[i] = s->watch[i].name ? cowmem_stat(s->watch[i].name) : -1;
+		v[i] = s->watch[i].name ?
+			       cowmem_debugfs_value(watch_file(&s->watch[i]),
+						    s->watch[i].name) :
+			       -1;
 }
 
 /* Prints the counters' changes; 0 when one changed by other than the step's delta. */
@@ -644,9 +654,9 @@ static int check_watch(const struct step *s, const long *before,
 	for (size_t i = 0; i < ARRAY_SIZE(s->watch); i++) {
 		if (before[i] < 0 || after[i] < 0)
 			continue;
-		printf("%s   debugfs stats: %s %ld -> %ld (%+ld)\n",
-		       i ? "" : "\n", s->watch[i].name, before[i], after[i],
-		       after[i] - before[i]);
+		printf("%s   debugfs %s: %s %ld -> %ld (%+ld)\n", i ? "" : "\n",
+		       watch_file(&s->watch[i]), s->watch[i].name, before[i],
+		       after[i], after[i] - before[i]);
 		ok &= after[i] - before[i] == s->watch[i].delta;
 	}
 	return ok;

@@ -62,9 +62,9 @@ static FILE *open_debugfs(const char *name)
 }
 
 /* The counters the summary shows: the gauges, then the events. */
-enum { S_REGIONS, S_VIEWS, S_PAGES, S_SHARED, S_SAVED, S_EVENTS };
+enum { S_REGIONS, S_VIEWS, S_PAGES, S_HELD, S_SAVED, S_EVENTS };
 static const char *const summary_names[] = {
-	"regions",     "views",	       "pages",	     "shared_pages",
+	"regions",     "views",	       "pages",	     "held_pages",
 	"bytes_saved", "faults",       "cow_breaks", "reuses",
 	"zero_maps",   "first_writes", "forks",
 };
@@ -81,8 +81,8 @@ static int print_summary(FILE *out)
 		return -1;
 	failed_path[0] = '\0';
 	fprintf(out,
-		"regions %lld  views %lld  pages %lld (shared %lld)  saved %lld KiB\n",
-		v[S_REGIONS], v[S_VIEWS], v[S_PAGES], v[S_SHARED],
+		"regions %lld  views %lld  pages %lld (held %lld)  saved %lld KiB\n",
+		v[S_REGIONS], v[S_VIEWS], v[S_PAGES], v[S_HELD],
 		v[S_SAVED] / 1024);
 	for (i = S_EVENTS; i < ARRAY_SIZE(v); i++)
 		fprintf(out, "%s%s %lld", i > S_EVENTS ? "  " : "",

@@ -174,7 +174,7 @@ static void census(struct __test_metadata *_metadata,
 {
 	struct tally t = { .cap = 1 << 16 };
 	struct pages pages = {};
-	long nodes = 0, frames = 0;
+	long nodes = 0, frames = 0, present = 0;
 	unsigned int i;
 	size_t j;
 
@@ -186,7 +186,10 @@ static void census(struct __test_metadata *_metadata,
 				   indexes[i].levels - 1);
 		pages_of(&pages, &indexes[i]);
 		EXPECT_EQ(pages.nr, indexes[i].present);
+		present += indexes[i].present;
 	}
+	/* The counter behind debugfs bytes_saved follows every index. */
+	EXPECT_EQ(present, cowmem_stats.held_pages);
 	for (j = 0; j < t.cap; j++) {
 		struct holder *h = &t.holders[j];
 
@@ -236,6 +239,7 @@ FIXTURE_TEARDOWN(index)
 	cowmem_nodes_exit();
 	EXPECT_EQ(0, shim.slab_live);
 	EXPECT_EQ(0, cowmem_stats.nodes);
+	EXPECT_EQ(0, cowmem_stats.held_pages);
 	EXPECT_EQ(0, shim.frames_live);
 	EXPECT_EQ(0, shim.warnings);
 }

@@ -128,14 +128,25 @@ int cowmem_stats_read(const char *path, const char *const *names,
 	return found;
 }
 
+/*
+ * One "name: value" line of the debugfs file @file ("stats", "snapshots"),
+ * or -1 when it cannot be read.
+ */
+long cowmem_debugfs_value(const char *file, const char *name)
+{
+	long long value = -1;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", COWMEM_DEBUGFS, file);
+	if (cowmem_stats_read(path, &name, &value, 1) != 1)
+		return -1;
+	return (long)value;
+}
+
 /* One counter from debugfs "stats", or -1 when it cannot be read. */
 long cowmem_stat(const char *name)
 {
-	long long value = -1;
-
-	if (cowmem_stats_read(NULL, &name, &value, 1) != 1)
-		return -1;
-	return (long)value;
+	return cowmem_debugfs_value("stats", name);
 }
 
 /* 1 when debugfs "check" finds every invariant holding; its report goes to stderr. */

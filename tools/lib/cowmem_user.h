@@ -8,7 +8,8 @@
  *  - the device:  cowmem_open(), cowmem_map()
  *  - the ioctls:  cowmem_page_info(), cowmem_snapshot(), cowmem_rollback(),
  *                 cowmem_merge()
- *  - debugfs:     "stats" (cowmem_stat(), cowmem_stats_read()), "check",
+ *  - debugfs:     "stats" (cowmem_stat(), cowmem_stats_read()),
+ *                 "snapshots" (cowmem_debugfs_value()), "check",
  *                 "views" (struct cowmem_view_line) and "pages" (struct
  *                 cowmem_page_line), root only
  *  - peers:       a forked child with a pipe each way (struct cowmem_peer)
@@ -39,6 +40,7 @@ int cowmem_merge(int fd, const void *addr, int other_fd, __u64 start,
 		 __u64 budget, struct cowmem_merge_args *out);
 
 long cowmem_stat(const char *name);
+long cowmem_debugfs_value(const char *file, const char *name);
 int cowmem_stats_read(const char *path, const char *const *names,
 		      long long *values, int nr);
 int cowmem_check_ok(void);

@@ -7,5 +7,6 @@
 #define DEFINE_PER_CPU(type, name) __typeof__(type) name
 #define this_cpu_inc(pcp) ((void)((pcp)++))
 #define this_cpu_dec(pcp) ((void)((pcp)--))
+#define this_cpu_add(pcp, n) ((void)((pcp) += (n)))
 
 #endif /* _SHIM_LINUX_PERCPU_H */
