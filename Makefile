@@ -55,10 +55,13 @@ tools: deps-build
 unit: deps-dev
 	$(MAKE) -C selftests/index run
 
-# make check KERNEL=debug: the suite on the KASAN/lockdep/kmemleak kernel.
+# make check KERNEL=debug: the suite on the KASAN/lockdep/kmemleak kernel;
+# KERNEL=kcsan: on the KCSAN kernel (data races).
 check:
 ifeq ($(KERNEL),debug)
 	scripts/check-debug
+else ifeq ($(KERNEL),kcsan)
+	scripts/check-debug kcsan
 else
 	scripts/check
 endif

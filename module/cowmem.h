@@ -13,8 +13,11 @@
  *                          first mapping's view (the region's origin).
  *  2. the first write      fault.c cowmem_vm_fault() -> cowmem_fault_write()
  *                          -> cowmem_do_wp() -> cowmem_wp_first_write(): a
- *                          zeroed frame (frame.c) put in the view's index
- *                          (index.c cowmem_index_replace()).
+ *                          zeroed frame (frame.c), allocated holding no
+ *                          lock but view->lock for read, then
+ *                          cowmem_wp_publish(): put in the view's index
+ *                          (index.c cowmem_index_publish()) unless another
+ *                          thread's fault on the page got there first.
  *  3. fork                 fault.c cowmem_vm_open() -> view.c
  *                          cowmem_view_fork() -> cowmem_view_clone(): the
  *                          child's index shares the parent's, one reference
@@ -26,9 +29,12 @@
  *                          cowmem_vm_fault() -> cowmem_do_wp(), which
  *                          decides once (cowmem_wp_decide()), then
  *                          cowmem_wp_copy(): the COW break, a copy of the
- *                          frame, the nodes on its path copied
- *                          (index.c), and cowmem_retire(): the old PTE
- *                          zapped before the old frame may be freed.
+ *                          frame made holding no block lock, then
+ *                          cowmem_wp_publish(): the nodes on its path
+ *                          copied and the frame swapped in under
+ *                          view->publish (index.c), and cowmem_retire():
+ *                          the old PTE zapped before the old frame may be
+ *                          freed.
  *  6. the other writes     fault.c cowmem_wp_reuse(): the frame's other
  *                          holders are gone, no copy.
  *  7. exit                 fault.c cowmem_vm_close() -> view.c
@@ -93,9 +99,14 @@
  * ----------
  *   mm->mmap_lock              (one mm's; fork: the parent's, then the child's)
  *     region->lock
- *       view->lock
- *         mapping->i_mmap_rwsem
- *           page table lock
+ *       view->lock             (a rwsem: each fault for read; fork, snapshot,
+ *                               rollback, merge and observers for write)
+ *         block lock           (block.c: a fault's page's block, from its
+ *                               lookup to its PTE, never across an
+ *                               allocation or a copy; one at a time)
+ *           view->publish      (a spinlock: a fault's swap into the index)
+ *           mapping->i_mmap_rwsem
+ *             page table lock
  *
  *   cowmem_regions_lock        (a leaf: held only to walk or change the
  *                               list, never while waiting for a region)
@@ -147,12 +158,21 @@
  *         view: faults and ioctls reach it through a VMA, observers through
  *         region->views under region->lock, and by id afterwards (ptes.c).
  * node    refcount_t ref: one per index root or parent slot pointing at it.
- *         Whoever drops it to zero frees it and drops its children.
+ *         Whoever drops it to zero drops its children and frees it an RCU
+ *         grace period later: a fault's lookup takes no lock (index.c).
  * frame   refcount_t holders: one per index leaf slot that holds it. Whoever
  *         drops it to zero frees the page and the frame. PTEs hold
  *         no reference (VM_PFNMAP): a frame leaves an index only after every
  *         PTE of that view mapping it has been zapped, and a view is freed
- *         only after its last VMA, and so its last PTE, is gone.
+ *         only after its last VMA, and so its last PTE, is gone. A COW
+ *         break copies with a reference on the page (get_page()), not on
+ *         the frame, which another fault may replace meanwhile.
+ *         "Exclusive" is decided from holders and the node counts on the
+ *         frame's path, read with acquire, by a fault holding its block
+ *         lock: only a fault of the same view and block could change the
+ *         slot, and whatever shares a frame anew (fork, snapshot, merge)
+ *         holds view->lock for write. A stale path reads as shared, never
+ *         as exclusive (index.c).
  *         How many views see a frame is not stored: the census counts it.
  */
 #ifndef _COWMEM_H
@@ -165,6 +185,8 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/atomic.h>
 #include <linux/sched.h>
 #include <linux/xarray.h>
@@ -215,8 +237,16 @@ struct cowmem_view {
 	struct cowmem_region *region;
 	struct mm_struct *mm; /* mmgrab()bed; fixed */
 	struct list_head link; /* in region->views, protected by region->lock */
-	struct mutex lock;
-	struct cowmem_index index; /* protected by lock */
+	/*
+	 * Read by each fault, written by what changes what the view shares
+	 * (fork, a snapshot, a rollback, a merge) or reads it whole
+	 * (observers): see "Lock order".
+	 */
+	struct rw_semaphore lock;
+	/* a fault's change to the index: held for the swap alone (fault.c) */
+	spinlock_t publish;
+	/* changed under lock for write, or under lock for read and publish */
+	struct cowmem_index index;
 	u64 region_id;
 	atomic_t nr_vmas; /* VMAs of this view; change under mm->mmap_lock */
 	enum cowmem_view_how how;
@@ -257,5 +287,9 @@ void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
 
 /* fault.c: the VMA operations and the COW break */
 extern const struct vm_operations_struct cowmem_vm_ops;
+void cowmem_blocks_init(void); /* block.c: the fault path's block locks */
+
+/* inject.c: where a test holds a COW break, between its copy and publish */
+void cowmem_inject_hold_copy(void);
 
 #endif /* _COWMEM_H */

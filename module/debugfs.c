@@ -10,6 +10,7 @@
  *           write a view id to the open file to read that view's alone
  *   check   verifies the invariants; "ok" or one line per violation (check.c)
  *   fail_nth, fail_every   arm allocation-failure injection (inject.c)
+ *   hold_copy   holds the next COW break after its copy (inject.c)
  *
  * The files are made once, at load: a view is named by its id, and found
  * again in its region's list each time a file is read. Readers follow the
@@ -108,9 +109,9 @@ static int cowmem_snapshots_region(struct seq_file *m,
 		view = cowmem_debugfs_find_view(region, snap->source_view);
 		changed = 0;
 		if (view) {
-			mutex_lock(&view->lock);
+			down_write(&view->lock);
 			changed = cowmem_index_diff(&snap->base, &view->index);
-			mutex_unlock(&view->lock);
+			up_write(&view->lock);
 		}
 		*sum += changed;
 		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", snap->id,
@@ -603,6 +604,19 @@ static int cowmem_fail_every_set(void *data, u64 val)
 	return cowmem_inject_set_every(val);
 }
 
+static int cowmem_hold_copy_get(void *data, u64 *val)
+{
+	*val = cowmem_inject_hold();
+	return 0;
+}
+
+static int cowmem_hold_copy_set(void *data, u64 val)
+{
+	return cowmem_inject_set_hold(val);
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(cowmem_hold_copy_fops, cowmem_hold_copy_get,
+			 cowmem_hold_copy_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_nth_fops, cowmem_fail_nth_get,
 			 cowmem_fail_nth_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_every_fops, cowmem_fail_every_get,
@@ -626,6 +640,8 @@ void cowmem_debugfs_init(void)
 				   &cowmem_fail_nth_fops);
 	debugfs_create_file_unsafe("fail_every", 0600, cowmem_debugfs_root,
 				   NULL, &cowmem_fail_every_fops);
+	debugfs_create_file_unsafe("hold_copy", 0600, cowmem_debugfs_root, NULL,
+				   &cowmem_hold_copy_fops);
 }
 
 void cowmem_debugfs_exit(void)

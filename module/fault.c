@@ -15,13 +15,15 @@
  *                                its block (fault_around.c)
  *     cowmem_fault_write()       a write: as below
  *   cowmem_vm_pfn_mkwrite()      a write to a read-only PTE
- *     cowmem_fault_write()       a write, mapped before view->lock is dropped
+ *     cowmem_fault_write()       a write, mapped before the block lock goes
  *       cowmem_do_wp()           looks the frame up once, decides with
  *         cowmem_wp_decide()     and calls exactly one of
  *         cowmem_wp_first_write()  no frame: a zeroed one
  *         cowmem_wp_reuse()        exclusive: the same frame, and its block
  *                                  mapped again (fault_around.c)
  *         cowmem_wp_copy()         shared: a copy, the COW break
+ *       cowmem_wp_publish()      the new frame into the index, unless
+ *                                another fault got there first
  *       cowmem_insert()          maps the now exclusive frame writable
  *   cowmem_vm_access()           ptrace: a write goes through cowmem_do_wp()
  *   cowmem_vm_open(), cowmem_vm_close()  a VMA's view reference; fork
@@ -30,16 +32,35 @@
  * (or zero page) they replace goes through cowmem_retire(): its PTEs are
  * zapped before it may be freed.
  *
- * Locking. A PTE gains write permission only under its view's lock (a
- * fault, pfn_mkwrite, the remap of a block after a reuse), never later
- * through the kernel's finish_mkwrite_fault(): a snapshot or a merge may
- * share the frame as soon as view->lock is released. It loses it only by a
- * zap, which also tells mmu notifiers and flushes the TLB. mprotect()
- * cannot give a shared frame's PTE write permission back: it does so only
- * for dirty PTEs, and a read-only PTE cowmem inserts is clean, while
- * whatever shares a frame zaps its PTEs first. Pages and index nodes are
- * allocated (GFP_KERNEL) under view->lock: reclaim never enters cowmem,
- * whose pages are not on the LRU.
+ * Locking: threads that fault on different pages do not wait for each
+ * other. A fault holds
+ *  - view->lock for read, from start to end: what changes what the view
+ *    shares (fork, a snapshot, a rollback, a merge) takes it for write and
+ *    waits for the faults in flight;
+ *  - its page's block lock (cowmem_block_lock(): one of a table of mutexes,
+ *    by view and block of COWMEM_BLOCK_PAGES page offsets) from its lookup
+ *    to its PTE, but never across an allocation or a copy: a fault on the
+ *    same page waits only while the other looks, publishes and maps, so
+ *    that no PTE maps a frame the index has let go of;
+ *  - view->publish, a spinlock, for the swap alone (cowmem_wp_publish()):
+ *    the faults of other blocks change the index's shared upper nodes too.
+ * A write allocates and copies with none of the last two held, then
+ * publishes only if the index still holds what it copied, and otherwise
+ * drops its copy and looks again: mm/memory.c's wp_page_copy() rechecks
+ * pte_same() the same way.
+ *
+ * A PTE gains write permission only under its block lock (a fault,
+ * pfn_mkwrite, the remap of a block after a reuse), never later through
+ * the kernel's finish_mkwrite_fault(): a snapshot or a merge may share the
+ * frame as soon as view->lock is released. It loses it only by a zap,
+ * which also tells mmu notifiers and flushes the TLB. mprotect() cannot
+ * give a shared frame's PTE write permission back: it does so only for
+ * dirty PTEs, and a read-only PTE cowmem inserts is clean, while whatever
+ * shares a frame zaps its PTEs first.
+ *
+ * Every wait a fault makes is killable; a fault whose process is being
+ * killed returns VM_FAULT_SIGBUS, which the dying process never sees (a
+ * kernel access gets -EFAULT).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -85,16 +106,36 @@ struct cowmem_write {
 	pgoff_t pgoff;
 	struct vm_fault *vmf; /* NULL for ->access, which maps nothing */
 	bool mkwrite; /* pfn_mkwrite: vmf's PTE is there, read-only */
+	struct mutex *block; /* its block lock, NULL while not held */
 	struct cowmem_frame *orig; /* the index's frame before, or NULL */
 	bool exclusive; /* orig is the view's alone */
+	u32 orig_left; /* orig's holders left once replaced, for the trace */
 	struct cowmem_frame *frame; /* on success: the view's own frame */
 };
 
 /* What each step of a write holds on entry and on return. */
 static void cowmem_wp_assert_locked(struct cowmem_write *w)
 {
-	lockdep_assert_held(&w->view->lock);
+	lockdep_assert_held_read(&w->view->lock);
+	lockdep_assert_held(w->block);
 	cowmem_mmap_assert_locked(w->vma->vm_mm);
+}
+
+/* Takes w's block lock; -EINTR, with it not held, when a fatal signal came. */
+static int cowmem_wp_lock_block(struct cowmem_write *w)
+{
+	struct mutex *block = cowmem_block_lock(w->view, w->pgoff);
+
+	if (mutex_lock_killable(block))
+		return -EINTR;
+	w->block = block;
+	return 0;
+}
+
+static void cowmem_wp_unlock_block(struct cowmem_write *w)
+{
+	mutex_unlock(w->block);
+	w->block = NULL;
 }
 
 /*
@@ -116,11 +157,13 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
  * the PTEs of the view that may still map @old, and only then drop it,
  * which may free it. A fault zaps its own PTE first where it may map @old:
  * always after pfn_mkwrite; after a write fault when @old is a frame (a
- * racing read, or a neighbour's fault-around, may have mapped it since the
- * kernel saw no PTE). A zero-page PTE a racing read put there is harmless:
- * the insert leaves it, and the write faults again, through pfn_mkwrite.
+ * read on this page, or a neighbour's fault-around, may have mapped it
+ * between the kernel's look at the PTE and the block lock). A zero-page
+ * PTE put there the same way is harmless: the insert leaves it, and the
+ * write faults again, through pfn_mkwrite.
  * ->access maps nothing, so every VMA of the view is zapped, its own too.
- * Entered and returns with view->lock and the mmap_lock held.
+ * Entered and returns with view->lock for read, the block lock and the
+ * mmap_lock held.
  */
 static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
 {
@@ -137,55 +180,80 @@ static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
 }
 
 /*
- * Puts @frame (a new frame of the view's own, or NULL when it could not be
- * allocated) at w->pgoff; the frame it replaces is returned in *@old, for
- * cowmem_retire(). On failure @frame is dropped and the index is as it was.
- * Entered and returns with view->lock and the mmap_lock held.
+ * Puts @frame (a new frame of the view's own, made with the block lock
+ * dropped; NULL when it could not be allocated) at w->pgoff in place of
+ * w->orig, and retires w->orig. Retakes the block lock, then swaps under
+ * view->publish, if the index still holds w->orig there. Returns 0 with
+ * w->frame set; -EAGAIN when another fault changed the page meanwhile
+ * (@frame is dropped: the caller looks again); -ENOMEM; or -EINTR, with
+ * the block lock not held, when a fatal signal came.
+ * Entered with view->lock for read and the mmap_lock held, and the block
+ * lock not held; returns with the block lock held but for -EINTR.
  */
-static int cowmem_wp_replace(struct cowmem_write *w, struct cowmem_frame *frame,
-			     struct cowmem_frame **old)
+static int cowmem_wp_publish(struct cowmem_write *w, struct cowmem_frame *frame)
 {
-	int err;
+	struct cowmem_view *view = w->view;
+	struct cowmem_index_spares spares;
+	int err = -ENOMEM;
 
-	if (!frame)
-		return -ENOMEM;
-	err = cowmem_index_replace(&w->view->index, w->pgoff, frame, old);
+	if (frame && !cowmem_index_spares_get(&view->index, &spares))
+		err = 0;
+	if (cowmem_wp_lock_block(w)) {
+		err = -EINTR;
+		goto drop;
+	}
+	if (err)
+		goto drop;
+	/*
+	 * The swap is the decision's point of no return: the index holds
+	 * w->orig, or another fault replaced it and its frame stands.
+	 */
+	spin_lock(&view->publish);
+	err = cowmem_index_publish(&view->index, w->pgoff, w->orig, frame,
+				   &spares);
+	spin_unlock(&view->publish);
+drop:
+	if (frame)
+		cowmem_index_spares_put(&spares);
 	if (err) {
-		cowmem_frame_put(frame);
+		if (frame)
+			cowmem_frame_put(frame);
 		return err;
 	}
 	w->frame = frame;
+	/* The index's reference on w->orig is ours now, until the retire. */
+	if (w->orig)
+		w->orig_left = refcount_read(&w->orig->holders) - 1;
+	cowmem_retire(w, w->orig);
 	return 0;
 }
 
 /*
  * A first write: nobody wrote the page, so it reads as zeroes (the zero
- * page where mapped). It gets a zeroed frame of its own.
- * Entered and returns with view->lock and the mmap_lock held; on success
- * the zero page's PTEs of the view are zapped, but the fault's own where
- * a racing read may have put one (see cowmem_retire()).
+ * page where mapped). It gets a zeroed frame of its own, allocated with
+ * the block lock dropped.
+ * Entered with view->lock for read, the block lock and the mmap_lock
+ * held; returns as cowmem_wp_publish().
  */
 static int cowmem_wp_first_write(struct cowmem_write *w)
 {
-	struct cowmem_frame *old;
 	int err;
 
 	cowmem_wp_assert_locked(w);
-	err = cowmem_wp_replace(w, cowmem_frame_alloc_zeroed(), &old);
-	if (err)
-		return err;
-	cowmem_stat_inc(first_writes);
-	cowmem_retire(w, old);
-	return 0;
+	cowmem_wp_unlock_block(w);
+	err = cowmem_wp_publish(w, cowmem_frame_alloc_zeroed());
+	if (!err)
+		cowmem_stat_inc(first_writes);
+	return err;
 }
 
 /*
  * A reuse: the frame's other holders are gone, so the view writes it in
  * place, no copy. A fault also maps the frame's block again (fault_around.c):
  * its neighbours are likely exclusive now too, and about to be written.
- * Entered and returns with view->lock and the mmap_lock held; a fault's
- * own page is left to its caller to map (unless another thread's remap
- * already mapped it writable).
+ * Entered and returns with view->lock for read, the block lock and the
+ * mmap_lock held; a fault's own page is left to its caller to map (unless
+ * another thread's remap already mapped it writable).
  */
 static int cowmem_wp_reuse(struct cowmem_write *w)
 {
@@ -199,59 +267,75 @@ static int cowmem_wp_reuse(struct cowmem_write *w)
 }
 
 /*
- * A COW break: the frame is shared, so the view gets a copy. After a copy
- * the neighbours are likely shared still: they are left to fault.
- * Entered and returns with view->lock and the mmap_lock held; on success
- * no PTE of the view maps the old frame, whose reference is dropped.
+ * A COW break: the frame is shared, so the view gets a copy, made with the
+ * block lock dropped. Shared, nobody writes the frame, so the copy is
+ * stable; the page is held, since another fault on this page may replace
+ * the frame meanwhile and its other holders let go of it. After a copy the
+ * neighbours are likely shared still: they are left to fault.
+ * Entered with view->lock for read, the block lock and the mmap_lock
+ * held; returns as cowmem_wp_publish(), and on success no PTE of the view
+ * maps the old frame, whose reference is dropped.
  */
 static int cowmem_wp_copy(struct cowmem_write *w)
 {
 	u64 start = trace_cow_break_enabled() ? ktime_get_ns() : 0;
-	struct cowmem_frame *old;
+	struct page *src = w->orig->page;
+	u64 old_id = w->orig->id;
+	struct cowmem_frame *frame;
 	int err;
 
 	cowmem_wp_assert_locked(w);
-	/* Shared, so nobody writes it: the copy is stable without locks. */
-	err = cowmem_wp_replace(w, cowmem_frame_alloc_copy(w->orig), &old);
+	get_page(src);
+	cowmem_wp_unlock_block(w);
+	frame = cowmem_frame_alloc_copy(src);
+	put_page(src);
+	cowmem_inject_hold_copy();
+	err = cowmem_wp_publish(w, frame);
 	if (err)
 		return err;
 	cowmem_stat_inc(cow_breaks);
-	/*
-	 * ns is the copy: allocating, copying and the index taking the frame.
-	 * The old frame's reference is still ours until cowmem_retire().
-	 */
-	trace_cow_break(w->view->id, w->pgoff, old->id, w->frame->id,
-			refcount_read(&old->holders) - 1,
-			start ? ktime_get_ns() - start : 0);
-	cowmem_retire(w, old);
+	/* ns is the copy: allocating, copying and the index taking the frame. */
+	trace_cow_break(w->view->id, w->pgoff, old_id, w->frame->id,
+			w->orig_left, start ? ktime_get_ns() - start : 0);
 	return 0;
 }
 
 /*
  * Makes the page at w->pgoff the view's own, so that it may be written:
  * looks its frame up once, decides, and takes exactly one of the three
- * steps. Returns 0 with w->frame set, or an errno when out of memory.
- * Entered and returns with view->lock and the mmap_lock held.
+ * steps, looking again when another fault on the page got there first.
+ * Returns 0 with w->frame set, or an errno (-EINTR with the block lock not
+ * held, when a fatal signal came).
+ * Entered with view->lock for read, the block lock and the mmap_lock held;
+ * returns with the same, but for -EINTR.
  */
 static int cowmem_do_wp(struct cowmem_write *w)
 {
-	cowmem_wp_assert_locked(w);
-	w->orig = cowmem_index_lookup(&w->view->index, w->pgoff, &w->exclusive);
-	switch (cowmem_wp_decide(w->orig, w->exclusive)) {
-	case COWMEM_WP_FIRST_WRITE:
-		return cowmem_wp_first_write(w);
-	case COWMEM_WP_REUSE:
-		return cowmem_wp_reuse(w);
-	case COWMEM_WP_COPY:
-		return cowmem_wp_copy(w);
-	}
-	return -EINVAL; /* not reached: the switch covers the enum */
+	int err;
+
+	do {
+		cowmem_wp_assert_locked(w);
+		w->orig = cowmem_index_lookup(&w->view->index, w->pgoff,
+					      &w->exclusive);
+		switch (cowmem_wp_decide(w->orig, w->exclusive)) {
+		case COWMEM_WP_FIRST_WRITE:
+			err = cowmem_wp_first_write(w);
+			break;
+		case COWMEM_WP_REUSE:
+			err = cowmem_wp_reuse(w);
+			break;
+		case COWMEM_WP_COPY:
+			err = cowmem_wp_copy(w);
+			break;
+		}
+	} while (err == -EAGAIN);
+	return err;
 }
 
 /*
  * A write fault (@mkwrite false: no PTE) or a write to a read-only PTE
- * (@mkwrite true). The frame is mapped writable here, under view->lock.
- * Entered and returns with view->lock and the mmap_lock held.
+ * (@mkwrite true). The frame is mapped writable here, under its block lock.
+ * Entered and returns with view->lock for read and the mmap_lock held.
  */
 static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 				     struct vm_fault *vmf, bool mkwrite)
@@ -263,35 +347,47 @@ static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
 		.vmf = vmf,
 		.mkwrite = mkwrite,
 	};
+	vm_fault_t ret;
 	int err;
 
 	trace_fault(view->id, vmf->pgoff, true, false);
+	if (cowmem_wp_lock_block(&w))
+		return VM_FAULT_SIGBUS;
 	err = cowmem_do_wp(&w);
-	if (err)
-		return vmf_error(err); /* -ENOMEM: VM_FAULT_OOM; else SIGBUS */
-	return cowmem_insert(vmf, w.frame, true);
+	if (err == -EINTR)
+		return VM_FAULT_SIGBUS;
+	ret = err ? vmf_error(err) : cowmem_insert(vmf, w.frame, true);
+	cowmem_wp_unlock_block(&w);
+	return ret;
 }
 
 /*
  * A read of a page with no PTE: the zero page for a page nobody wrote, else
  * the frame, writable only if exclusive, and the frames around it.
- * Entered and returns with view->lock and the mmap_lock held.
+ * Entered and returns with view->lock for read and the mmap_lock held.
  */
 static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 				    struct vm_fault *vmf)
 {
+	struct mutex *block = cowmem_block_lock(view, vmf->pgoff);
 	struct cowmem_frame *frame;
 	bool exclusive;
+	vm_fault_t ret;
 
-	lockdep_assert_held(&view->lock);
+	lockdep_assert_held_read(&view->lock);
+	if (mutex_lock_killable(block))
+		return VM_FAULT_SIGBUS;
 	frame = cowmem_index_lookup(&view->index, vmf->pgoff, &exclusive);
 	trace_fault(view->id, vmf->pgoff, false, !frame);
 	if (!frame) {
 		cowmem_stat_inc(zero_maps);
-		return cowmem_insert(vmf, NULL, false);
+		ret = cowmem_insert(vmf, NULL, false);
+	} else {
+		cowmem_fault_around(view, vmf);
+		ret = cowmem_insert(vmf, frame, exclusive);
 	}
-	cowmem_fault_around(view, vmf);
-	return cowmem_insert(vmf, frame, exclusive);
+	mutex_unlock(block);
+	return ret;
 }
 
 static struct cowmem_view *cowmem_fault_view(struct vm_fault *vmf)
@@ -315,21 +411,20 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 
 	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
 	cowmem_stat_inc(faults);
-	if (!view)
+	if (!view || down_read_killable(&view->lock))
 		return VM_FAULT_SIGBUS;
-	mutex_lock(&view->lock);
 	if (vmf->flags & FAULT_FLAG_WRITE)
 		ret = cowmem_fault_write(view, vmf, false);
 	else
 		ret = cowmem_fault_read(view, vmf);
-	mutex_unlock(&view->lock);
+	up_read(&view->lock);
 	return ret;
 }
 
 /*
  * A write to a read-only PTE: the zero page, a shared frame, or an exclusive
  * frame mapped read-only while it was shared. The PTE is replaced here,
- * under view->lock, and the fault returns VM_FAULT_NOPAGE: returning 0
+ * under its block lock, and the fault returns VM_FAULT_NOPAGE: returning 0
  * would let the kernel make it writable after the lock is gone (see
  * cowmem_remap_around()).
  * Entered with vma->vm_mm's mmap_lock held for read, no page table lock and
@@ -342,18 +437,17 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 
 	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
 	cowmem_stat_inc(faults);
-	if (!view)
+	if (!view || down_read_killable(&view->lock))
 		return VM_FAULT_SIGBUS;
-	mutex_lock(&view->lock);
 	ret = cowmem_fault_write(view, vmf, true);
-	mutex_unlock(&view->lock);
+	up_read(&view->lock);
 	return ret;
 }
 
 /*
  * A ptrace write: the same steps as a write fault, without a PTE to map.
- * Entered and returns with view->lock and the mmap_lock held. Returns the
- * bytes written or an errno.
+ * Entered and returns with view->lock for read and the mmap_lock held.
+ * Returns the bytes written or an errno.
  */
 static int cowmem_access_write(struct cowmem_view *view,
 			       struct vm_area_struct *vma, pgoff_t pgoff,
@@ -366,10 +460,33 @@ static int cowmem_access_write(struct cowmem_view *view,
 	};
 	int err;
 
-	err = cowmem_do_wp(&w);
+	err = cowmem_wp_lock_block(&w);
 	if (err)
 		return err;
-	memcpy_to_page(w.frame->page, offset, buf, len);
+	err = cowmem_do_wp(&w);
+	if (err == -EINTR)
+		return err;
+	if (!err)
+		memcpy_to_page(w.frame->page, offset, buf, len);
+	cowmem_wp_unlock_block(&w);
+	return err ?: len;
+}
+
+/* A ptrace read. Entered and returns with view->lock for read. */
+static int cowmem_access_read(struct cowmem_view *view, pgoff_t pgoff,
+			      unsigned int offset, void *buf, int len)
+{
+	struct mutex *block = cowmem_block_lock(view, pgoff);
+	struct cowmem_frame *frame;
+
+	if (mutex_lock_killable(block))
+		return -EINTR;
+	frame = cowmem_index_lookup(&view->index, pgoff, NULL);
+	if (frame)
+		memcpy_from_page(buf, frame->page, offset, len);
+	else
+		memset(buf, 0, len);
+	mutex_unlock(block);
 	return len;
 }
 
@@ -384,7 +501,6 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	struct cowmem_view *view = vma->vm_private_data;
 	unsigned int offset = offset_in_page(addr);
 	pgoff_t pgoff = linear_page_index(vma, addr);
-	struct cowmem_frame *frame;
 
 	cowmem_mmap_assert_locked(vma->vm_mm);
 	if (!view || pgoff >= READ_ONCE(view->region->nr_pages))
@@ -392,17 +508,13 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	if (write && !(vma->vm_flags & VM_WRITE))
 		return -EFAULT;
 	len = min_t(int, len, PAGE_SIZE - offset);
-	mutex_lock(&view->lock);
-	if (write) {
+	if (down_read_killable(&view->lock))
+		return -EINTR;
+	if (write)
 		len = cowmem_access_write(view, vma, pgoff, offset, buf, len);
-	} else {
-		frame = cowmem_index_lookup(&view->index, pgoff, NULL);
-		if (frame)
-			memcpy_from_page(buf, frame->page, offset, len);
-		else
-			memset(buf, 0, len);
-	}
-	mutex_unlock(&view->lock);
+	else
+		len = cowmem_access_read(view, pgoff, offset, buf, len);
+	up_read(&view->lock);
 	return len;
 }
 

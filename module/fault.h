@@ -23,6 +23,15 @@ static inline pgprot_t cowmem_frame_prot(struct vm_area_struct *vma,
 	return vma->vm_page_prot;
 }
 
+/*
+ * A block: COWMEM_BLOCK_PAGES page offsets of one view, aligned, a page
+ * table's worth. A fault holds its block's lock from its lookup to its PTE
+ * (fault.c), and maps and remaps around it within the block alone
+ * (fault_around.c).
+ */
+#define COWMEM_BLOCK_PAGES PTRS_PER_PTE
+
+struct mutex *cowmem_block_lock(struct cowmem_view *view, pgoff_t pgoff);
 void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf);
 void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
 			 struct cowmem_frame *frame);

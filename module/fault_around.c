@@ -17,9 +17,9 @@
  * instead of a write fault per page.
  *
  * What it costs. A fault maps up to a block, one index lookup and one
- * vmf_insert_pfn_prot() per page, under view->lock, so the view's other
- * faults wait that long; pages the process never touches get PTEs (the
- * page table was there anyway: the block is one PMD's reach). A reuse
+ * vmf_insert_pfn_prot() per page, under the block's lock, so the faults
+ * on that block wait that long; pages the process never touches get PTEs (the
+ * page table was there anyway: a block is a page table's worth). A reuse
  * zaps and flushes its block even when only one page will be written.
  * README's "How it works" has the figures: with a block of 16 pages
  * reading after fork was 6.7 times native and a reuse 0.68, with a page
@@ -34,28 +34,40 @@
 #include "cowmem.h"
 #include "fault.h"
 
-/* Pages a fault maps at once: a page table's worth (one PMD's reach). */
-#define COWMEM_FAULT_AROUND PTRS_PER_PTE
-
 /*
- * The aligned block of COWMEM_FAULT_AROUND pages around a fault, cut to its
- * VMA (so it starts at vm_start when the VMA does not start on a boundary).
+ * The addresses of the fault's block (fault.h: the aligned block of
+ * COWMEM_BLOCK_PAGES page offsets, whose lock the fault holds), cut to its
+ * VMA.
  */
 static void cowmem_fault_block(struct vm_fault *vmf, unsigned long *start,
 			       unsigned long *end)
 {
-	unsigned long size = COWMEM_FAULT_AROUND * PAGE_SIZE;
+	struct vm_area_struct *vma = vmf->vma;
+	pgoff_t first = ALIGN_DOWN(vmf->pgoff, COWMEM_BLOCK_PAGES);
+	pgoff_t from = max(first, vma->vm_pgoff);
+	pgoff_t to =
+		min(first + COWMEM_BLOCK_PAGES, vma->vm_pgoff + vma_pages(vma));
 
-	*start = max(vmf->vma->vm_start, ALIGN_DOWN(vmf->address, size));
-	*end = min(vmf->vma->vm_end, *start + size);
+	*start = vma->vm_start + ((from - vma->vm_pgoff) << PAGE_SHIFT);
+	*end = vma->vm_start + ((to - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+/* What the two hold on entry and on return. */
+static void cowmem_around_assert_locked(struct cowmem_view *view,
+					struct vm_fault *vmf)
+{
+	lockdep_assert_held(&view->lock);
+	lockdep_assert_held(cowmem_block_lock(view, vmf->pgoff));
+	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
 }
 
 /*
  * Maps the frames the view holds around a fault, writable where exclusive
  * and read-only where shared. The faulting page is left to the caller, and
- * pages nobody wrote to fault on their own (and count as zero_maps). A PTE
+ * pages nobody wrote fault on their own (and count as zero_maps). A PTE
  * that is already there stays as it is: the insert leaves it.
- * Entered and returns with view->lock and the mmap_lock held.
+ * Entered and returns with view->lock for read, the block lock and the
+ * mmap_lock held.
  */
 void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 {
@@ -65,7 +77,7 @@ void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 	bool exclusive;
 	pgoff_t pgoff;
 
-	lockdep_assert_held(&view->lock);
+	cowmem_around_assert_locked(view, vmf);
 	cowmem_fault_block(vmf, &start, &end);
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		if (addr == vmf->address)
@@ -84,16 +96,16 @@ void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
  * were mapped read-only while their frames were shared. cowmem changes
  * PTEs only through the kernel's insert and zap interfaces, so the block is
  * zapped and mapped again, each frame with what it may have now.
- * This happens under view->lock, never later through the kernel's
+ * This happens under the block lock, never later through the kernel's
  * finish_mkwrite_fault(): that would check only that the PTE is unchanged,
- * after view->lock is dropped, and a snapshot or a merge may meanwhile have
+ * after the locks are dropped, and a snapshot or a merge may meanwhile have
  * shared the frame and a read fault mapped it again, identically.
  * The faulting PTE is read first: when it already maps @frame writable,
  * another thread's reuse remapped the block while this fault waited for
- * view->lock, and it is left alone, or threads writing to one block would
- * zap each other's work, a TLB flush each time.
- * Entered and returns with view->lock and the mmap_lock held; the caller
- * then maps the faulting page.
+ * the block lock, and it is left alone, or threads writing to one block
+ * would zap each other's work, a TLB flush each time.
+ * Entered and returns with view->lock for read, the block lock and the
+ * mmap_lock held; the caller then maps the faulting page.
  */
 void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
 			 struct cowmem_frame *frame)
@@ -101,8 +113,7 @@ void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
 	unsigned long start, end, pfn;
 	bool writable;
 
-	lockdep_assert_held(&view->lock);
-	cowmem_mmap_assert_locked(vmf->vma->vm_mm);
+	cowmem_around_assert_locked(view, vmf);
 	if (cowmem_read_pte(vmf->vma, vmf->address, &pfn, &writable) &&
 	    writable && pfn == page_to_pfn(frame->page))
 		return;

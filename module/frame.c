@@ -80,12 +80,13 @@ struct cowmem_frame *cowmem_frame_alloc_zeroed(void)
 	return cowmem_frame_alloc(__GFP_ZERO);
 }
 
-struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src)
+/* A frame holding a copy of @src, a page its caller holds a reference on. */
+struct cowmem_frame *cowmem_frame_alloc_copy(struct page *src)
 {
 	struct cowmem_frame *frame = cowmem_frame_alloc(0);
 
 	if (frame)
-		copy_highpage(frame->page, src->page);
+		copy_highpage(frame->page, src);
 	return frame;
 }
 

@@ -22,13 +22,37 @@
  *
  * Index nodes need no lock of their own: a node is changed in place only by
  * the one index whose path holds it alone, under its owner's lock (the
- * view's); a shared node is read-only, and its holders only take or drop
- * references.
+ * view's, for write) or its owner's publish lock (view->publish, which a
+ * fault holds for the swap alone: cowmem_index_publish()); a shared node
+ * is read-only, and its holders only take or drop references.
+ *
+ * Lookups take no lock: the faults of one view, each on its own block of
+ * pages, look up while another publishes. So:
+ *  - a pointer (index->root, a slot) is stored with smp_store_release()
+ *    once what it points at is complete (a copied node's slots, a frame's
+ *    copied page), and loaded with READ_ONCE(), whose address dependency
+ *    orders what the lookup reads through it after the store: the
+ *    rcu_assign_pointer()/rcu_dereference() pair, without the __rcu
+ *    annotation (a slot holds nodes and frames alike);
+ *  - a node is freed an RCU grace period after its last reference goes
+ *    (call_rcu()), and a lookup holds rcu_read_lock(), so that a path it
+ *    read before a publisher replaced a node on it stays readable;
+ *  - a publisher copies a node and takes a reference on each of its
+ *    children before it drops the original: a lookup on a path that was
+ *    just replaced finds counts of two or more (or zero, once freed) on
+ *    it, and may decide "shared" where the page is now the view's alone,
+ *    never "exclusive" where it is not. A write decides again where it
+ *    publishes.
+ * A lookup never reaches a frame that is freed meanwhile: a view's frames
+ * at a page offset change only under that offset's block lock (fault.c),
+ * which the fault holds, and a copy of a path takes references on the
+ * frames it leads to before the old path lets go of them.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bug.h>
 #include <linux/errno.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -46,6 +70,7 @@ int cowmem_nodes_init(void)
 
 void cowmem_nodes_exit(void)
 {
+	rcu_barrier(); /* the nodes call_rcu() still has to free */
 	kmem_cache_destroy(cowmem_node_cache);
 }
 
@@ -74,10 +99,17 @@ static void cowmem_node_get(struct cowmem_node *node)
 	refcount_inc(&node->ref);
 }
 
+static void cowmem_node_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(cowmem_node_cache,
+			container_of(head, struct cowmem_node, rcu));
+}
+
 /*
- * The last holder frees the node and lets go of its children; a shared
- * subtree stops at its top. Returns how many frames that freed. Recurses
- * at most COWMEM_INDEX_MAX_LEVELS deep.
+ * The last holder frees the node (after a grace period: a lookup may be
+ * reading it) and lets go of its children; a shared subtree stops at its
+ * top. Returns how many frames that freed. Recurses at most
+ * COWMEM_INDEX_MAX_LEVELS deep.
  */
 static unsigned long cowmem_node_put(struct cowmem_node *node)
 {
@@ -94,7 +126,7 @@ static unsigned long cowmem_node_put(struct cowmem_node *node)
 		else
 			freed += cowmem_frame_put(node->slots[i]);
 	}
-	kmem_cache_free(cowmem_node_cache, node);
+	call_rcu(&node->rcu, cowmem_node_free_rcu);
 	cowmem_stat_dec(nodes);
 	return freed;
 }
@@ -120,26 +152,31 @@ void cowmem_index_init(struct cowmem_index *index, pgoff_t nr_pages)
 /*
  * The leaf node covering @pgoff, or NULL. *@sole tells whether every node on
  * the path has a single holder, so that the leaf belongs to this index alone.
- * Called with the index's owner locked (view->lock), or on an immutable one.
+ * Called under rcu_read_lock(), or with the index's owner locked for write,
+ * or on an immutable index.
  */
 struct cowmem_node *cowmem_index_leaf(struct cowmem_index *index, pgoff_t pgoff,
 				      bool *sole)
 {
-	struct cowmem_node *node = index->root;
+	/* Pairs with the release that published it: see the top of the file. */
+	struct cowmem_node *node = READ_ONCE(index->root);
 
 	*sole = true;
 	while (node) {
 		*sole = *sole && cowmem_node_sole(node);
 		if (!node->level)
 			break;
-		node = node->slots[cowmem_slot(pgoff, node->level)];
+		node = READ_ONCE(node->slots[cowmem_slot(pgoff, node->level)]);
 	}
 	return node;
 }
 
 /*
  * The frame at @pgoff, or NULL. With @exclusive, tells whether this index
- * alone holds it (and so it may be mapped writable).
+ * alone holds it (and so it may be mapped writable); under a publisher, an
+ * answer of "shared" may be stale, an answer of "exclusive" never is (see
+ * the top of the file). Takes no lock: the caller keeps the frame alive
+ * (it holds the offset's block lock, or the index's owner for write).
  */
 struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
 					 pgoff_t pgoff, bool *exclusive)
@@ -148,10 +185,12 @@ struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
 	struct cowmem_node *leaf;
 	bool sole;
 
+	rcu_read_lock();
 	leaf = cowmem_index_leaf(index, pgoff, &sole);
-	frame = leaf ? leaf->slots[cowmem_slot(pgoff, 0)] : NULL;
+	frame = leaf ? READ_ONCE(leaf->slots[cowmem_slot(pgoff, 0)]) : NULL;
 	if (exclusive)
 		*exclusive = frame && sole && cowmem_frame_sole(frame);
+	rcu_read_unlock();
 	return frame;
 }
 
@@ -171,27 +210,78 @@ static void cowmem_node_get_children(struct cowmem_node *node)
 }
 
 /*
+ * A new node at @level: one of @spares, or allocated when there are none
+ * (NULL when out of memory).
+ */
+static struct cowmem_node *cowmem_node_new(struct cowmem_index_spares *spares,
+					   unsigned int level)
+{
+	struct cowmem_node *node;
+
+	if (!spares)
+		return cowmem_node_alloc(level);
+	if (WARN_ON_ONCE(!spares->nr))
+		return NULL;
+	node = spares->node[--spares->nr];
+	node->level = level;
+	return node;
+}
+
+/*
  * Makes the node in *@slot (the root, or a slot of a node this index alone
  * holds) one this index alone holds: a new empty node where there is none,
  * a copy where the node is shared. Returns it, or NULL when out of memory.
+ * The copy holds its children before the original lets go of them, and is
+ * complete before it is published; with @spares, the original is let go of
+ * by cowmem_index_spares_put(), after the publish lock.
  */
-static struct cowmem_node *cowmem_node_unshare(void **slot, unsigned int level)
+static struct cowmem_node *
+cowmem_node_unshare(void **slot, unsigned int level,
+		    struct cowmem_index_spares *spares)
 {
 	struct cowmem_node *node = *slot, *copy;
 
 	if (node && cowmem_node_sole(node))
 		return node;
-	copy = cowmem_node_alloc(level);
+	copy = cowmem_node_new(spares, level);
 	if (!copy)
 		return NULL;
 	if (node) {
 		memcpy(copy->slots, node->slots, sizeof(copy->slots));
 		cowmem_node_get_children(copy);
-		cowmem_node_put(node);
 		cowmem_stat_inc(node_copies);
 	}
-	*slot = copy;
+	/* The copy's slots and references before the pointer to it. */
+	smp_store_release(slot, copy);
+	if (node && spares)
+		spares->drop[spares->nr_drop++] = node;
+	else if (node)
+		cowmem_node_put(node);
 	return copy;
+}
+
+/* replace and publish: new nodes from @spares, or allocated without. */
+static int cowmem_index_store(struct cowmem_index *index, pgoff_t pgoff,
+			      struct cowmem_frame *frame,
+			      struct cowmem_frame **old,
+			      struct cowmem_index_spares *spares)
+{
+	void **slot = (void **)&index->root;
+	unsigned int level = index->levels;
+	struct cowmem_node *node;
+
+	while (level--) {
+		node = cowmem_node_unshare(slot, level, spares);
+		if (!node)
+			return -ENOMEM;
+		slot = &node->slots[cowmem_slot(pgoff, level)];
+	}
+	*old = *slot;
+	/* The frame's page (zeroed or copied) before the pointer to it. */
+	smp_store_release(slot, frame);
+	index->present += !!frame - !!*old;
+	this_cpu_add(cowmem_stats.held_pages, (long)!!frame - !!*old);
+	return 0;
 }
 
 /*
@@ -199,29 +289,67 @@ static struct cowmem_node *cowmem_node_unshare(void **slot, unsigned int level)
  * at @pgoff, copying the shared nodes on the way. The frame it replaces is
  * returned in *@old with its reference, which the caller drops once no PTE
  * maps it. On failure nothing the index shows has changed.
- * Called with the index's owner locked (view->lock).
+ * Called with the index's owner locked for write (view->lock):
+ * a merge. A fault publishes instead (cowmem_index_publish()).
  */
 int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_frame *frame, struct cowmem_frame **old)
 {
-	void **slot = (void **)&index->root;
-	unsigned int level = index->levels;
-	struct cowmem_node *node;
-
 	*old = NULL;
 	if (cowmem_should_fail())
 		return -ENOMEM;
-	while (level--) {
-		node = cowmem_node_unshare(slot, level);
-		if (!node)
+	return cowmem_index_store(index, pgoff, frame, old, NULL);
+}
+
+/*
+ * The nodes a publish may need: one per level, allocated before the
+ * publish lock is taken. Returns 0 or -ENOMEM. Takes no lock.
+ */
+int cowmem_index_spares_get(struct cowmem_index *index,
+			    struct cowmem_index_spares *spares)
+{
+	spares->nr = 0;
+	spares->nr_drop = 0;
+	while (spares->nr < index->levels) {
+		spares->node[spares->nr] = cowmem_node_alloc(0);
+		if (!spares->node[spares->nr])
 			return -ENOMEM;
-		slot = &node->slots[cowmem_slot(pgoff, level)];
+		spares->nr++;
 	}
-	*old = *slot;
-	*slot = frame;
-	index->present += !!frame - !!*old;
-	this_cpu_add(cowmem_stats.held_pages, (long)!!frame - !!*old);
 	return 0;
+}
+
+/*
+ * After a publish, outside its lock: frees the spare nodes it did not use
+ * and drops the originals of those it copied. Takes no lock.
+ */
+void cowmem_index_spares_put(struct cowmem_index_spares *spares)
+{
+	while (spares->nr)
+		cowmem_node_put(spares->node[--spares->nr]);
+	while (spares->nr_drop)
+		cowmem_node_put(spares->drop[--spares->nr_drop]);
+}
+
+/*
+ * Puts @frame (whose reference the caller passes in) at @pgoff, if the
+ * index still holds @expected there; returns -EAGAIN, changing nothing,
+ * if not: another fault got there first, and its frame stands. Copies the
+ * shared nodes on the way with @spares, which has one per level. The
+ * frame replaced (@expected, with its reference) is the caller's to drop
+ * once no PTE maps it. Called with the index's publish lock held (a
+ * spinlock: nothing here sleeps or allocates).
+ */
+int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
+			 struct cowmem_frame *expected,
+			 struct cowmem_frame *frame,
+			 struct cowmem_index_spares *spares)
+{
+	struct cowmem_frame *old;
+
+	if (cowmem_index_lookup(index, pgoff, NULL) != expected)
+		return -EAGAIN;
+	return cowmem_index_store(index, pgoff, frame, &old, spares);
 }
 
 /* Makes @dst (empty) hold what @src holds: one reference, whatever the size. */

@@ -38,6 +38,7 @@ struct cowmem_frame {
 struct cowmem_node {
 	refcount_t ref; /* holders: parent slots and index roots */
 	unsigned int level; /* 0: slots hold frames; else nodes one level down */
+	struct rcu_head rcu; /* freed a grace period after the last put */
 	void *slots[COWMEM_NODE_SLOTS];
 };
 
@@ -48,6 +49,18 @@ struct cowmem_index {
 	unsigned long present; /* pages that have a frame */
 };
 
+/*
+ * What one publish (cowmem_index_publish()) may use and leave behind: a
+ * spare node per level, allocated before its lock, and the shared nodes
+ * it copied, dropped after it.
+ */
+struct cowmem_index_spares {
+	struct cowmem_node *node[COWMEM_INDEX_MAX_LEVELS];
+	unsigned int nr;
+	struct cowmem_node *drop[COWMEM_INDEX_MAX_LEVELS];
+	unsigned int nr_drop;
+};
+
 /* inject.c: the allocation failure point, which index.c calls too */
 bool cowmem_should_fail(void);
 
@@ -56,7 +69,7 @@ int cowmem_frames_init(void);
 void cowmem_frames_exit(void);
 unsigned int cowmem_frame_bytes(void);
 struct cowmem_frame *cowmem_frame_alloc_zeroed(void);
-struct cowmem_frame *cowmem_frame_alloc_copy(struct cowmem_frame *src);
+struct cowmem_frame *cowmem_frame_alloc_copy(struct page *src);
 void cowmem_frame_get(struct cowmem_frame *frame);
 bool cowmem_frame_put(struct cowmem_frame *frame);
 
@@ -82,6 +95,13 @@ struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
 					 pgoff_t pgoff, bool *exclusive);
 int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_frame *frame, struct cowmem_frame **old);
+int cowmem_index_spares_get(struct cowmem_index *index,
+			    struct cowmem_index_spares *spares);
+void cowmem_index_spares_put(struct cowmem_index_spares *spares);
+int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
+			 struct cowmem_frame *expected,
+			 struct cowmem_frame *frame,
+			 struct cowmem_index_spares *spares);
 void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);
 unsigned long cowmem_index_release(struct cowmem_index *index);
 typedef void (*cowmem_index_fn)(pgoff_t pgoff, struct cowmem_frame *frame,

@@ -79,6 +79,8 @@ int cowmem_inject_set_nth(u64 val);
 int cowmem_inject_set_every(u64 val);
 u64 cowmem_inject_nth(void);
 u64 cowmem_inject_every(void);
+int cowmem_inject_set_hold(u64 val);
+u64 cowmem_inject_hold(void);
 
 /* Features: snapshot.c (snapshots and rollback), merge.c (merging) */
 void cowmem_snapshot_init(void);

@@ -103,11 +103,11 @@ static void cowmem_lockset_lock_view(struct cowmem_lockset *set,
 				     struct cowmem_region *first)
 {
 	if (!set->shown) {
-		mutex_lock_nest_lock(&view->lock, &first->lock);
+		down_write_nest_lock(&view->lock, &first->lock);
 		set->shown = view;
 	} else {
 		lockdep_off();
-		mutex_lock(&view->lock);
+		down_write(&view->lock);
 		lockdep_on();
 	}
 	view->in_lockset = true;
@@ -118,11 +118,11 @@ static void cowmem_lockset_unlock_view(struct cowmem_lockset *set,
 {
 	view->in_lockset = false;
 	if (view == set->shown) {
-		mutex_unlock(&view->lock);
+		up_write(&view->lock);
 		return;
 	}
 	lockdep_off();
-	mutex_unlock(&view->lock);
+	up_write(&view->lock);
 	lockdep_on();
 }
 
@@ -203,6 +203,6 @@ bool cowmem_lockset_has(struct cowmem_view *view)
 void cowmem_lockset_assert(struct cowmem_view *view)
 {
 	lockdep_assert_held(&view->region->lock);
-	lockdep_assert(mutex_is_locked(&view->lock));
+	lockdep_assert(rwsem_is_locked(&view->lock));
 	WARN_ON_ONCE(!view->in_lockset);
 }

@@ -23,6 +23,7 @@ static int __init cowmem_init(void)
 	ret = cowmem_nodes_init();
 	if (ret)
 		goto exit_frames;
+	cowmem_blocks_init();
 	cowmem_snapshot_init();
 	cowmem_merge_init();
 	cowmem_observe_init();

@@ -47,9 +47,9 @@ static unsigned long cowmem_mm_walk_view(struct mm_struct *mm, u64 id,
 		view = vma->vm_private_data;
 		if (!view || view->id != id)
 			continue;
-		mutex_lock(&view->lock);
+		down_write(&view->lock);
 		fn(vma, view, data);
-		mutex_unlock(&view->lock);
+		up_write(&view->lock);
 		n++;
 	}
 	return n;

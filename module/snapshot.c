@@ -52,7 +52,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	if (mutex_lock_killable(&region->lock))
 		goto unlock_mm;
 	mutex_lock_nested(&snap->lock, SINGLE_DEPTH_NESTING);
-	mutex_lock(&view->lock);
+	down_write(&view->lock);
 	cowmem_index_share(&snap->base, &view->index);
 	snap->nr_pages = region->nr_pages;
 	snap->source_region = region->id;
@@ -65,7 +65,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	cowmem_stat_inc(snapshots);
 	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
 	trace_snapshot(view->id, snap->id, snap->base.present);
-	mutex_unlock(&view->lock);
+	up_write(&view->lock);
 	mutex_unlock(&snap->lock);
 	mutex_unlock(&region->lock);
 	err = 0;
@@ -131,7 +131,7 @@ static int cowmem_rollback(struct file *file, unsigned long addr,
 	view = cowmem_file_view(file, addr);
 	if (!view || view->region_id != snap->source_region)
 		goto unlock_mm;
-	mutex_lock(&view->lock);
+	down_write(&view->lock);
 	old = view->index;
 	cowmem_index_share(&view->index, &snap->base);
 	cowmem_view_zap_all(view);
@@ -139,7 +139,7 @@ static int cowmem_rollback(struct file *file, unsigned long addr,
 	freed = cowmem_index_release(&old);
 	cowmem_stat_inc(rollbacks);
 	trace_rollback(view->id, snap->id, view->index.present, freed);
-	mutex_unlock(&view->lock);
+	up_write(&view->lock);
 	err = 0;
 unlock_mm:
 	mmap_read_unlock(current->mm);

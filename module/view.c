@@ -189,7 +189,8 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	view->region_id = region->id;
 	view->mm = mm;
 	mmgrab(mm);
-	mutex_init(&view->lock);
+	init_rwsem(&view->lock);
+	spin_lock_init(&view->publish);
 	cowmem_index_init(&view->index, region->nr_pages);
 	atomic_set(&view->nr_vmas, 1);
 	atomic_inc(&region->nr_vmas);
@@ -255,9 +256,9 @@ static void cowmem_view_die(struct cowmem_view *view)
 	list_del(&view->link);
 	if (view->region->origin == view)
 		view->region->origin = NULL;
-	mutex_lock(&view->lock);
+	down_write(&view->lock);
 	pages = cowmem_index_release(&view->index);
-	mutex_unlock(&view->lock);
+	up_write(&view->lock);
 	trace_view_free(view->id, pages);
 	cowmem_stat_dec(views);
 }
@@ -267,7 +268,6 @@ static void cowmem_view_free(struct cowmem_view *view)
 	mmdrop(view->mm);
 	cowmem_limit_uncharge(view->cred, COWMEM_LIMIT_VIEWS);
 	put_cred(view->cred);
-	mutex_destroy(&view->lock);
 	kfree(view);
 }
 
@@ -424,10 +424,10 @@ static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 	view = cowmem_view_alloc(src->region, mm, how, src);
 	if (IS_ERR(view))
 		return view;
-	mutex_lock(&src->lock);
+	down_write(&src->lock);
 	cowmem_index_share(&view->index, &src->index);
 	cowmem_clone_zap(src, how);
-	mutex_unlock(&src->lock);
+	up_write(&src->lock);
 	cowmem_view_publish(view);
 	trace_view_clone(src->id, view->id, view->index.present);
 	return view;

@@ -1502,6 +1502,7 @@ TEST_F_TIMEOUT(n4, stats_readers_stall_nobody, 900)
 		rounds = n4_victim(self->b, &worst);
 		printf("# n4: root's worst round (%d pages mapped, written, unmapped): %.1f ms\n",
 		       VICTIM_PAGES, worst * 1e3);
+		fflush(stdout);
 		_exit(rounds > 0 ? 0 : 1);
 	}
 	/* stats, as cowstat --watch reads it, for as long as "snapshots" and "check" take. */

@@ -431,6 +431,63 @@ TEST_F(index, failed_replace)
 	free(b_now.seen);
 }
 
+/*
+ * A publish (a fault's swap) happens only over the frame it expected, and
+ * copies the shared path with its spare nodes, one per level, leaving the
+ * originals to cowmem_index_spares_put(): before that, the clone's nodes
+ * still count the publisher's old path.
+ */
+TEST_F(index, publish_swaps_only_the_expected_frame)
+{
+	struct cowmem_index *a = &self->ix[0], *b = &self->ix[1];
+	struct cowmem_frame *mine, *copy, *other;
+	struct cowmem_index_spares spares;
+	struct cowmem_node *b_root;
+
+	mine = store(_metadata, a, 5, shim_frame_new());
+	cowmem_index_share(b, a);
+	b_root = b->root;
+	ASSERT_EQ(0, cowmem_index_spares_get(a, &spares));
+	ASSERT_EQ(a->levels, spares.nr);
+	copy = shim_frame_new();
+	other = shim_frame_new();
+
+	/* Another fault replaced the frame meanwhile: nothing changes. */
+	EXPECT_EQ(-EAGAIN, cowmem_index_publish(a, 5, other, copy, &spares));
+	EXPECT_EQ(mine, cowmem_index_lookup(a, 5, NULL));
+	EXPECT_EQ(a->levels, spares.nr);
+	EXPECT_EQ(0, spares.nr_drop);
+	EXPECT_EQ(b_root, a->root);
+
+	ASSERT_EQ(0, cowmem_index_publish(a, 5, mine, copy, &spares));
+	EXPECT_EQ(copy, cowmem_index_lookup(a, 5, NULL));
+	EXPECT_EQ(mine, cowmem_index_lookup(b, 5, NULL));
+	EXPECT_EQ(0, spares.nr);
+	EXPECT_EQ(a->levels, spares.nr_drop);
+	/* Until the originals are dropped, b's root still counts a's hold. */
+	EXPECT_EQ(2, refs(b_root));
+	cowmem_index_spares_put(&spares);
+	EXPECT_EQ(1, refs(b_root));
+	/* The index's reference on mine came back with the swap. */
+	EXPECT_EQ(2, holders(mine));
+	cowmem_frame_put(mine);
+	cowmem_frame_put(other);
+	census(_metadata, self->ix, 2, 0);
+}
+
+/* Unused spares are freed again: nothing is left of them. */
+TEST_F(index, unused_spares_are_freed)
+{
+	struct cowmem_index_spares spares;
+	long nodes = cowmem_stats.nodes;
+
+	ASSERT_EQ(0, cowmem_index_spares_get(&self->ix[0], &spares));
+	EXPECT_EQ(nodes + self->ix[0].levels, cowmem_stats.nodes);
+	cowmem_index_spares_put(&spares);
+	EXPECT_EQ(nodes, cowmem_stats.nodes);
+	EXPECT_EQ(0, shim.slab_live);
+}
+
 /* Every node reachable from both @a and @b: what diff() must not read. */
 static void shared_nodes(struct cowmem_node *a, struct cowmem_node *b,
 			 struct cowmem_node **out, unsigned int *nr)

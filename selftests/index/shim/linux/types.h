@@ -11,4 +11,9 @@ typedef unsigned long pgoff_t;
 typedef unsigned int gfp_t;
 typedef unsigned int slab_flags_t;
 
+struct rcu_head {
+	struct rcu_head *next;
+	void (*func)(struct rcu_head *head);
+};
+
 #endif /* _SHIM_LINUX_TYPES_H */

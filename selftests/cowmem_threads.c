@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowmem with threads: the faults of one view on different pages do not
+ * wait for each other, and two faults on one page both land. A COW break
+ * is held between its copy and its publish by debugfs hold_copy (inject.c),
+ * where it holds no lock: the tests wait for conditions, never for time,
+ * and a fault that waited for the held one would hang the test until the
+ * harness's timeout fails it.
+ */
+#include <pthread.h>
+
+#include "kselftest_harness.h"
+#include "cowmem_test.h"
+
+#define PAGES 4
+#define REGION_SETUP(map, psz) cowmem_fill((map), PAGES, (psz), 'a')
+#define REGION_TEARDOWN() set_hold(0)
+#define REGION_FREES_ALL
+#define REGION_CLONES
+
+static int set_hold(int value);
+
+#include "cowmem_fixture.h"
+
+#define HOLD_PATH COWMEM_DEBUGFS "/hold_copy"
+#define HOLD_WAITING 2 /* a COW break is held */
+
+/* Writes debugfs hold_copy: 1 arms it, 0 lets a held break go. */
+static int set_hold(int value)
+{
+	FILE *f = fopen(HOLD_PATH, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%d\n", value) < 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/* debugfs hold_copy: 0 idle, 1 armed, 2 a break held; -1 unreadable. */
+static int hold_state(void)
+{
+	FILE *f = fopen(HOLD_PATH, "r");
+	int value = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &value) != 1)
+			value = -1;
+		fclose(f);
+	}
+	return value;
+}
+
+/* Waits until a COW break is held; 0, or -1 when the knob cannot be read. */
+static int wait_for_held_break(void)
+{
+	int state;
+
+	while ((state = hold_state()) != HOLD_WAITING) {
+		if (state < 0)
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* One byte a thread stores. */
+struct store {
+	char *at;
+	char value;
+};
+
+static void *store_thread(void *arg)
+{
+	struct store *s = arg;
+
+	poke(s->at, s->value);
+	return NULL;
+}
+
+/* The clone still reads 'a' + i in every byte of every page i. */
+static int clone_untouched(struct cowmem_peer *clone, size_t psz)
+{
+	struct peer_page rep[PAGES];
+	char *page = malloc(psz);
+	int ok = !!page && !peer_ask(clone, rep);
+
+	for (int i = 0; ok && i < PAGES; i++) {
+		memset(page, 'a' + i, psz);
+		ok = rep[i].sum == page_sum(page, psz);
+	}
+	free(page);
+	return ok;
+}
+
+/*
+ * A COW break held after its copy keeps no other thread's fault on another
+ * page of the view (the next page: the same block) from completing.
+ */
+TEST_F(region, held_break_leaves_other_pages_free)
+{
+	struct store held = { .at = self->map, .value = 'x' };
+	char *next = self->map + self->psz;
+	pthread_t thread;
+
+	ASSERT_EQ(0, set_hold(1));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, store_thread, &held));
+	ASSERT_EQ(0, wait_for_held_break());
+	poke(next, 'y');
+	/* Done while the first break still waits. */
+	EXPECT_EQ(HOLD_WAITING, hold_state());
+	EXPECT_EQ('y', peek(next));
+	EXPECT_EQ(0, set_hold(0));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ('x', peek(self->map));
+	EXPECT_EQ('a', peek(self->map + 1));
+	EXPECT_EQ('b', peek(next + 1));
+	EXPECT_TRUE(clone_untouched(&self->clone, self->psz));
+}
+
+/*
+ * Two faults on one page: the second breaks COW while the first is held,
+ * and the first, let go, finds the page changed, drops its copy and writes
+ * into the second's frame. Both stores land, in one new frame.
+ */
+TEST_F(region, held_break_and_same_page_writer_both_land)
+{
+	struct store held = { .at = self->map, .value = 'x' };
+	long pages, breaks;
+	pthread_t thread;
+
+	pages = cowmem_stat("pages");
+	breaks = cowmem_stat("cow_breaks");
+	ASSERT_EQ(0, set_hold(1));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, store_thread, &held));
+	ASSERT_EQ(0, wait_for_held_break());
+	poke(self->map + 1, 'y');
+	EXPECT_EQ(HOLD_WAITING, hold_state());
+	EXPECT_EQ(0, set_hold(0));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ('x', peek(self->map));
+	EXPECT_EQ('y', peek(self->map + 1));
+	EXPECT_EQ('a', peek(self->map + 2));
+	/* One copy kept, the held one's dropped; one break counted. */
+	EXPECT_EQ(pages + 1, cowmem_stat("pages"));
+	EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"));
+	EXPECT_TRUE(clone_untouched(&self->clone, self->psz));
+}
+
+#define RACERS 4
+#define RACE_ROUNDS 100
+
+struct racer {
+	char *map;
+	size_t psz;
+	int me;
+	pthread_barrier_t *go, *done;
+};
+
+/*
+ * Each round, once the main thread has taken a snapshot (every page shared
+ * again), every racer writes its mark into every page, at its own byte.
+ */
+static void *race_thread(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		pthread_barrier_wait(r->go);
+		for (int i = 0; i < PAGES; i++)
+			poke(r->map + i * r->psz + r->me, 'A' + round % 26);
+		pthread_barrier_wait(r->done);
+	}
+	return NULL;
+}
+
+/*
+ * RACERS threads write every page at once, each at a byte of its own,
+ * right after a snapshot shared every page again: every round is a race of
+ * COW breaks on each page, lost publishes and reuses. Every byte then
+ * holds what its thread wrote, the snapshot what the view held before,
+ * and the clone what it held.
+ */
+TEST_F(region, racing_writers_lose_no_store)
+{
+	pthread_barrier_t go, done;
+	struct racer r[RACERS];
+	pthread_t thread[RACERS];
+	char *snap;
+	int sfd;
+
+	ASSERT_EQ(0, pthread_barrier_init(&go, NULL, RACERS + 1));
+	ASSERT_EQ(0, pthread_barrier_init(&done, NULL, RACERS + 1));
+	for (int t = 0; t < RACERS; t++) {
+		r[t] = (struct racer){ self->map, self->psz, t, &go, &done };
+		ASSERT_EQ(0,
+			  pthread_create(&thread[t], NULL, race_thread, &r[t]));
+	}
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		sfd = cowmem_snapshot(self->fd, self->map, 0);
+		ASSERT_LE(0, sfd);
+		pthread_barrier_wait(&go);
+		pthread_barrier_wait(&done);
+		for (int i = 0; i < PAGES; i++)
+			for (int t = 0; t < RACERS; t++)
+				ASSERT_EQ('A' + round % 26,
+					  peek(self->map + i * self->psz + t));
+		snap = map_snapshot(sfd, PAGES, PROT_READ);
+		ASSERT_NE(NULL, snap);
+		/* Before the round: the last round's marks, then 'a' + i. */
+		for (int i = 0; round && i < PAGES; i++)
+			ASSERT_EQ('A' + (round - 1) % 26,
+				  peek(snap + i * self->psz));
+		EXPECT_EQ('a' + PAGES - 1,
+			  peek(snap + (PAGES - 1) * self->psz + RACERS));
+		munmap(snap, PAGES * self->psz);
+		close(sfd);
+	}
+	for (int t = 0; t < RACERS; t++)
+		ASSERT_EQ(0, pthread_join(thread[t], NULL));
+	pthread_barrier_destroy(&go);
+	pthread_barrier_destroy(&done);
+	EXPECT_TRUE(clone_untouched(&self->clone, self->psz));
+}
+
+COWMEM_HARNESS_MAIN
