@@ -105,8 +105,9 @@
  *                               lookup to its PTE, never across an
  *                               allocation or a copy; one at a time)
  *           view->publish      (a spinlock: a fault's swap into the index)
- *           mapping->i_mmap_rwsem
- *             page table lock
+ *           page table lock
+ *         mapping->i_mmap_rwsem  (clones and merges, for write: zaps
+ *                                 through the region's address_space)
  *
  *   cowmem_regions_lock        (a leaf: held only to walk or change the
  *                               list, never while waiting for a region)
@@ -162,17 +163,21 @@
  *         grace period later: a fault's lookup takes no lock (index.c).
  * frame   refcount_t holders: one per index leaf slot that holds it. Whoever
  *         drops it to zero frees the page and the frame. PTEs hold
- *         no reference (VM_PFNMAP): a frame leaves an index only after every
- *         PTE of that view mapping it has been zapped, and a view is freed
- *         only after its last VMA, and so its last PTE, is gone. A COW
+ *         no reference (VM_PFNMAP): a frame the index let go of is put
+ *         only after every PTE of that view mapping it has been zapped
+ *         (cowmem_retire(), under the block lock, with the index's
+ *         reference handed to the fault), and a view is freed only after
+ *         its last VMA, and so its last PTE, is gone. A COW
  *         break copies with a reference on the page (get_page()), not on
  *         the frame, which another fault may replace meanwhile.
  *         "Exclusive" is decided from holders and the node counts on the
  *         frame's path, read with acquire, by a fault holding its block
  *         lock: only a fault of the same view and block could change the
  *         slot, and whatever shares a frame anew (fork, snapshot, merge)
- *         holds view->lock for write. A stale path reads as shared, never
- *         as exclusive (index.c).
+ *         holds view->lock for write. A lookup validates the path it
+ *         walked with index->seq (index.c), and a publish refuses to
+ *         replace a frame that became exclusive meanwhile (a thread may
+ *         have written it in place since the copy).
  *         How many views see a frame is not stored: the census counts it.
  */
 #ifndef _COWMEM_H

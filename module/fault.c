@@ -183,10 +183,12 @@ static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
  * Puts @frame (a new frame of the view's own, made with the block lock
  * dropped; NULL when it could not be allocated) at w->pgoff in place of
  * w->orig, and retires w->orig. Retakes the block lock, then swaps under
- * view->publish, if the index still holds w->orig there. Returns 0 with
- * w->frame set; -EAGAIN when another fault changed the page meanwhile
- * (@frame is dropped: the caller looks again); -ENOMEM; or -EINTR, with
- * the block lock not held, when a fatal signal came.
+ * view->publish, if the index still holds w->orig there, still shared.
+ * Returns 0 with w->frame set; -EAGAIN when another fault changed the page
+ * meanwhile, or w->orig became the view's alone (another thread may have
+ * written it in place since: the copy is stale) (@frame is dropped: the
+ * caller looks again, and reuses); -ENOMEM; or -EINTR, with the block
+ * lock not held, when a fatal signal came.
  * Entered with view->lock for read and the mmap_lock held, and the block
  * lock not held; returns with the block lock held but for -EINTR.
  */
@@ -196,7 +198,7 @@ static int cowmem_wp_publish(struct cowmem_write *w, struct cowmem_frame *frame)
 	struct cowmem_index_spares spares;
 	int err = -ENOMEM;
 
-	if (frame && !cowmem_index_spares_get(&view->index, &spares))
+	if (frame && !cowmem_index_spares_get(&view->index, w->pgoff, &spares))
 		err = 0;
 	if (cowmem_wp_lock_block(w)) {
 		err = -EINTR;
@@ -268,9 +270,10 @@ static int cowmem_wp_reuse(struct cowmem_write *w)
 
 /*
  * A COW break: the frame is shared, so the view gets a copy, made with the
- * block lock dropped. Shared, nobody writes the frame, so the copy is
- * stable; the page is held, since another fault on this page may replace
- * the frame meanwhile and its other holders let go of it. After a copy the
+ * block lock dropped. Nobody writes the frame while it stays shared, and
+ * the publish checks that it still is; the page is held, since another
+ * fault on this page may replace the frame meanwhile and its other
+ * holders let go of it. After a copy the
  * neighbours are likely shared still: they are left to fault.
  * Entered with view->lock for read, the block lock and the mmap_lock
  * held; returns as cowmem_wp_publish(), and on success no PTE of the view

@@ -24,12 +24,14 @@ static inline pgprot_t cowmem_frame_prot(struct vm_area_struct *vma,
 }
 
 /*
- * A block: COWMEM_BLOCK_PAGES page offsets of one view, aligned, a page
- * table's worth. A fault holds its block's lock from its lookup to its PTE
+ * A block: COWMEM_BLOCK_PAGES page offsets of one view, aligned: a page
+ * table's worth on x86-64. A fault holds its block's lock from its lookup to its PTE
  * (fault.c), and maps and remaps around it within the block alone
  * (fault_around.c).
  */
-#define COWMEM_BLOCK_PAGES PTRS_PER_PTE
+#define COWMEM_BLOCK_PAGES 512
+/* A leaf node's pages in one block: block locks cover whole leaves. */
+static_assert(COWMEM_BLOCK_PAGES % COWMEM_NODE_SLOTS == 0);
 
 struct mutex *cowmem_block_lock(struct cowmem_view *view, pgoff_t pgoff);
 void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf);

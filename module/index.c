@@ -37,16 +37,22 @@
  *  - a node is freed an RCU grace period after its last reference goes
  *    (call_rcu()), and a lookup holds rcu_read_lock(), so that a path it
  *    read before a publisher replaced a node on it stays readable;
- *  - a publisher copies a node and takes a reference on each of its
- *    children before it drops the original: a lookup on a path that was
- *    just replaced finds counts of two or more (or zero, once freed) on
- *    it, and may decide "shared" where the page is now the view's alone,
- *    never "exclusive" where it is not. A write decides again where it
- *    publishes.
- * A lookup never reaches a frame that is freed meanwhile: a view's frames
- * at a page offset change only under that offset's block lock (fault.c),
- * which the fault holds, and a copy of a path takes references on the
- * frames it leads to before the old path lets go of them.
+ *  - a path a lookup read may stop being the index's while it reads it:
+ *    a publish of another page copies a shared node and drops the
+ *    original, which another index may then hold alone and change in
+ *    place. So every publish bumps index->seq (a seqcount, written under
+ *    the publish lock), and a lookup reads it before and after its walk
+ *    and walks again when it moved: what it returns comes from the index's
+ *    own path. It reads no frame before that check: a frame on a path no
+ *    longer the index's may be freed at any time, and frames are freed at
+ *    once, not after a grace period.
+ * A frame a lookup returns stays alive: a view's frames at a page offset
+ * change only under that offset's block lock (fault.c), which the caller
+ * holds (or the index's owner for write), and a copy of a path takes
+ * references on the frames it leads to before the old path lets go of
+ * them. "Exclusive" read then is never stale: only what holds the view's
+ * lock for write makes a frame shared again; it may read "shared" where
+ * another holder is just letting go, and a write then copies.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -147,6 +153,7 @@ void cowmem_index_init(struct cowmem_index *index, pgoff_t nr_pages)
 	index->root = NULL;
 	index->levels = levels;
 	index->present = 0;
+	seqcount_init(&index->seq);
 }
 
 /*
@@ -183,14 +190,22 @@ struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
 {
 	struct cowmem_frame *frame;
 	struct cowmem_node *leaf;
+	unsigned int seq;
 	bool sole;
 
-	rcu_read_lock();
-	leaf = cowmem_index_leaf(index, pgoff, &sole);
-	frame = leaf ? READ_ONCE(leaf->slots[cowmem_slot(pgoff, 0)]) : NULL;
+	do {
+		rcu_read_lock();
+		/* Orders the walk after the read of seq: see the top. */
+		seq = read_seqcount_begin(&index->seq);
+		leaf = cowmem_index_leaf(index, pgoff, &sole);
+		frame = leaf ? READ_ONCE(leaf->slots[cowmem_slot(pgoff, 0)]) :
+			       NULL;
+		rcu_read_unlock();
+		/* And the walk before the second read. */
+	} while (read_seqcount_retry(&index->seq, seq));
+	/* The path was the index's: the frame is alive (see the top). */
 	if (exclusive)
 		*exclusive = frame && sole && cowmem_frame_sole(frame);
-	rcu_read_unlock();
 	return frame;
 }
 
@@ -220,8 +235,11 @@ static struct cowmem_node *cowmem_node_new(struct cowmem_index_spares *spares,
 
 	if (!spares)
 		return cowmem_node_alloc(level);
-	if (WARN_ON_ONCE(!spares->nr))
+	if (!spares->nr) {
+		/* The path changed since the spares were counted. */
+		spares->short_of_nodes = true;
 		return NULL;
+	}
 	node = spares->node[--spares->nr];
 	node->level = level;
 	return node;
@@ -273,7 +291,8 @@ static int cowmem_index_store(struct cowmem_index *index, pgoff_t pgoff,
 	while (level--) {
 		node = cowmem_node_unshare(slot, level, spares);
 		if (!node)
-			return -ENOMEM;
+			return spares && spares->short_of_nodes ? -EAGAIN :
+								  -ENOMEM;
 		slot = &node->slots[cowmem_slot(pgoff, level)];
 	}
 	*old = *slot;
@@ -302,15 +321,39 @@ int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
 }
 
 /*
- * The nodes a publish may need: one per level, allocated before the
- * publish lock is taken. Returns 0 or -ENOMEM. Takes no lock.
+ * How many nodes a change at @pgoff would make now: one for each node of
+ * its path that is missing or shared, and every node under a shared one
+ * (its copy shares them). Takes no lock; the path may change meanwhile.
  */
-int cowmem_index_spares_get(struct cowmem_index *index,
+static unsigned int cowmem_index_path_cost(struct cowmem_index *index,
+					   pgoff_t pgoff)
+{
+	unsigned int level = index->levels;
+	struct cowmem_node *node;
+
+	rcu_read_lock();
+	node = READ_ONCE(index->root);
+	for (; level && node && cowmem_node_sole(node); level--) {
+		if (node->level)
+			node = READ_ONCE(
+				node->slots[cowmem_slot(pgoff, node->level)]);
+	}
+	rcu_read_unlock();
+	return level;
+}
+
+/*
+ * The nodes a publish at @pgoff may need (cowmem_index_path_cost()),
+ * allocated before the publish lock is taken; usually none, once a view
+ * writes where it wrote before. Returns 0 or -ENOMEM. Takes no lock.
+ */
+int cowmem_index_spares_get(struct cowmem_index *index, pgoff_t pgoff,
 			    struct cowmem_index_spares *spares)
 {
-	spares->nr = 0;
-	spares->nr_drop = 0;
-	while (spares->nr < index->levels) {
+	unsigned int need = cowmem_index_path_cost(index, pgoff);
+
+	*spares = (struct cowmem_index_spares){};
+	while (spares->nr < need) {
 		spares->node[spares->nr] = cowmem_node_alloc(0);
 		if (!spares->node[spares->nr])
 			return -ENOMEM;
@@ -321,24 +364,30 @@ int cowmem_index_spares_get(struct cowmem_index *index,
 
 /*
  * After a publish, outside its lock: frees the spare nodes it did not use
- * and drops the originals of those it copied. Takes no lock.
+ * (nobody ever saw them: no grace period) and drops the originals of
+ * those it copied. Takes no lock.
  */
 void cowmem_index_spares_put(struct cowmem_index_spares *spares)
 {
-	while (spares->nr)
-		cowmem_node_put(spares->node[--spares->nr]);
+	while (spares->nr) {
+		kmem_cache_free(cowmem_node_cache, spares->node[--spares->nr]);
+		cowmem_stat_dec(nodes);
+	}
 	while (spares->nr_drop)
 		cowmem_node_put(spares->drop[--spares->nr_drop]);
 }
 
 /*
  * Puts @frame (whose reference the caller passes in) at @pgoff, if the
- * index still holds @expected there; returns -EAGAIN, changing nothing,
- * if not: another fault got there first, and its frame stands. Copies the
+ * index still holds @expected there, still shared; returns -EAGAIN,
+ * changing nothing, if not: another fault got there first, and its frame
+ * stands, or @expected is the index's alone now, to be reused. Copies the
  * shared nodes on the way with @spares, which has one per level. The
  * frame replaced (@expected, with its reference) is the caller's to drop
- * once no PTE maps it. Called with the index's publish lock held (a
- * spinlock: nothing here sleeps or allocates).
+ * once no PTE maps it. -EAGAIN too when the path needs more nodes than
+ * @spares has (it changed since they were counted): the caller counts
+ * again. Called with the index's publish lock held (a spinlock: nothing
+ * here sleeps or allocates).
  */
 int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_frame *expected,
@@ -346,19 +395,48 @@ int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_index_spares *spares)
 {
 	struct cowmem_frame *old;
+	bool exclusive;
+	int err;
 
-	if (cowmem_index_lookup(index, pgoff, NULL) != expected)
+	/*
+	 * Another fault replaced the frame, or the frame became the index's
+	 * alone meanwhile (its other holders let go): then a thread of this
+	 * view may already write it in place, and the copy is stale.
+	 */
+	if (cowmem_index_lookup(index, pgoff, &exclusive) != expected ||
+	    exclusive)
 		return -EAGAIN;
-	return cowmem_index_store(index, pgoff, frame, &old, spares);
+	write_seqcount_begin(&index->seq);
+	err = cowmem_index_store(index, pgoff, frame, &old, spares);
+	write_seqcount_end(&index->seq);
+	return err;
 }
 
-/* Makes @dst (empty) hold what @src holds: one reference, whatever the size. */
+/*
+ * Makes @dst (empty) hold what @src holds: one reference, whatever the size.
+ * Called with both indexes' owners locked for write (no lookup runs).
+ */
 void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src)
 {
-	*dst = *src;
+	dst->root = src->root;
+	dst->levels = src->levels;
+	dst->present = src->present;
 	if (dst->root)
 		cowmem_node_get(dst->root);
 	this_cpu_add(cowmem_stats.held_pages, dst->present);
+}
+
+/*
+ * Moves what @src holds to @dst (whose seq is its own, initialised), and
+ * leaves @src empty. Called with @src's owner locked for write.
+ */
+void cowmem_index_move(struct cowmem_index *dst, struct cowmem_index *src)
+{
+	dst->root = src->root;
+	dst->levels = src->levels;
+	dst->present = src->present;
+	src->root = NULL;
+	src->present = 0;
 }
 
 /* Lets go of everything @index holds; returns how many frames that freed. */

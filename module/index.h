@@ -12,6 +12,7 @@
 #include <linux/bits.h>
 #include <linux/math.h>
 #include <linux/refcount.h>
+#include <linux/seqlock.h>
 #include <linux/types.h>
 
 #include "stats.h"
@@ -47,18 +48,25 @@ struct cowmem_index {
 	struct cowmem_node *root; /* NULL while empty */
 	unsigned int levels; /* height, from the region's size */
 	unsigned long present; /* pages that have a frame */
+	/*
+	 * Bumped around each publish, so that a lookup that takes no lock
+	 * knows the path it walked was the index's all along (index.c).
+	 * Never copied: an index moves with cowmem_index_move().
+	 */
+	seqcount_t seq;
 };
 
 /*
- * What one publish (cowmem_index_publish()) may use and leave behind: a
- * spare node per level, allocated before its lock, and the shared nodes
- * it copied, dropped after it.
+ * What one publish (cowmem_index_publish()) may use and leave behind: the
+ * spare nodes its path needs, allocated before its lock, and the shared
+ * nodes it copied, dropped after it.
  */
 struct cowmem_index_spares {
 	struct cowmem_node *node[COWMEM_INDEX_MAX_LEVELS];
 	unsigned int nr;
 	struct cowmem_node *drop[COWMEM_INDEX_MAX_LEVELS];
 	unsigned int nr_drop;
+	bool short_of_nodes; /* the publish needed more: -EAGAIN */
 };
 
 /* inject.c: the allocation failure point, which index.c calls too */
@@ -95,7 +103,7 @@ struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
 					 pgoff_t pgoff, bool *exclusive);
 int cowmem_index_replace(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_frame *frame, struct cowmem_frame **old);
-int cowmem_index_spares_get(struct cowmem_index *index,
+int cowmem_index_spares_get(struct cowmem_index *index, pgoff_t pgoff,
 			    struct cowmem_index_spares *spares);
 void cowmem_index_spares_put(struct cowmem_index_spares *spares);
 int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
@@ -103,6 +111,7 @@ int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_frame *frame,
 			 struct cowmem_index_spares *spares);
 void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);
+void cowmem_index_move(struct cowmem_index *dst, struct cowmem_index *src);
 unsigned long cowmem_index_release(struct cowmem_index *index);
 typedef void (*cowmem_index_fn)(pgoff_t pgoff, struct cowmem_frame *frame,
 				bool exclusive, void *data);

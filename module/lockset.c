@@ -97,20 +97,28 @@ static int cowmem_lockset_lock_regions(struct cowmem_lockset *set)
 	return 0;
 }
 
-/* One more view: the first one lockdep sees, the others it does not. */
-static void cowmem_lockset_lock_view(struct cowmem_lockset *set,
-				     struct cowmem_view *view,
-				     struct cowmem_region *first)
+/*
+ * One more view: the first one lockdep sees, the others it does not.
+ * Killable: the view's faults in flight may be allocating. Returns 0 or
+ * -EINTR.
+ */
+static int cowmem_lockset_lock_view(struct cowmem_lockset *set,
+				    struct cowmem_view *view)
 {
+	int err;
+
 	if (!set->shown) {
-		down_write_nest_lock(&view->lock, &first->lock);
-		set->shown = view;
+		err = down_write_killable(&view->lock);
+		if (!err)
+			set->shown = view;
 	} else {
 		lockdep_off();
-		down_write(&view->lock);
+		err = down_write_killable(&view->lock);
 		lockdep_on();
 	}
-	view->in_lockset = true;
+	if (!err)
+		view->in_lockset = true;
+	return err;
 }
 
 static void cowmem_lockset_unlock_view(struct cowmem_lockset *set,
@@ -130,25 +138,26 @@ static void cowmem_lockset_unlock_view(struct cowmem_lockset *set,
  * Locks @set's regions (one or two; regions[1] may be NULL) and the views
  * of them that set->want chooses (all of them without it). Returns 0, or
  * -EINTR with nothing held when a fatal signal came while waiting for a
- * region.
+ * region or a view.
  * Entered with no region or view lock held.
  */
 int cowmem_lockset_lock(struct cowmem_lockset *set)
 {
-	struct cowmem_region *first, *second;
 	struct cowmem_view *view;
 	int r;
 
 	if (cowmem_lockset_lock_regions(set))
 		return -EINTR;
-	cowmem_lockset_order(set, &first, &second);
+	set->work = 0;
 	for (r = 0; r < 2 && set->regions[r]; r++)
 		list_for_each_entry(view, &set->regions[r]->views, link) {
 			if (!cowmem_lockset_want(set, view))
 				continue;
-			cowmem_lockset_lock_view(set, view, first);
+			if (cowmem_lockset_lock_view(set, view)) {
+				cowmem_lockset_unlock(set);
+				return -EINTR;
+			}
 		}
-	set->work = 0;
 	return 0;
 }
 

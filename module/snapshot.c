@@ -52,7 +52,9 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	if (mutex_lock_killable(&region->lock))
 		goto unlock_mm;
 	mutex_lock_nested(&snap->lock, SINGLE_DEPTH_NESTING);
-	down_write(&view->lock);
+	/* Killable: the view's faults in flight may be allocating. */
+	if (down_write_killable(&view->lock))
+		goto unlock_snap;
 	cowmem_index_share(&snap->base, &view->index);
 	snap->nr_pages = region->nr_pages;
 	snap->source_region = region->id;
@@ -66,9 +68,10 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
 	trace_snapshot(view->id, snap->id, snap->base.present);
 	up_write(&view->lock);
+	err = 0;
+unlock_snap:
 	mutex_unlock(&snap->lock);
 	mutex_unlock(&region->lock);
-	err = 0;
 unlock_mm:
 	mmap_read_unlock(current->mm);
 	return err;
@@ -131,8 +134,11 @@ static int cowmem_rollback(struct file *file, unsigned long addr,
 	view = cowmem_file_view(file, addr);
 	if (!view || view->region_id != snap->source_region)
 		goto unlock_mm;
-	down_write(&view->lock);
-	old = view->index;
+	err = -EINTR;
+	if (down_write_killable(&view->lock))
+		goto unlock_mm;
+	cowmem_index_init(&old, 0);
+	cowmem_index_move(&old, &view->index);
 	cowmem_index_share(&view->index, &snap->base);
 	cowmem_view_zap_all(view);
 	/* No PTE maps the old frames any more: they may go. */

@@ -141,10 +141,9 @@ void cowmem_region_destroy(struct cowmem_region *region)
 		mutex_unlock(&source->lock);
 		cowmem_region_put(source);
 	}
+	cowmem_index_init(&base, 0);
 	mutex_lock(&region->lock);
-	base = region->base;
-	region->base.root = NULL;
-	region->base.present = 0;
+	cowmem_index_move(&base, &region->base);
 	mutex_unlock(&region->lock);
 	cowmem_index_release(&base);
 	mutex_lock(&cowmem_regions_lock);

@@ -443,11 +443,12 @@ TEST_F(index, publish_swaps_only_the_expected_frame)
 	struct cowmem_frame *mine, *copy, *other;
 	struct cowmem_index_spares spares;
 	struct cowmem_node *b_root;
+	unsigned int seq;
 
 	mine = store(_metadata, a, 5, shim_frame_new());
 	cowmem_index_share(b, a);
 	b_root = b->root;
-	ASSERT_EQ(0, cowmem_index_spares_get(a, &spares));
+	ASSERT_EQ(0, cowmem_index_spares_get(a, 5, &spares));
 	ASSERT_EQ(a->levels, spares.nr);
 	copy = shim_frame_new();
 	other = shim_frame_new();
@@ -459,7 +460,10 @@ TEST_F(index, publish_swaps_only_the_expected_frame)
 	EXPECT_EQ(0, spares.nr_drop);
 	EXPECT_EQ(b_root, a->root);
 
+	seq = a->seq.sequence;
 	ASSERT_EQ(0, cowmem_index_publish(a, 5, mine, copy, &spares));
+	/* Lookups without a lock see the publish. */
+	EXPECT_EQ(seq + 2, a->seq.sequence);
 	EXPECT_EQ(copy, cowmem_index_lookup(a, 5, NULL));
 	EXPECT_EQ(mine, cowmem_index_lookup(b, 5, NULL));
 	EXPECT_EQ(0, spares.nr);
@@ -475,17 +479,43 @@ TEST_F(index, publish_swaps_only_the_expected_frame)
 	census(_metadata, self->ix, 2, 0);
 }
 
-/* Unused spares are freed again: nothing is left of them. */
-TEST_F(index, unused_spares_are_freed)
+/*
+ * Spares are counted from the path: one per missing or shared node, none
+ * once the path is the index's alone; unused ones are freed again. A
+ * publish short of spares (the path changed) changes nothing it shows.
+ */
+TEST_F(index, spares_follow_the_path)
 {
+	struct cowmem_index *a = &self->ix[0], *b = &self->ix[1];
 	struct cowmem_index_spares spares;
-	long nodes = cowmem_stats.nodes;
+	struct cowmem_frame *mine, *copy;
 
-	ASSERT_EQ(0, cowmem_index_spares_get(&self->ix[0], &spares));
-	EXPECT_EQ(nodes + self->ix[0].levels, cowmem_stats.nodes);
+	ASSERT_EQ(0, cowmem_index_spares_get(a, 7, &spares));
+	EXPECT_EQ(a->levels, spares.nr);
+	EXPECT_EQ(a->levels, cowmem_stats.nodes);
 	cowmem_index_spares_put(&spares);
-	EXPECT_EQ(nodes, cowmem_stats.nodes);
+	EXPECT_EQ(0, cowmem_stats.nodes);
 	EXPECT_EQ(0, shim.slab_live);
+
+	mine = store(_metadata, a, 7, shim_frame_new());
+	ASSERT_EQ(0, cowmem_index_spares_get(a, 7, &spares));
+	EXPECT_EQ(0, spares.nr);
+	/* The frame is a's alone: a thread may write it, a copy is stale. */
+	copy = shim_frame_new();
+	EXPECT_EQ(-EAGAIN, cowmem_index_publish(a, 7, mine, copy, &spares));
+	EXPECT_EQ(mine, cowmem_index_lookup(a, 7, NULL));
+	/* Shared from the root down: every level again. */
+	cowmem_index_share(b, a);
+	EXPECT_EQ(-EAGAIN, cowmem_index_publish(a, 7, mine, copy, &spares));
+	EXPECT_EQ(mine, cowmem_index_lookup(a, 7, NULL));
+	EXPECT_EQ(mine, cowmem_index_lookup(b, 7, NULL));
+	cowmem_index_spares_put(&spares);
+	ASSERT_EQ(0, cowmem_index_spares_get(a, 7, &spares));
+	EXPECT_EQ(a->levels, spares.nr);
+	ASSERT_EQ(0, cowmem_index_publish(a, 7, mine, copy, &spares));
+	cowmem_index_spares_put(&spares);
+	cowmem_frame_put(mine);
+	census(_metadata, self->ix, 2, 0);
 }
 
 /* Every node reachable from both @a and @b: what diff() must not read. */
