@@ -330,13 +330,14 @@ static unsigned int cowmem_index_path_cost(struct cowmem_index *index,
 {
 	unsigned int level = index->levels;
 	struct cowmem_node *node;
+	void **slot;
 
 	rcu_read_lock();
 	node = READ_ONCE(index->root);
 	for (; level && node && cowmem_node_sole(node); level--) {
+		slot = &node->slots[cowmem_slot(pgoff, node->level)];
 		if (node->level)
-			node = READ_ONCE(
-				node->slots[cowmem_slot(pgoff, node->level)]);
+			node = READ_ONCE(*slot);
 	}
 	rcu_read_unlock();
 	return level;

@@ -360,8 +360,7 @@ int main(int argc, char **argv)
 				      (unsigned long long)seed, rounds - 1);
 		ksft_exit_fail();
 	}
-	ksft_test_result_pass(
-		"threaded differential fuzz: %lu rounds, %lu operations, 0 differences\n",
-		rounds, *total_ops);
+	ksft_test_result_pass("mtfuzz: %lu rounds, %lu ops, 0 differences\n",
+			      rounds, *total_ops);
 	ksft_exit_pass();
 }

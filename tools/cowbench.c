@@ -884,7 +884,7 @@ static void report_goals(void)
 	const char *sep;
 	int m, i;
 
-	printf("\n== goals (ratio = cowmem/native median; R5: cowmem's speedup over its 1 thread)\n");
+	printf("\n== goals (ratio = cowmem/native median; R5: speedup over 1 thread)\n");
 	for (m = 0; m < M_THREADS + bench.threads; m++) {
 		if (!bench.checked[m])
 			continue;

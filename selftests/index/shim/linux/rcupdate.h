@@ -10,10 +10,16 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+static inline void *shim_container(const void *ptr, size_t offset)
+{
+	return (char *)ptr - offset;
+}
+
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
-#define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+	((type *)shim_container((ptr), offsetof(type, member)))
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* One thread: the store needs no ordering, only its effect. */
+#define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 static inline void rcu_read_lock(void)
 {
