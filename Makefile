@@ -82,8 +82,9 @@ demo:
 
 # cowmem against the kernel's own COW, side by side in one VM: table, CSV
 # and chart in .cache/bench/ (scripts/bench --sizes 4,64,256 --reps 5).
+# BEFORE=old.ko: the same cowbench with that build of the module first.
 bench:
-	scripts/bench
+	scripts/bench $(if $(KVER),--kver $(KVER)) $(if $(BEFORE),--before $(BEFORE))
 
 # The differential fuzzer for longer than make check gives it (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 600
