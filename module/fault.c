@@ -211,8 +211,8 @@ static int cowmem_wp_publish(struct cowmem_write *w, struct cowmem_frame *frame)
 	 * w->orig, or another fault replaced it and its frame stands.
 	 */
 	spin_lock(&view->publish);
-	err = cowmem_index_publish(&view->index, w->pgoff, w->orig, frame,
-				   &spares);
+	err = cowmem_index_publish(&view->index, w->pgoff, w->orig,
+				   !w->exclusive, frame, &spares);
 	spin_unlock(&view->publish);
 drop:
 	if (frame)

@@ -380,9 +380,10 @@ void cowmem_index_spares_put(struct cowmem_index_spares *spares)
 
 /*
  * Puts @frame (whose reference the caller passes in) at @pgoff, if the
- * index still holds @expected there, still shared; returns -EAGAIN,
- * changing nothing, if not: another fault got there first, and its frame
- * stands, or @expected is the index's alone now, to be reused. Copies the
+ * index still holds @expected there, and still shared if it was
+ * (@was_shared); returns -EAGAIN, changing nothing, if not: another fault
+ * got there first, and its frame stands, or @expected is the index's
+ * alone now, to be reused. Copies the
  * shared nodes on the way with @spares, which has one per level. The
  * frame replaced (@expected, with its reference) is the caller's to drop
  * once no PTE maps it. -EAGAIN too when the path needs more nodes than
@@ -391,7 +392,7 @@ void cowmem_index_spares_put(struct cowmem_index_spares *spares)
  * here sleeps or allocates).
  */
 int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
-			 struct cowmem_frame *expected,
+			 struct cowmem_frame *expected, bool was_shared,
 			 struct cowmem_frame *frame,
 			 struct cowmem_index_spares *spares)
 {
@@ -400,12 +401,13 @@ int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
 	int err;
 
 	/*
-	 * Another fault replaced the frame, or the frame became the index's
-	 * alone meanwhile (its other holders let go): then a thread of this
-	 * view may already write it in place, and the copy is stale.
+	 * Another fault replaced the frame, or the frame, shared when the
+	 * copy was decided, became the index's alone meanwhile (its other
+	 * holders let go): then a thread of this view may already write it
+	 * in place, and the copy is stale.
 	 */
 	if (cowmem_index_lookup(index, pgoff, &exclusive) != expected ||
-	    exclusive)
+	    (was_shared && exclusive))
 		return -EAGAIN;
 	write_seqcount_begin(&index->seq);
 	err = cowmem_index_store(index, pgoff, frame, &old, spares);

@@ -107,7 +107,7 @@ int cowmem_index_spares_get(struct cowmem_index *index, pgoff_t pgoff,
 			    struct cowmem_index_spares *spares);
 void cowmem_index_spares_put(struct cowmem_index_spares *spares);
 int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
-			 struct cowmem_frame *expected,
+			 struct cowmem_frame *expected, bool was_shared,
 			 struct cowmem_frame *frame,
 			 struct cowmem_index_spares *spares);
 void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);

@@ -454,14 +454,15 @@ TEST_F(index, publish_swaps_only_the_expected_frame)
 	other = shim_frame_new();
 
 	/* Another fault replaced the frame meanwhile: nothing changes. */
-	EXPECT_EQ(-EAGAIN, cowmem_index_publish(a, 5, other, copy, &spares));
+	EXPECT_EQ(-EAGAIN,
+		  cowmem_index_publish(a, 5, other, true, copy, &spares));
 	EXPECT_EQ(mine, cowmem_index_lookup(a, 5, NULL));
 	EXPECT_EQ(a->levels, spares.nr);
 	EXPECT_EQ(0, spares.nr_drop);
 	EXPECT_EQ(b_root, a->root);
 
 	seq = a->seq.sequence;
-	ASSERT_EQ(0, cowmem_index_publish(a, 5, mine, copy, &spares));
+	ASSERT_EQ(0, cowmem_index_publish(a, 5, mine, true, copy, &spares));
 	/* Lookups without a lock see the publish. */
 	EXPECT_EQ(seq + 2, a->seq.sequence);
 	EXPECT_EQ(copy, cowmem_index_lookup(a, 5, NULL));
@@ -502,17 +503,19 @@ TEST_F(index, spares_follow_the_path)
 	EXPECT_EQ(0, spares.nr);
 	/* The frame is a's alone: a thread may write it, a copy is stale. */
 	copy = shim_frame_new();
-	EXPECT_EQ(-EAGAIN, cowmem_index_publish(a, 7, mine, copy, &spares));
+	EXPECT_EQ(-EAGAIN,
+		  cowmem_index_publish(a, 7, mine, true, copy, &spares));
 	EXPECT_EQ(mine, cowmem_index_lookup(a, 7, NULL));
 	/* Shared from the root down: every level again. */
 	cowmem_index_share(b, a);
-	EXPECT_EQ(-EAGAIN, cowmem_index_publish(a, 7, mine, copy, &spares));
+	EXPECT_EQ(-EAGAIN,
+		  cowmem_index_publish(a, 7, mine, true, copy, &spares));
 	EXPECT_EQ(mine, cowmem_index_lookup(a, 7, NULL));
 	EXPECT_EQ(mine, cowmem_index_lookup(b, 7, NULL));
 	cowmem_index_spares_put(&spares);
 	ASSERT_EQ(0, cowmem_index_spares_get(a, 7, &spares));
 	EXPECT_EQ(a->levels, spares.nr);
-	ASSERT_EQ(0, cowmem_index_publish(a, 7, mine, copy, &spares));
+	ASSERT_EQ(0, cowmem_index_publish(a, 7, mine, true, copy, &spares));
 	cowmem_index_spares_put(&spares);
 	cowmem_frame_put(mine);
 	census(_metadata, self->ix, 2, 0);
