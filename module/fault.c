@@ -105,7 +105,6 @@ struct cowmem_write {
 	struct vm_area_struct *vma; /* the one written through */
 	pgoff_t pgoff;
 	struct vm_fault *vmf; /* NULL for ->access, which maps nothing */
-	bool mkwrite; /* pfn_mkwrite: vmf's PTE is there, read-only */
 	struct mutex *block; /* its block lock, NULL while not held */
 	struct cowmem_frame *orig; /* the index's frame before, or NULL */
 	bool exclusive; /* orig is the view's alone */
@@ -155,12 +154,12 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
 /*
  * The index now holds w->frame instead of @old (NULL: the zero page): zap
  * the PTEs of the view that may still map @old, and only then drop it,
- * which may free it. A fault zaps its own PTE first where it may map @old:
- * always after pfn_mkwrite; after a write fault when @old is a frame (a
- * read on this page, or a neighbour's fault-around, may have mapped it
- * between the kernel's look at the PTE and the block lock). A zero-page
- * PTE put there the same way is harmless: the insert leaves it, and the
- * write faults again, through pfn_mkwrite.
+ * which may free it. A fault zaps its own PTE first, which may map @old
+ * even after a write fault that found none: a read on this page, or a
+ * neighbour's fault-around, may have mapped it between the kernel's look
+ * at the PTE and the block lock. Even a zero-page PTE must go: left there,
+ * it would read zeroes through this mapping while another mapping of the
+ * view writes the new frame, until this write faulted again.
  * ->access maps nothing, so every VMA of the view is zapped, its own too.
  * Entered and returns with view->lock for read, the block lock and the
  * mmap_lock held.
@@ -170,7 +169,7 @@ static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
 	struct vm_area_struct *done = NULL;
 
 	cowmem_wp_assert_locked(w);
-	if (w->vmf && (old || w->mkwrite))
+	if (w->vmf)
 		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
 	if (w->vmf)
 		done = w->vma;
@@ -336,19 +335,18 @@ static int cowmem_do_wp(struct cowmem_write *w)
 }
 
 /*
- * A write fault (@mkwrite false: no PTE) or a write to a read-only PTE
- * (@mkwrite true). The frame is mapped writable here, under its block lock.
+ * A write fault (no PTE) or a write to a read-only PTE (pfn_mkwrite): the
+ * same steps. The frame is mapped writable here, under its block lock.
  * Entered and returns with view->lock for read and the mmap_lock held.
  */
 static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
-				     struct vm_fault *vmf, bool mkwrite)
+				     struct vm_fault *vmf)
 {
 	struct cowmem_write w = {
 		.view = view,
 		.vma = vmf->vma,
 		.pgoff = vmf->pgoff,
 		.vmf = vmf,
-		.mkwrite = mkwrite,
 	};
 	vm_fault_t ret;
 	int err;
@@ -417,7 +415,7 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 	if (!view || down_read_killable(&view->lock))
 		return VM_FAULT_SIGBUS;
 	if (vmf->flags & FAULT_FLAG_WRITE)
-		ret = cowmem_fault_write(view, vmf, false);
+		ret = cowmem_fault_write(view, vmf);
 	else
 		ret = cowmem_fault_read(view, vmf);
 	up_read(&view->lock);
@@ -442,7 +440,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 	cowmem_stat_inc(faults);
 	if (!view || down_read_killable(&view->lock))
 		return VM_FAULT_SIGBUS;
-	ret = cowmem_fault_write(view, vmf, true);
+	ret = cowmem_fault_write(view, vmf);
 	up_read(&view->lock);
 	return ret;
 }
