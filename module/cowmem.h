@@ -104,7 +104,8 @@
  *         block lock           (block.c: a fault's page's block, from its
  *                               lookup to its PTE, never across an
  *                               allocation or a copy; one at a time)
- *           view->publish      (a spinlock: a fault's swap into the index)
+ *           view->publish      (a spinlock: a fault's swap into the index,
+ *                               index->seq's writer; lookups take no lock)
  *           page table lock
  *         mapping->i_mmap_rwsem  (clones and merges, for write: zaps
  *                                 through the region's address_space)

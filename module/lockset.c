@@ -5,9 +5,10 @@
  * and a debugfs reader all go through here.
  *
  * The regions are locked in id order (cowmem_regions' order), killably,
- * then the chosen views of each, every view->lock nested under the first
- * region's lock. A caller that names only the views it may read never
- * holds the lock of another process's view: that process's faults go on.
+ * then, killably too, the chosen views of each: every view->lock for
+ * write, which waits for the view's faults in flight. A caller that names
+ * only the views it may read never holds the lock of another process's
+ * view: that process's faults go on.
  * Which views were locked is decided once, when they are locked, and
  * recorded in each view (view->in_lockset, under region->lock, which the
  * lockset holds throughout): what want() tests could change meanwhile,

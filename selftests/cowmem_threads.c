@@ -92,6 +92,20 @@ static __u64 fill_sum(size_t psz, char c)
 	return sum;
 }
 
+/* Arms hold_copy and has a thread store @held: its COW break is held. */
+static int hold_a_break(pthread_t *thread, struct store *held)
+{
+	if (set_hold(1) || pthread_create(thread, NULL, store_thread, held))
+		return -1;
+	return wait_for_held_break();
+}
+
+/* Lets the held break go and waits for its thread's store. */
+static int release_the_break(pthread_t thread)
+{
+	return set_hold(0) ?: pthread_join(thread, NULL);
+}
+
 /* The clone still reads 'a' + i in every byte of every page i. */
 static int clone_untouched(struct cowmem_peer *clone, size_t psz)
 {
@@ -115,15 +129,12 @@ TEST_F(region, held_break_leaves_other_pages_free)
 	char *next = self->map + self->psz;
 	pthread_t thread;
 
-	ASSERT_EQ(0, set_hold(1));
-	ASSERT_EQ(0, pthread_create(&thread, NULL, store_thread, &held));
-	ASSERT_EQ(0, wait_for_held_break());
+	ASSERT_EQ(0, hold_a_break(&thread, &held));
 	poke(next, 'y');
 	/* Done while the first break still waits. */
 	EXPECT_EQ(HOLD_WAITING, hold_state());
 	EXPECT_EQ('y', peek(next));
-	EXPECT_EQ(0, set_hold(0));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, release_the_break(thread));
 	EXPECT_EQ('x', peek(self->map));
 	EXPECT_EQ('a', peek(self->map + 1));
 	EXPECT_EQ('b', peek(next + 1));
@@ -143,13 +154,10 @@ TEST_F(region, held_break_and_same_page_writer_both_land)
 
 	pages = cowmem_stat("pages");
 	breaks = cowmem_stat("cow_breaks");
-	ASSERT_EQ(0, set_hold(1));
-	ASSERT_EQ(0, pthread_create(&thread, NULL, store_thread, &held));
-	ASSERT_EQ(0, wait_for_held_break());
+	ASSERT_EQ(0, hold_a_break(&thread, &held));
 	poke(self->map + 1, 'y');
 	EXPECT_EQ(HOLD_WAITING, hold_state());
-	EXPECT_EQ(0, set_hold(0));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, release_the_break(thread));
 	EXPECT_EQ('x', peek(self->map));
 	EXPECT_EQ('y', peek(self->map + 1));
 	EXPECT_EQ('a', peek(self->map + 2));
@@ -171,9 +179,7 @@ TEST_F(region, held_break_over_a_frame_written_since_loses_no_store)
 	struct store held = { .at = self->map, .value = 'x' };
 	pthread_t thread;
 
-	ASSERT_EQ(0, set_hold(1));
-	ASSERT_EQ(0, pthread_create(&thread, NULL, store_thread, &held));
-	ASSERT_EQ(0, wait_for_held_break());
+	ASSERT_EQ(0, hold_a_break(&thread, &held));
 	/*
 	 * Not a write of the clone's: the reporter then asks PAGE_INFO, which
 	 * waits for this view's faults in flight, the held one too.
@@ -182,8 +188,7 @@ TEST_F(region, held_break_over_a_frame_written_since_loses_no_store)
 	self->clone.pid = -1;
 	poke(self->map + 1, 'y');
 	EXPECT_EQ(HOLD_WAITING, hold_state());
-	EXPECT_EQ(0, set_hold(0));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, release_the_break(thread));
 	EXPECT_EQ('x', peek(self->map));
 	EXPECT_EQ('y', peek(self->map + 1));
 	EXPECT_EQ('a', peek(self->map + 2));
