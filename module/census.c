@@ -52,15 +52,23 @@ struct cowmem_census *cowmem_census_create(void)
 	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
 		xa_init(&c->nodes[i]);
 	xa_init(&c->frames);
+	xa_init(&c->pins);
 	return c;
 }
 
+/* Lets go of the pins: what their owners replaced meanwhile is freed here. */
 void cowmem_census_destroy(struct cowmem_census *c)
 {
-	unsigned int i;
+	struct cowmem_index *pin;
+	unsigned long i;
 
 	if (!c)
 		return;
+	xa_for_each(&c->pins, i, pin) {
+		cowmem_index_unpin(pin);
+		kfree(pin);
+	}
+	xa_destroy(&c->pins);
 	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
 		xa_destroy(&c->nodes[i]);
 	xa_destroy(&c->frames);
@@ -84,13 +92,65 @@ static void cowmem_census_tally(struct cowmem_census *c, struct xarray *xa,
 		c->err = xa_err(tally);
 }
 
-/* Counts @index's root. Called with the index's owner locked. */
-void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index)
+/*
+ * Keeps @pin, filled by the caller, until the census is destroyed, and
+ * counts its root. Returns @pin, or NULL (the census then failed: c->err).
+ */
+static struct cowmem_index *cowmem_census_keep(struct cowmem_census *c,
+					       struct cowmem_index *pin)
 {
-	struct cowmem_node *root = index->root;
+	void *old = xa_store(&c->pins, c->nr_pins, pin, GFP_KERNEL_ACCOUNT);
+	int err = xa_err(old);
 
-	if (root)
-		cowmem_census_tally(c, &c->nodes[root->level], root, 1);
+	if (err) {
+		cowmem_index_unpin(pin);
+		kfree(pin);
+		c->err = err;
+		return NULL;
+	}
+	c->nr_pins++;
+	if (pin->root)
+		cowmem_census_tally(c, &c->nodes[pin->root->level], pin->root,
+				    1);
+	return pin;
+}
+
+/* Pins @index, frozen or its owner locked, and counts it. */
+static void cowmem_census_add(struct cowmem_census *c,
+			      struct cowmem_index *index)
+{
+	struct cowmem_index *pin = kmalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+
+	if (!pin) {
+		c->err = -ENOMEM;
+		return;
+	}
+	cowmem_index_pin(pin, index);
+	cowmem_census_keep(c, pin);
+}
+
+/*
+ * Pins @view's index and counts it; returns the pin, or NULL. Takes the
+ * view's lock for read, which waits only for what changes the view whole
+ * (a fork, a snapshot, a rollback, a merge): its faults go on.
+ */
+static struct cowmem_index *cowmem_census_add_view(struct cowmem_census *c,
+						   struct cowmem_view *view)
+{
+	struct cowmem_index *pin = kmalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+
+	if (!pin) {
+		c->err = -ENOMEM;
+		return NULL;
+	}
+	if (down_read_killable(&view->lock)) {
+		kfree(pin);
+		c->err = -EINTR;
+		return NULL;
+	}
+	cowmem_view_pin(view, pin);
+	up_read(&view->lock);
+	return cowmem_census_keep(c, pin);
 }
 
 /* Hands the reach of every node at @level to its children. */
@@ -112,15 +172,19 @@ static void cowmem_census_level(struct cowmem_census *c, unsigned int level)
 						    reach);
 		/* A census can count a large region: others get the CPU. */
 		cond_resched();
+		if (fatal_signal_pending(current))
+			c->err = -EINTR;
+		if (c->err)
+			return;
 	}
 }
 
 /*
  * Hands every counted root's reach down, level by level, to the frames.
- * Returns 0, or -ENOMEM when the census could not be completed.
- * Called with the counted indexes' owners locked.
+ * Returns 0, -ENOMEM when the census could not be completed, or -EINTR
+ * when a fatal signal stopped it. Holds no lock: every index is pinned.
  */
-int cowmem_census_count(struct cowmem_census *c)
+static int cowmem_census_count(struct cowmem_census *c)
 {
 	unsigned int level = COWMEM_INDEX_MAX_LEVELS;
 
@@ -129,30 +193,119 @@ int cowmem_census_count(struct cowmem_census *c)
 	return c->err;
 }
 
+/* A census of one region, pinned hold by hold: cowmem_census_region(). */
+struct cowmem_census_walk {
+	struct cowmem_lockset set; /* the region's lock alone, budgeted */
+	bool (*want_view)(struct cowmem_view *view);
+	bool (*want_snap)(struct cowmem_region *snap);
+	struct cowmem_view *mine; /* pinned first, and skipped in the list */
+	unsigned long pos; /* list entries done in earlier holds */
+	unsigned long seen; /* entries met in this hold */
+};
+
+static bool cowmem_census_no_view(struct cowmem_view *view)
+{
+	return false;
+}
+
 /*
- * Counts what shares frames with @region, as the holder of its lockset sees
- * it: its own frozen contents (a snapshot region's), its views in the
- * lockset, and the frozen contents of the snapshots taken of its views
- * that @want_snap chooses (NULL: all of them). A page merged with another
- * region's counts that region's holders only in that region's census.
- * Returns 0, or -ENOMEM when the census could not be completed.
- * Called with @region in a lockset.
+ * The next entry of the region's lists: pinned when @wanted and not done in
+ * an earlier hold (@view's index, or the frozen @index). Returns false,
+ * pinning nothing, when this hold's budget is spent or the census failed.
  */
-int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
-			 bool (*want_snap)(struct cowmem_region *snap))
+static bool cowmem_census_entry(struct cowmem_census *c,
+				struct cowmem_census_walk *w,
+				struct cowmem_index *index,
+				struct cowmem_view *view, bool wanted)
+{
+	if (w->seen < w->pos) {
+		w->seen++;
+		return true;
+	}
+	if (wanted && !cowmem_lockset_spend(&w->set, 1))
+		return false;
+	w->pos = ++w->seen;
+	if (wanted && view)
+		cowmem_census_add_view(c, view);
+	else if (wanted)
+		cowmem_census_add(c, index);
+	return !c->err;
+}
+
+/*
+ * Pins what one hold of the region's lock may: its own frozen contents (a
+ * snapshot region's), its views and the frozen contents of the snapshots
+ * taken of them, in list order, from where the last hold stopped. Returns
+ * true when the lists are done. Called with w->set locked.
+ */
+static bool cowmem_census_hold(struct cowmem_census *c,
+			       struct cowmem_census_walk *w,
+			       struct cowmem_region *region)
 {
 	struct cowmem_region *snap;
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&region->lock);
-	cowmem_census_add(c, &region->base);
+	if (w->mine && !c->mine) {
+		cowmem_lockset_spend(&w->set, 1); /* a fresh hold: room */
+		c->mine = cowmem_census_add_view(c, w->mine);
+		if (!c->mine)
+			return false;
+	}
+	w->seen = 0;
+	if (!cowmem_census_entry(c, w, &region->base, NULL, true))
+		return false;
 	list_for_each_entry(view, &region->views, link)
-		if (cowmem_lockset_has(view))
-			cowmem_census_add(c, &view->index);
+		if (view != w->mine &&
+		    !cowmem_census_entry(c, w, NULL, view,
+					 !w->want_view || w->want_view(view)))
+			return false;
 	list_for_each_entry(snap, &region->snapshots, snapshot_link)
-		if (!want_snap || want_snap(snap))
-			cowmem_census_add(c, &snap->base);
-	return cowmem_census_count(c);
+		if (!cowmem_census_entry(c, w, &snap->base, NULL,
+					 !w->want_snap || w->want_snap(snap)))
+			return false;
+	return true;
+}
+
+/*
+ * Counts what shares frames with @region: its own frozen contents (a
+ * snapshot region's), its views that @want_view chooses, and the frozen
+ * contents of the snapshots of them that @want_snap chooses (NULL: all).
+ * @mine, a view of @region or NULL, is always counted, and its pin is
+ * c->mine, from the same moment as the others'.
+ *
+ * Each index is pinned (cowmem_index_pin()) under the region's lock, one
+ * unit of a lockset's budget each, dropping the lock between budgets, and
+ * counted afterwards with no lock held: a region with thousands of views
+ * and snapshots makes no one wait longer than a budget, and the walk's
+ * length, which its size multiplies, costs its caller alone. A view's
+ * faults go on throughout. Indexes pinned in different holds come from
+ * different moments; so does anything counted while the region changes.
+ * A page merged with another region's counts that region's holders only
+ * in that region's census.
+ * Returns 0, -EINTR or -ENOMEM. Entered with no region lock held.
+ */
+int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
+			 struct cowmem_view *mine,
+			 bool (*want_view)(struct cowmem_view *view),
+			 bool (*want_snap)(struct cowmem_region *snap))
+{
+	struct cowmem_census_walk w = {
+		.set = { .regions = { region }, .want = cowmem_census_no_view },
+		.want_view = want_view,
+		.want_snap = want_snap,
+		.mine = mine,
+	};
+	bool done;
+
+	do {
+		if (cowmem_lockset_lock(&w.set))
+			return -EINTR;
+		done = cowmem_census_hold(c, &w, region);
+		cowmem_lockset_unlock(&w.set);
+		cond_resched();
+	} while (!done && !c->err);
+	return c->err ?: cowmem_census_count(c);
 }
 
 /* How many paths from an index root lead to @frame: views and snapshots. */

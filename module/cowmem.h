@@ -145,7 +145,7 @@
  *         that), then only read (a rollback reads it holding the
  *         snapshot's file). At destroy it leaves the source's list, is
  *         taken out under its own lock and released holding none: a
- *         census reads it only from that list or under that lock.
+ *         census pins it only from that list or under that lock.
  *         A snapshot region sits in its source region's list of snapshots
  *         (under the source's lock) and points at it (snap->source, fixed,
  *         with a reference), so that a PAGE_INFO holding one region's lock
@@ -159,8 +159,9 @@
  *         PTEs) and view->cred held, both until then. Nobody else holds a
  *         view: faults and ioctls reach it through a VMA, observers through
  *         region->views under region->lock, and by id afterwards (ptes.c).
- * node    refcount_t ref: one per index root or parent slot pointing at it.
- *         Whoever drops it to zero drops its children and frees it an RCU
+ * node    refcount_t ref: one per index root or parent slot pointing at
+ *         it, and one per census pin of a root (census.c, until the
+ *         census is destroyed). Whoever drops it to zero drops its children and frees it an RCU
  *         grace period later: a fault's lookup takes no lock (index.c).
  * frame   refcount_t holders: one per index leaf slot that holds it. Whoever
  *         drops it to zero frees the page and the frame. PTEs hold
@@ -175,7 +176,11 @@
  *         frame's path, read with acquire, by a fault holding its block
  *         lock: only a fault of the same view and block could change the
  *         slot, and whatever shares a frame anew (fork, snapshot, merge)
- *         holds view->lock for write. A lookup validates the path it
+ *         holds view->lock for write. A census pin is the exception: it
+ *         takes view->lock for read and the publish lock, so a fault that
+ *         decided "exclusive" just before may still write the frame in
+ *         place, which the pin, reading no contents, never sees; a publish
+ *         after the pin sees it and copies the path. A lookup validates the path it
  *         walked with index->seq (index.c), and a publish refuses to
  *         replace a frame that became exclusive meanwhile (a thread may
  *         have written it in place since the copy).
@@ -278,6 +283,7 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 				     struct vm_area_struct *vma);
 bool cowmem_cred_may_read(const struct cred *owner);
 bool cowmem_view_may_read(struct cowmem_view *view);
+void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin);
 void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);
 unsigned long cowmem_view_zap_all(struct cowmem_view *view);

@@ -338,18 +338,20 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 {
 	struct cowmem_frame *frame;
 	struct cowmem_view *other;
-	bool exclusive, any = false;
+	unsigned long reach;
+	bool any = false;
 
-	frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
+	frame = cowmem_index_lookup(&view->index, pgoff, NULL);
 	if (!frame) {
 		seq_printf(m, "%8lu %10s %8u %10s  %-9s -\n", pgoff, "zero", 0,
 			   "-", "zero");
 		return;
 	}
+	/* From the census: its pins share every page while it is held. */
+	reach = cowmem_census_frame_reach(c, frame);
 	seq_printf(m, "%8lu %#10lx %8lu %10d  %-9s", pgoff,
-		   page_to_pfn(frame->page),
-		   cowmem_census_frame_reach(c, frame), page_count(frame->page),
-		   exclusive ? "exclusive" : "shared");
+		   page_to_pfn(frame->page), reach, page_count(frame->page),
+		   reach > 1 ? "shared" : "exclusive");
 	list_for_each_entry(other, &view->region->views, link) {
 		if (other == view ||
 		    cowmem_index_lookup(&other->index, pgoff, NULL) != frame)
@@ -400,8 +402,8 @@ static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
 
 /*
  * The views of @region: noted under its lock, their PTEs walked with no
- * region lock held, then printed under the region's lockset, counted by a
- * census of the region (its views and its snapshots).
+ * region lock held, counted by a census of the region (its views and its
+ * snapshots, pinned just before), then printed under the region's lockset.
  */
 static int cowmem_pages_region(struct seq_file *m, struct cowmem_pages *p,
 			       struct cowmem_region *region)
@@ -421,12 +423,13 @@ static int cowmem_pages_region(struct seq_file *m, struct cowmem_pages *p,
 	c = cowmem_census_create();
 	if (!c)
 		goto free_views;
+	err = cowmem_census_region(c, region, NULL, NULL, NULL);
+	if (err)
+		goto destroy_census;
 	err = cowmem_lockset_lock(&set);
 	if (err)
 		goto destroy_census;
-	err = cowmem_census_region(c, region, NULL);
-	if (!err)
-		cowmem_pages_lines(m, p, region, c);
+	cowmem_pages_lines(m, p, region, c);
 	cowmem_lockset_unlock(&set);
 destroy_census:
 	cowmem_census_destroy(c);

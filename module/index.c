@@ -415,17 +415,52 @@ int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
 	return err;
 }
 
-/*
- * Makes @dst (empty) hold what @src holds: one reference, whatever the size.
- * Called with both indexes' owners locked for write (no lookup runs).
- */
-void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src)
+/* @dst holds what @src holds too: one more reference on its root. */
+static void cowmem_index_take(struct cowmem_index *dst,
+			      struct cowmem_index *src)
 {
 	dst->root = src->root;
 	dst->levels = src->levels;
 	dst->present = src->present;
 	if (dst->root)
 		cowmem_node_get(dst->root);
+}
+
+/*
+ * Makes @pin (uninitialised) a read-only copy of what @index holds now: one
+ * reference on its root, as a clone takes, but nobody's pages, so no
+ * statistic counts it. An observer pins what it reads and reads it after
+ * letting go of the owner's locks (census.c). While the pin is held every
+ * node and frame of @index has a second holder, so a write to the index
+ * copies its path (and a write fault its page) instead of changing one in
+ * place: the pin's nodes never change, and the owner pays for being
+ * watched in copies, never in contents. Called with @index's owner's lock
+ * (a view's for read, with its publish lock, which orders the root read
+ * after any swap), or on an immutable index.
+ */
+void cowmem_index_pin(struct cowmem_index *pin, struct cowmem_index *index)
+{
+	cowmem_index_init(pin, 0);
+	cowmem_index_take(pin, index);
+}
+
+/* Lets go of a pin; returns how many frames that freed (the owner's old ones). */
+unsigned long cowmem_index_unpin(struct cowmem_index *pin)
+{
+	struct cowmem_node *root = pin->root;
+
+	pin->root = NULL;
+	pin->present = 0;
+	return root ? cowmem_node_put(root) : 0;
+}
+
+/*
+ * Makes @dst (empty) hold what @src holds: one reference, whatever the size.
+ * Called with both indexes' owners locked for write (no lookup runs).
+ */
+void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src)
+{
+	cowmem_index_take(dst, src);
 	this_cpu_add(cowmem_stats.held_pages, dst->present);
 }
 
@@ -445,12 +480,8 @@ void cowmem_index_move(struct cowmem_index *dst, struct cowmem_index *src)
 /* Lets go of everything @index holds; returns how many frames that freed. */
 unsigned long cowmem_index_release(struct cowmem_index *index)
 {
-	struct cowmem_node *root = index->root;
-
 	this_cpu_add(cowmem_stats.held_pages, -(long)index->present);
-	index->root = NULL;
-	index->present = 0;
-	return root ? cowmem_node_put(root) : 0;
+	return cowmem_index_unpin(index);
 }
 
 struct cowmem_walk {

@@ -111,6 +111,8 @@ int cowmem_index_publish(struct cowmem_index *index, pgoff_t pgoff,
 			 struct cowmem_frame *frame,
 			 struct cowmem_index_spares *spares);
 void cowmem_index_share(struct cowmem_index *dst, struct cowmem_index *src);
+void cowmem_index_pin(struct cowmem_index *pin, struct cowmem_index *index);
+unsigned long cowmem_index_unpin(struct cowmem_index *pin);
 void cowmem_index_move(struct cowmem_index *dst, struct cowmem_index *src);
 unsigned long cowmem_index_release(struct cowmem_index *index);
 typedef void (*cowmem_index_fn)(pgoff_t pgoff, struct cowmem_frame *frame,

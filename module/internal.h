@@ -16,18 +16,21 @@ int cowmem_limit_charge(const struct cred *cred, enum cowmem_limit what,
 			bool force);
 void cowmem_limit_uncharge(const struct cred *cred, enum cowmem_limit what);
 
-/* census.c: who holds what, over every index at once */
+/* census.c: who holds what, over every index of a region at once */
 struct cowmem_census {
 	struct xarray nodes[COWMEM_INDEX_MAX_LEVELS]; /* node -> tally */
 	struct xarray frames; /* frame -> tally */
+	struct xarray pins; /* 0.. -> the pinned indexes counted */
+	unsigned long nr_pins;
+	struct cowmem_index *mine; /* the pin of the view asked about */
 	int err;
 };
 
 struct cowmem_census *cowmem_census_create(void);
 void cowmem_census_destroy(struct cowmem_census *c);
-void cowmem_census_add(struct cowmem_census *c, struct cowmem_index *index);
-int cowmem_census_count(struct cowmem_census *c);
 int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
+			 struct cowmem_view *mine,
+			 bool (*want_view)(struct cowmem_view *view),
 			 bool (*want_snap)(struct cowmem_region *snap));
 unsigned long cowmem_census_reach(void *tally);
 unsigned long cowmem_census_holders(void *tally);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowmem: locking one or two regions and the views of them that an
- * operation works on, the one way it is done: a merge, a PAGE_INFO count
- * and a debugfs reader all go through here.
+ * operation works on, the one way it is done: a merge, a census (which
+ * locks a region and no view) and a debugfs reader all go through here.
  *
  * The regions are locked in id order (cowmem_regions' order), killably,
  * then, killably too, the chosen views of each: every view->lock for
@@ -28,11 +28,9 @@
  * units: no unprivileged caller keeps another user's fault waiting longer
  * than that. The most any hold did since load is a counter (debugfs stats
  * max_hold_work) that the selftests check against the bound. MERGE counts
- * every view it visits, and a unit per VMA each zap of a page walks.
- * PAGE_INFO describes at most a batch of pages per hold, but its census
- * walks every index of the region, which is not counted yet: that is work
- * a region's size and views multiply.
-
+ * every view it visits, and a unit per VMA each zap of a page walks; a
+ * census (PAGE_INFO's) a unit per index it pins, and it counts them after
+ * the hold.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -84,9 +84,8 @@ static bool cowmem_info_want_snapshot(struct cowmem_region *snap)
 	return cowmem_cred_may_read(snap->cred);
 }
 
-/* Fills in the frames, counted by @c. Called with @view in a lockset. */
-static void cowmem_info_frames(struct cowmem_view *view,
-			       struct cowmem_info_fill *fill,
+/* Fills in the frames of the view asked about, from its pin in @c. */
+static void cowmem_info_frames(struct cowmem_info_fill *fill,
 			       struct cowmem_census *c)
 {
 	struct cowmem_page_info *info = fill->info;
@@ -94,10 +93,8 @@ static void cowmem_info_frames(struct cowmem_view *view,
 	unsigned long reach;
 	unsigned int i;
 
-	cowmem_lockset_assert(view);
 	for (i = 0; i < fill->nr; i++) {
-		frame = cowmem_index_lookup(&view->index, fill->first + i,
-					    NULL);
+		frame = cowmem_index_lookup(c->mine, fill->first + i, NULL);
 		if (!frame)
 			continue;
 		reach = cowmem_census_frame_reach(c, frame);
@@ -109,15 +106,17 @@ static void cowmem_info_frames(struct cowmem_view *view,
 }
 
 /*
- * Describes @fill->nr pages from @addr into @fill->info, holding the locks
- * of what current may read of the region and nothing else.
- * Takes current->mm's mmap_lock, then the region's lockset.
+ * Describes @fill->nr pages from @addr into @fill->info: the PTEs, read
+ * under current->mm's mmap_lock, and the frames, from a census of what
+ * current may read of the region (cowmem_census_region()), which holds
+ * the region's lock a budget at a time and no view's lock: the views'
+ * faults go on, whoever's they are.
+ * Takes current->mm's mmap_lock, then the region's lock.
  */
 static int cowmem_info_batch(struct file *file, unsigned long addr,
 			     struct cowmem_info_fill *fill)
 {
 	unsigned long end = addr + fill->nr * PAGE_SIZE;
-	struct cowmem_lockset set = { .want = cowmem_view_may_read };
 	struct vm_area_struct *vma;
 	struct cowmem_census *c;
 	struct cowmem_view *view;
@@ -135,19 +134,12 @@ static int cowmem_info_batch(struct file *file, unsigned long addr,
 	if (!vma)
 		goto unlock_mm;
 	view = vma->vm_private_data;
-	set.regions[0] = view->region;
-	err = cowmem_lockset_lock(&set);
-	if (err)
-		goto unlock_mm;
 	fill->first = linear_page_index(vma, addr);
-	/* A fresh hold always has room for a batch; the census is not counted (lockset.c). */
-	BUILD_BUG_ON(COWMEM_INFO_BATCH > COWMEM_HOLD_MAX_WORK);
-	cowmem_lockset_spend(&set, fill->nr);
 	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
-	err = cowmem_census_region(c, view->region, cowmem_info_want_snapshot);
+	err = cowmem_census_region(c, view->region, view, cowmem_view_may_read,
+				   cowmem_info_want_snapshot);
 	if (!err)
-		cowmem_info_frames(view, fill, c);
-	cowmem_lockset_unlock(&set);
+		cowmem_info_frames(fill, c);
 unlock_mm:
 	mmap_read_unlock(current->mm);
 destroy_census:

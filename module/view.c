@@ -232,6 +232,21 @@ bool cowmem_view_may_read(struct cowmem_view *view)
 	return view->mm == current->mm || cowmem_cred_may_read(view->cred);
 }
 
+/*
+ * Pins what @view holds now (cowmem_index_pin()), for an observer that
+ * reads it with no lock held. The publish lock orders the read of the
+ * root after any fault's swap into it (and a later swap sees the pin and
+ * copies); view->lock, held for read at least, keeps out what changes the
+ * index otherwise (a rollback, a merge). Its faults go on meanwhile.
+ */
+void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin)
+{
+	lockdep_assert_held(&view->lock);
+	spin_lock(&view->publish);
+	cowmem_index_pin(pin, &view->index);
+	spin_unlock(&view->publish);
+}
+
 /* Makes a new view visible: in its region's list, where observers find it. */
 static void cowmem_view_publish(struct cowmem_view *view)
 {

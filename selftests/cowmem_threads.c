@@ -180,10 +180,7 @@ TEST_F(region, held_break_over_a_frame_written_since_loses_no_store)
 	pthread_t thread;
 
 	ASSERT_EQ(0, hold_a_break(&thread, &held));
-	/*
-	 * Not a write of the clone's: the reporter then asks PAGE_INFO, which
-	 * waits for this view's faults in flight, the held one too.
-	 */
+	/* The one way to let go that every kind of clone has. */
 	EXPECT_EQ(0, cowmem_peer_end(&self->clone));
 	self->clone.pid = -1;
 	poke(self->map + 1, 'y');
@@ -192,6 +189,34 @@ TEST_F(region, held_break_over_a_frame_written_since_loses_no_store)
 	EXPECT_EQ('x', peek(self->map));
 	EXPECT_EQ('y', peek(self->map + 1));
 	EXPECT_EQ('a', peek(self->map + 2));
+}
+
+/*
+ * PAGE_INFO, from the view's process and from the clone's, completes while
+ * a COW break of the view is held, and counts the page as still shared:
+ * its census pins what it counts and waits for no fault.
+ */
+TEST_F(region, page_info_completes_beside_a_held_break)
+{
+	struct store held = { .at = self->map, .value = 'x' };
+	struct cowmem_page_info info;
+	struct peer_page rep[PAGES];
+	pthread_t thread;
+
+	ASSERT_EQ(0, hold_a_break(&thread, &held));
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 1, &info));
+	EXPECT_EQ(COWMEM_PAGE_SHARED, info.state);
+	EXPECT_EQ(2, info.refcount);
+	ASSERT_EQ(0, peer_ask(&self->clone, rep));
+	EXPECT_EQ(COWMEM_PAGE_SHARED, rep[0].info.state);
+	EXPECT_EQ(2, rep[0].info.refcount);
+	EXPECT_EQ(HOLD_WAITING, hold_state());
+	ASSERT_EQ(0, release_the_break(thread));
+	ASSERT_EQ(0, cowmem_page_info(self->fd, self->map, 1, &info));
+	EXPECT_EQ(COWMEM_PAGE_EXCLUSIVE, info.state);
+	EXPECT_EQ(1, info.refcount);
+	EXPECT_EQ('x', peek(self->map));
+	EXPECT_TRUE(clone_untouched(&self->clone, self->psz));
 }
 
 #define RACERS 4

@@ -16,6 +16,9 @@
  *   R3  fork() itself; and fork + child reads all + writes all + exit + wait;
  *   R4  the child reads every page after fork();
  *   R5  the child writes with N threads at once, each its own part;
+ *   R5 beside cat stats: the same N threads while another process reads
+ *       the module's debugfs stats in a loop (on both variants, so that
+ *       native's row is the control: the reader takes a CPU either way);
  *   a 4 KiB memcpy per page: the floor no COW break can beat.
  * The module's debugfs counters around R1 and R2 at the largest size give the
  * structure: faults and page allocations per COW break, zaps per fork, and
@@ -67,6 +70,7 @@ enum metric {
 	M_FORK,
 	M_E2E,
 	M_READ,
+	M_OBSERVED,
 	M_THREADS,
 	NR_METRICS = M_THREADS + MAX_THREADS,
 };
@@ -78,6 +82,7 @@ enum scenario {
 	S_FORK_REUSE,
 	S_E2E,
 	S_READ,
+	S_OBSERVED,
 	S_THREADS
 };
 
@@ -111,6 +116,8 @@ static const struct metric_info metric_infos[M_THREADS] = {
 	[M_READ] = { .csv = "r4_read_after_fork",
 		     .label = "R4 child reads after fork",
 		     .goal = 1.5 },
+	[M_OBSERVED] = { .csv = "r5_write_beside_stats_reader",
+			 .label = "R5 N threads beside cat stats" },
 };
 
 /*
@@ -122,6 +129,17 @@ static const struct metric_info metric_infos[M_THREADS] = {
 
 struct summary {
 	double med, min, max;
+};
+
+/*
+ * A process that reads bench.stats in a loop while *@on is set, forked
+ * before any region is mapped, so that it holds no clone of one; between
+ * rows it sleeps on a pipe.
+ */
+struct stats_reader {
+	volatile int *on; /* in a page shared with the reader */
+	int go; /* the pipe's write end: one byte starts a round */
+	pid_t pid;
 };
 
 /* What main() parsed, and every sample taken at the current size. */
@@ -139,6 +157,7 @@ struct bench {
 	unsigned int checked[NR_METRICS], missed[NR_METRICS]; /* size bits */
 	double one_thread; /* cowmem's R5 median with 1 thread, this size */
 	int structure; /* 1 PASS, 0 MISS, -1 not measured */
+	struct stats_reader reader;
 };
 
 static struct bench bench;
@@ -408,6 +427,64 @@ static void run_fork_reuse(const struct region *r, double *res)
 	res[M_REUSE] = per_page(r, now_ns() - t0);
 }
 
+static void reader_loop(volatile int *on, int go)
+{
+	char buf[4096], c;
+	int fd;
+
+	while (read(go, &c, 1) == 1) {
+		while (*on) {
+			fd = open(bench.stats, O_RDONLY);
+			if (fd < 0)
+				_exit(1);
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			close(fd);
+		}
+	}
+	_exit(0);
+}
+
+static void reader_start(void)
+{
+	struct stats_reader *sr = &bench.reader;
+	void *page;
+	int p[2];
+
+	if (access(bench.stats, R_OK))
+		die(bench.stats);
+	page = mmap(NULL, bench.psz, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED || pipe(p))
+		die("the stats reader");
+	sr->on = page;
+	fflush(NULL);
+	sr->pid = fork();
+	if (sr->pid < 0)
+		die("fork");
+	if (sr->pid == 0) {
+		close(p[1]);
+		reader_loop(sr->on, p[0]);
+	}
+	close(p[0]);
+	sr->go = p[1];
+}
+
+static void reader_round(bool on)
+{
+	struct stats_reader *sr = &bench.reader;
+
+	*sr->on = on;
+	if (on && write(sr->go, "g", 1) != 1)
+		die("the stats reader");
+}
+
+static void reader_stop(void)
+{
+	close(bench.reader.go);
+	reap(cowmem_wait(bench.reader.pid));
+}
+
 /* Fills the entries of @res that scenario @s measures, on region @r. */
 static void run_scenario(const struct region *r, int s, double *res)
 {
@@ -430,6 +507,12 @@ static void run_scenario(const struct region *r, int s, double *res)
 		break;
 	case S_READ:
 		res[M_READ] = per_page(r, in_child(&j, child_read));
+		break;
+	case S_OBSERVED:
+		j.threads = bench.threads;
+		reader_round(true);
+		res[M_OBSERVED] = per_page(r, in_child(&j, child_threads));
+		reader_round(false);
 		break;
 	default:
 		res[M_THREADS + j.threads - 1] =
@@ -610,7 +693,7 @@ static void report_note(const char *label, const char *fmt, double cowmem,
 
 static void report_size(int size, size_t mib)
 {
-	struct summary s[NR_VARIANTS], one[NR_VARIANTS];
+	struct summary s[NR_VARIANTS], one[NR_VARIANTS] = {}, obs[NR_VARIANTS] = {};
 	struct summary fl = summarize(bench.floor, bench.reps);
 	double pages = (double)(mib << 20) / bench.psz;
 	char buf[3][32];
@@ -639,6 +722,12 @@ static void report_size(int size, size_t mib)
 			report_note("  ... speedup over 1 thread", "%.2fx",
 				    one[COWMEM].med / s[COWMEM].med,
 				    one[NATIVE].med / s[NATIVE].med);
+		if (m == M_OBSERVED)
+			memcpy(obs, s, sizeof(obs));
+		if (m == M_THREADS + bench.threads - 1)
+			report_note("  ... slowed by cat stats", "%.2fx",
+				    obs[COWMEM].med / s[COWMEM].med,
+				    obs[NATIVE].med / s[NATIVE].med);
 	}
 }
 
@@ -1049,6 +1138,7 @@ int main(int argc, char **argv)
 	if (access(bench.device, R_OK | W_OK))
 		die(bench.device);
 	report_header();
+	reader_start();
 	if (bench.csv)
 		fprintf(bench.csv,
 			"size_mib,metric,variant,median_ns_per_page,min,max,ratio\n");
@@ -1061,6 +1151,7 @@ int main(int argc, char **argv)
 		if (bench.sizes[i] > largest)
 			largest = bench.sizes[i];
 	}
+	reader_stop();
 	report_structure(largest);
 	report_snapshot();
 	report_goals();

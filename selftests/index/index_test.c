@@ -721,6 +721,46 @@ TEST_F(index, lookup_exclusive)
 	EXPECT_TRUE(exclusive);
 }
 
+/*
+ * A pin reads what the index held when it was taken, whatever the index
+ * writes afterwards: the write copies instead of changing a pinned node or
+ * frame. A pin counts in no statistic, and its unpin frees what the index
+ * replaced meanwhile, and only that.
+ */
+TEST_F(index, pin_keeps_what_it_pinned)
+{
+	struct cowmem_index *a = &self->ix[0], pin;
+	struct cowmem_frame *old, *new;
+	long held;
+	bool exclusive;
+
+	old = shim_frame_new();
+	store(_metadata, a, 0, old);
+	store(_metadata, a, 64, shim_frame_new());
+	held = cowmem_stats.held_pages;
+	cowmem_index_pin(&pin, a);
+	EXPECT_EQ(held, cowmem_stats.held_pages);
+	EXPECT_EQ(old, cowmem_index_lookup(&pin, 0, NULL));
+	/* Pinned, the index's page is shared: a write would copy. */
+	EXPECT_EQ(old, cowmem_index_lookup(a, 0, &exclusive));
+	EXPECT_FALSE(exclusive);
+
+	new = shim_frame_new();
+	store(_metadata, a, 0, new);
+	EXPECT_EQ(new, cowmem_index_lookup(a, 0, &exclusive));
+	EXPECT_TRUE(exclusive);
+	EXPECT_EQ(old, cowmem_index_lookup(&pin, 0, NULL));
+	EXPECT_EQ(cowmem_index_lookup(a, 64, NULL),
+		  cowmem_index_lookup(&pin, 64, NULL));
+
+	/* The replaced frame was the pin's alone. */
+	EXPECT_EQ(1, cowmem_index_unpin(&pin));
+	EXPECT_NULL(cowmem_index_lookup(&pin, 0, NULL));
+	cowmem_index_lookup(a, 64, &exclusive);
+	EXPECT_TRUE(exclusive);
+	EXPECT_EQ(held, cowmem_stats.held_pages);
+}
+
 /* A tiny PRNG of our own, so that a seed means the same run everywhere. */
 static u64 rng_state;
 
