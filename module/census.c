@@ -53,6 +53,7 @@ struct cowmem_census *cowmem_census_create(void)
 		xa_init(&c->nodes[i]);
 	xa_init(&c->frames);
 	xa_init(&c->pins);
+	xa_init(&c->met);
 	return c;
 }
 
@@ -69,6 +70,10 @@ void cowmem_census_destroy(struct cowmem_census *c)
 		kfree(pin);
 	}
 	xa_destroy(&c->pins);
+	xa_destroy(&c->met);
+	/* After every unpin: "Pins" in fault.c. */
+	if (c->region)
+		cowmem_region_pins_end(c->region);
 	for (i = 0; i < COWMEM_INDEX_MAX_LEVELS; i++)
 		xa_destroy(&c->nodes[i]);
 	xa_destroy(&c->frames);
@@ -180,14 +185,17 @@ static void cowmem_census_level(struct cowmem_census *c, unsigned int level)
 }
 
 /*
- * Hands every counted root's reach down, level by level, to the frames.
+ * Hands every pinned root's reach down, level by level, to the frames.
  * Returns 0, -ENOMEM when the census could not be completed, or -EINTR
- * when a fatal signal stopped it. Holds no lock: every index is pinned.
+ * when a fatal signal stopped it. Entered with no lock held, after
+ * cowmem_census_pin_region(): its length, which the region's size and
+ * snapshots multiply, costs its caller alone.
  */
-static int cowmem_census_count(struct cowmem_census *c)
+int cowmem_census_count(struct cowmem_census *c)
 {
 	unsigned int level = COWMEM_INDEX_MAX_LEVELS;
 
+	cowmem_inject_hold_census();
 	while (level-- && !c->err)
 		cowmem_census_level(c, level);
 	return c->err;
@@ -195,39 +203,50 @@ static int cowmem_census_count(struct cowmem_census *c)
 
 /* A census of one region, pinned hold by hold: cowmem_census_region(). */
 struct cowmem_census_walk {
-	struct cowmem_lockset set; /* the region's lock alone, budgeted */
+	struct cowmem_lockset set; /* the region's lock, no view entered */
 	bool (*want_view)(struct cowmem_view *view);
 	bool (*want_snap)(struct cowmem_region *snap);
-	struct cowmem_view *mine; /* pinned first, and skipped in the list */
-	unsigned long pos; /* list entries done in earlier holds */
-	unsigned long seen; /* entries met in this hold */
 };
 
-static bool cowmem_census_no_view(struct cowmem_view *view)
+/*
+ * Whether this census met the index known by @id (its view's or its
+ * snapshot's id, or its region's for the region's own frozen contents:
+ * one id space) in an earlier hold; it is met from now on. Ids, not list
+ * positions: views and snapshots come and go between holds, and an index
+ * is pinned once or not at all.
+ */
+static bool cowmem_census_met(struct cowmem_census *c, u64 id)
 {
+	void *old;
+
+	if (xa_load(&c->met, id))
+		return true;
+	old = xa_store(&c->met, id, xa_mk_value(0), GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old))
+		c->err = xa_err(old);
 	return false;
 }
 
 /*
- * The next entry of the region's lists: pinned when @wanted and not done in
- * an earlier hold (@view's index, or the frozen @index). Returns false,
- * pinning nothing, when this hold's budget is spent or the census failed.
+ * Pins the index known by @id (@view's, or the frozen @index) unless met
+ * before. Returns false, pinning nothing and meeting nothing, when the
+ * hold's budget is spent; or when the census failed (c->err).
  */
-static bool cowmem_census_entry(struct cowmem_census *c,
-				struct cowmem_census_walk *w,
-				struct cowmem_index *index,
-				struct cowmem_view *view, bool wanted)
+static bool cowmem_census_take(struct cowmem_census *c,
+			       struct cowmem_census_walk *w, u64 id,
+			       struct cowmem_index *index,
+			       struct cowmem_view *view)
 {
-	if (w->seen < w->pos) {
-		w->seen++;
+	if (xa_load(&c->met, id))
 		return true;
-	}
-	if (wanted && !cowmem_lockset_spend(&w->set, 1))
+	if (!cowmem_lockset_spend(&w->set, 1))
 		return false;
-	w->pos = ++w->seen;
-	if (wanted && view)
+	cowmem_census_met(c, id);
+	if (c->err)
+		return false;
+	if (view)
 		cowmem_census_add_view(c, view);
-	else if (wanted)
+	else
 		cowmem_census_add(c, index);
 	return !c->err;
 }
@@ -235,8 +254,10 @@ static bool cowmem_census_entry(struct cowmem_census *c,
 /*
  * Pins what one hold of the region's lock may: its own frozen contents (a
  * snapshot region's), its views and the frozen contents of the snapshots
- * taken of them, in list order, from where the last hold stopped. Returns
- * true when the lists are done. Called with w->set locked.
+ * taken of them, the ones not met before. What the wants turn down is met
+ * too, for nothing: it is not asked again. Walking past what was met in
+ * earlier holds is not counted: a lookup each. Returns true when the
+ * lists are done. Called with w->set locked.
  */
 static bool cowmem_census_hold(struct cowmem_census *c,
 			       struct cowmem_census_walk *w,
@@ -246,58 +267,85 @@ static bool cowmem_census_hold(struct cowmem_census *c,
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&region->lock);
-	if (w->mine && !c->mine) {
-		cowmem_lockset_spend(&w->set, 1); /* a fresh hold: room */
-		c->mine = cowmem_census_add_view(c, w->mine);
-		if (!c->mine)
-			return false;
-	}
-	w->seen = 0;
-	if (!cowmem_census_entry(c, w, &region->base, NULL, true))
+	if (!cowmem_census_take(c, w, region->id, &region->base, NULL))
 		return false;
-	list_for_each_entry(view, &region->views, link)
-		if (view != w->mine &&
-		    !cowmem_census_entry(c, w, NULL, view,
-					 !w->want_view || w->want_view(view)))
+	list_for_each_entry(view, &region->views, link) {
+		if (xa_load(&c->met, view->id))
+			continue;
+		if (w->want_view && !w->want_view(view))
+			cowmem_census_met(c, view->id);
+		else if (!cowmem_census_take(c, w, view->id, NULL, view))
 			return false;
-	list_for_each_entry(snap, &region->snapshots, snapshot_link)
-		if (!cowmem_census_entry(c, w, &snap->base, NULL,
-					 !w->want_snap || w->want_snap(snap)))
+		cond_resched();
+	}
+	list_for_each_entry(snap, &region->snapshots, snapshot_link) {
+		if (xa_load(&c->met, snap->id))
+			continue;
+		if (w->want_snap && !w->want_snap(snap))
+			cowmem_census_met(c, snap->id);
+		else if (!cowmem_census_take(c, w, snap->id, &snap->base, NULL))
 			return false;
-	return true;
+		cond_resched();
+	}
+	return !c->err;
 }
 
 /*
- * Counts what shares frames with @region: its own frozen contents (a
- * snapshot region's), its views that @want_view chooses, and the frozen
- * contents of the snapshots of them that @want_snap chooses (NULL: all).
- * @mine, a view of @region or NULL, is always counted, and its pin is
- * c->mine, from the same moment as the others'.
+ * Pins @mine, a view of the census's region, as c->mine, the view whose
+ * pages a caller asks about: first, in a hold of its own.
+ */
+static int cowmem_census_mine(struct cowmem_census *c,
+			      struct cowmem_census_walk *w,
+			      struct cowmem_view *mine)
+{
+	if (cowmem_lockset_lock(&w->set))
+		return -EINTR;
+	cowmem_lockset_spend(&w->set, 1); /* a fresh hold: room */
+	if (!cowmem_census_met(c, mine->id))
+		c->mine = cowmem_census_add_view(c, mine);
+	cowmem_lockset_unlock(&w->set);
+	return c->err;
+}
+
+/*
+ * Pins what shares frames with @region, for cowmem_census_count(): its
+ * own frozen contents (a snapshot region's), its views that @want_view
+ * chooses, and the frozen contents of the snapshots of them that
+ * @want_snap chooses (NULL: all). @mine, a view of @region or NULL, is
+ * always pinned, and its pin is c->mine.
  *
  * Each index is pinned (cowmem_index_pin()) under the region's lock, one
- * unit of a lockset's budget each, dropping the lock between budgets, and
- * counted afterwards with no lock held: a region with thousands of views
- * and snapshots makes no one wait longer than a budget, and the walk's
- * length, which its size multiplies, costs its caller alone. A view's
- * faults go on throughout. Indexes pinned in different holds come from
- * different moments; so does anything counted while the region changes.
- * A page merged with another region's counts that region's holders only
- * in that region's census.
- * Returns 0, -EINTR or -ENOMEM. Entered with no region lock held.
+ * unit of a lockset's budget each, dropping the lock between budgets: a
+ * region with thousands of views and snapshots keeps no one waiting
+ * longer than a budget. A view's faults go on throughout; while the
+ * census holds its pins (until cowmem_census_destroy()), a COW break in
+ * the region zaps before it copies ("Pins" in fault.c). Indexes pinned in
+ * different holds come from different moments; so does anything counted
+ * while the region changes. A page merged with another region's counts
+ * that region's holders only in that region's census.
+ * Returns 0, -EINTR or -ENOMEM. Entered with no region lock held; @region
+ * stays alive until the census is destroyed (its caller's file or
+ * reference keeps it).
  */
-int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
-			 struct cowmem_view *mine,
-			 bool (*want_view)(struct cowmem_view *view),
-			 bool (*want_snap)(struct cowmem_region *snap))
+int cowmem_census_pin_region(struct cowmem_census *c,
+			     struct cowmem_region *region,
+			     struct cowmem_view *mine,
+			     bool (*want_view)(struct cowmem_view *view),
+			     bool (*want_snap)(struct cowmem_region *snap))
 {
 	struct cowmem_census_walk w = {
-		.set = { .regions = { region }, .want = cowmem_census_no_view },
+		.set = { .regions = { region } },
 		.want_view = want_view,
 		.want_snap = want_snap,
-		.mine = mine,
 	};
 	bool done;
 
+	if (WARN_ON_ONCE(c->region))
+		return -EINVAL;
+	c->region = region;
+	cowmem_region_pins_begin(region);
+	if (mine && cowmem_census_mine(c, &w, mine))
+		return c->err;
 	do {
 		if (cowmem_lockset_lock(&w.set))
 			return -EINTR;
@@ -305,7 +353,7 @@ int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
 		cowmem_lockset_unlock(&w.set);
 		cond_resched();
 	} while (!done && !c->err);
-	return c->err ?: cowmem_census_count(c);
+	return c->err;
 }
 
 /* How many paths from an index root lead to @frame: views and snapshots. */

@@ -10,12 +10,18 @@
  *  - every PTE of a view maps the frame its index holds at that page (or
  *    the zero page where it holds none), and a writable PTE maps a frame
  *    exclusive to the view.
+ * A pin in effect (a census's, a merge's held frames) holds nodes or
+ * frames that no index does, and leaves writable PTEs on frames it shares
+ * ("Pins" in fault.c): while one runs, check reports both. Its holder
+ * holds the region's lock only while it pins, so check sees them only
+ * when it reads during a PAGE_INFO or a merge.
  *
  * It goes one region at a time, holding that region's lockset and no other
- * region's lock, as every debugfs reader does: the faults of the other
- * regions go on. A node or frame can be held from several regions (a
- * snapshot's frozen index shares its source's nodes, a merge shares frames
- * across two regions), so the holders are summed over the whole walk and
+ * region's lock, and enters its views one at a time, as every debugfs
+ * reader does: the faults of the other views go on. A node or frame can
+ * be held from several regions (a snapshot's frozen index shares its
+ * source's nodes, a merge shares frames across two regions), so the
+ * holders are summed over the whole walk and
  * compared at its end, and a node met again in a later region is counted
  * as held once more but not walked again: its own slots were counted the
  * first time. The reference count compared is the one read when the node
@@ -204,14 +210,16 @@ static void cowmem_check_vma(struct vm_area_struct *vma,
 }
 
 /*
- * Counts @region's indexes (its views' and its own frozen one) and notes
- * its views in @refs (room for @max) for the PTE pass; returns how many.
- * Called with @region in a lockset of every view.
+ * Counts the indexes of @set's region (its views', each entered in turn,
+ * and its own frozen one) and notes its views in @refs (room for @max) for
+ * the PTE pass; returns how many (a fatal signal stops it: c->err is
+ * -EINTR). Called with @set locked.
  */
 static long cowmem_check_region_indexes(struct cowmem_check *c,
-					struct cowmem_region *region,
+					struct cowmem_lockset *set,
 					struct cowmem_view_ref *refs, long max)
 {
+	struct cowmem_region *region = set->regions[0];
 	struct cowmem_view *view;
 	long nr = 0;
 
@@ -219,7 +227,10 @@ static long cowmem_check_region_indexes(struct cowmem_check *c,
 	c->snapshots += region->is_snapshot;
 	cowmem_check_index(c, &region->base);
 	list_for_each_entry(view, &region->views, link) {
-		cowmem_lockset_assert(view);
+		if (cowmem_lockset_enter(set, view)) {
+			c->err = -EINTR;
+			break;
+		}
 		c->views++;
 		cowmem_check_index(c, &view->index);
 		if (nr < max)
@@ -263,10 +274,11 @@ static int cowmem_check_region(struct cowmem_check *c,
 	err = cowmem_lockset_lock(&set);
 	if (err)
 		goto free_refs;
-	nr = cowmem_check_region_indexes(c, region, refs, max);
+	nr = cowmem_check_region_indexes(c, &set, refs, max);
 	cowmem_lockset_unlock(&set);
 	for (i = 0; i < nr; i++) {
-		cowmem_view_ref_walk(&refs[i], cowmem_check_vma, c);
+		if (!c->err)
+			cowmem_view_ref_walk(&refs[i], cowmem_check_vma, c);
 		cowmem_view_ref_put(&refs[i]);
 	}
 	err = c->err;

@@ -45,7 +45,7 @@
  *  - the page index:       index.c (a radix tree shared between indexes and
  *                          copied on write), frame.c (its pages)
  *  - fault-around:         fault_around.c (a block of PTEs per fault)
- *  - locking several:      lockset.c
+ *  - locking across views: lockset.c
  *  - snapshots, rollback:  snapshot.c
  *  - same-page merging:    merge.c
  *  - who holds what:       census.c, check.c (debugfs "check")
@@ -69,9 +69,12 @@
  * The invariant everything serves: a PTE may be writable only when the
  * frame it maps is exclusive to the view that maps it (a single holder for
  * the frame and for every index node on its path). Whatever makes a frame
- * shared (fork, another process's mmap, a snapshot, a rollback, a merge)
- * first takes the new reference, then zaps the PTEs of the views that had
- * it; cowmem changes PTEs through vmf_insert_pfn_prot(),
+ * shared (fork, another process's mmap, a snapshot, a rollback, a merge of
+ * two pages) first takes the new reference, then zaps the PTEs of the
+ * views that had it. A pin is the one exception: a census's, or a frame a
+ * merge holds while it compares, shares frames for a moment without a
+ * zap, and a COW break decided meanwhile zaps for it ("Pins" in fault.c).
+ * cowmem changes PTEs through vmf_insert_pfn_prot(),
  * zap_special_vma_range() and unmap_mapping_range() alone.
  *
  * Objects
@@ -99,8 +102,9 @@
  * ----------
  *   mm->mmap_lock              (one mm's; fork: the parent's, then the child's)
  *     region->lock
- *       view->lock             (a rwsem: each fault for read; fork, snapshot,
- *                               rollback, merge and observers for write)
+ *       view->lock             (a rwsem: each fault and a census's pin
+ *                               for read; fork, snapshot, rollback, and a
+ *                               lockset entering it, for write)
  *         block lock           (block.c: a fault's page's block, from its
  *                               lookup to its PTE, never across an
  *                               allocation or a copy; one at a time)
@@ -117,13 +121,13 @@
  *   cowmem_users_lock          (a leaf; a view made under region->lock
  *                               counts under it: limits.c)
  *
- * Two region->locks, or several view->locks, are held at once only by
- * lockset.c (and by a snapshot being taken: its source, then itself, then
- * the view): regions in id order (cowmem_regions' order), then views.
- * Lockdep sees one view lock of a lockset (it cannot count thousands), so
- * for the others that order is kept by hand, not checked. Observers
- * (debugfs, check.c) go one region at a time (cowmem_region_next()) and
- * never hold one region's locks while waiting for another's.
+ * Two region->locks are held at once only by lockset.c (and by a
+ * snapshot being taken: its source, then itself, then the view), in id
+ * order (cowmem_regions' order), and never more than one view->lock: a
+ * lockset enters its views one at a time, so lockdep sees and checks
+ * every lock the module takes. Observers (debugfs, check.c) go one region
+ * at a time (cowmem_region_next()) and never hold one region's locks
+ * while waiting for another's.
  * An unprivileged holder of a lockset does at most COWMEM_HOLD_MAX_WORK
  * units of work before it drops it (cowmem_lockset_spend(); debugfs
  * max_hold_work counts it), and a snapshot's release takes its source's
@@ -177,10 +181,10 @@
  *         lock: only a fault of the same view and block could change the
  *         slot, and whatever shares a frame anew (fork, snapshot, merge)
  *         holds view->lock for write. A census pin is the exception: it
- *         takes view->lock for read and the publish lock, so a fault that
- *         decided "exclusive" just before may still write the frame in
- *         place, which the pin, reading no contents, never sees; a publish
- *         after the pin sees it and copies the path. A lookup validates the path it
+ *         takes view->lock for read and the publish lock, so a frame a
+ *         fault found exclusive just before may stay mapped writable
+ *         while it reads as shared; a COW break then zaps before it
+ *         copies ("Pins" in fault.c). A lookup validates the path it
  *         walked with index->seq (index.c), and a publish refuses to
  *         replace a frame that became exclusive meanwhile (a thread may
  *         have written it in place since the copy).
@@ -229,6 +233,14 @@ struct cowmem_region {
 	pgoff_t nr_pages; /* protected by lock; fixed once non-zero */
 	/* VMAs of all its views: what zapping one page walks (merge.c) */
 	atomic_t nr_vmas;
+	/*
+	 * Pins in effect on its views' frames: sharers that took their
+	 * reference without zapping the PTEs (a census's pins, a merge's held
+	 * frames), and a count bumped as each pin begins. See "Pins" in
+	 * fault.c for what a COW break does about them.
+	 */
+	atomic_t pins;
+	atomic_t pin_gen;
 	u64 id;
 	const struct cred *cred; /* who opened it (or took the snapshot) */
 	enum cowmem_limit charged; /* what it counts as, for cred's user */
@@ -264,7 +276,6 @@ struct cowmem_view {
 	u64 id;
 	u64 parent_id; /* view this one was cloned from, or 0 */
 	const struct cred *cred; /* its process's when it was made */
-	bool in_lockset; /* protected by region->lock; see lockset.c */
 };
 
 extern unsigned int cowmem_max_region_mb;
@@ -283,6 +294,8 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 				     struct vm_area_struct *vma);
 bool cowmem_cred_may_read(const struct cred *owner);
 bool cowmem_view_may_read(struct cowmem_view *view);
+void cowmem_region_pins_begin(struct cowmem_region *region);
+void cowmem_region_pins_end(struct cowmem_region *region);
 void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin);
 void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);

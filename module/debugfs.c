@@ -11,12 +11,14 @@
  *   check   verifies the invariants; "ok" or one line per violation (check.c)
  *   fail_nth, fail_every   arm allocation-failure injection (inject.c)
  *   hold_copy   holds the next COW break after its copy (inject.c)
+ *   hold_census holds the next census once it has pinned (inject.c)
  *
  * The files are made once, at load: a view is named by its id, and found
  * again in its region's list each time a file is read. Readers follow the
  * lock order of cowmem.h: what needs a view's PTEs is read under its mm's
  * mmap_lock and the view's lock (ptes.c); what needs several views, under
- * their region's lockset. A reader goes one region at a time
+ * their region's lockset, entering one view at a time. A reader goes one
+ * region at a time
  * (cowmem_region_next()) and never holds one region's locks while waiting
  * for another's: a file is a moment's view of each region in turn, not of
  * the module, and no reader stops the faults of a region it is not at.
@@ -189,7 +191,7 @@ static void cowmem_view_count_one(pgoff_t pgoff, struct cowmem_frame *frame,
 	*shared += !exclusive;
 }
 
-/* Called with @view in a lockset. */
+/* Called with @view entered in a lockset. */
 static void cowmem_view_count(struct cowmem_view *view, unsigned long *present,
 			      unsigned long *shared)
 {
@@ -199,7 +201,7 @@ static void cowmem_view_count(struct cowmem_view *view, unsigned long *present,
 	cowmem_index_walk(&view->index, cowmem_view_count_one, shared);
 }
 
-/* One line of "views". Called with @view in a lockset. */
+/* One line of "views". Called with @view entered in a lockset. */
 static void cowmem_views_line(struct seq_file *m, struct cowmem_view *view)
 {
 	unsigned long present, shared;
@@ -216,9 +218,9 @@ static void cowmem_views_line(struct seq_file *m, struct cowmem_view *view)
 
 /*
  * "views": one line per live view. Each region's views are printed under
- * that region's lockset, one region at a time, as kfence prints each object
- * under its own lock: the file is a moment's view of each region, not of
- * the module.
+ * that region's lockset, one region at a time and each view entered in
+ * turn, as kfence prints each object under its own lock: the file is a
+ * moment's view of each view, not of the module.
  */
 static int cowmem_views_show(struct seq_file *m, void *unused)
 {
@@ -237,8 +239,12 @@ static int cowmem_views_show(struct seq_file *m, void *unused)
 		set.regions[0] = region;
 		err = cowmem_lockset_lock(&set);
 		if (!err) {
-			list_for_each_entry(view, &region->views, link)
+			list_for_each_entry(view, &region->views, link) {
+				err = cowmem_lockset_enter(&set, view);
+				if (err)
+					break;
 				cowmem_views_line(m, view);
+			}
 			cowmem_lockset_unlock(&set);
 		}
 		cowmem_region_put(region);
@@ -332,7 +338,12 @@ static void cowmem_pages_free(struct cowmem_pages *p)
 	p->nr = 0;
 }
 
-/* One line of "pages". Called with @view's region in a lockset, @c counted. */
+/*
+ * One line of "pages". Called with @view entered in a lockset, @c counted.
+ * The other views of the region are looked up without their locks, which
+ * a lookup needs none of: their frames are compared with @view's, never
+ * read.
+ */
 static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 			     pgoff_t pgoff, struct cowmem_census *c)
 {
@@ -362,7 +373,7 @@ static void cowmem_page_line(struct seq_file *m, struct cowmem_view *view,
 	seq_puts(m, any ? "\n" : " -\n");
 }
 
-/* The lines of one view. Called with @view in a lockset, @c counted. */
+/* The lines of one view. Called with @view entered in a lockset, @c counted. */
 static void cowmem_pages_view_lines(struct seq_file *m,
 				    struct cowmem_view *view,
 				    struct cowmem_pages_view *pv,
@@ -381,23 +392,26 @@ static void cowmem_pages_view_lines(struct seq_file *m,
 
 /*
  * Prints the noted views of @region that are still alive, in one walk of
- * both lists, which are in id order. Called with @region in a lockset of
- * every view, @c counted.
+ * both lists, which are in id order, entering each in turn. Returns 0 or
+ * -EINTR. Called with @set, @region's lockset, locked, @c counted.
  */
-static void cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
-			       struct cowmem_region *region,
-			       struct cowmem_census *c)
+static int cowmem_pages_lines(struct seq_file *m, struct cowmem_pages *p,
+			      struct cowmem_lockset *set,
+			      struct cowmem_census *c)
 {
 	struct cowmem_view *view;
 	long i = 0;
 
-	list_for_each_entry(view, &region->views, link) {
+	list_for_each_entry(view, &set->regions[0]->views, link) {
 		while (i < p->nr && p->views[i].ref.id < view->id)
 			i++;
-		if (i < p->nr && p->views[i].ref.id == view->id)
-			cowmem_pages_view_lines(m, view, &p->views[i],
-						p->nr_pages, c);
+		if (i == p->nr || p->views[i].ref.id != view->id)
+			continue;
+		if (cowmem_lockset_enter(set, view))
+			return -EINTR;
+		cowmem_pages_view_lines(m, view, &p->views[i], p->nr_pages, c);
 	}
+	return 0;
 }
 
 /*
@@ -423,13 +437,15 @@ static int cowmem_pages_region(struct seq_file *m, struct cowmem_pages *p,
 	c = cowmem_census_create();
 	if (!c)
 		goto free_views;
-	err = cowmem_census_region(c, region, NULL, NULL, NULL);
+	err = cowmem_census_pin_region(c, region, NULL, NULL, NULL);
+	if (!err)
+		err = cowmem_census_count(c);
 	if (err)
 		goto destroy_census;
 	err = cowmem_lockset_lock(&set);
 	if (err)
 		goto destroy_census;
-	cowmem_pages_lines(m, p, region, c);
+	err = cowmem_pages_lines(m, p, &set, c);
 	cowmem_lockset_unlock(&set);
 destroy_census:
 	cowmem_census_destroy(c);
@@ -504,34 +520,42 @@ static const struct file_operations cowmem_pages_fops = {
 	.release = cowmem_pages_release,
 };
 
-/* One view of the tree, indented by @depth. Called with its region in a lockset. */
-static void cowmem_tree_line(struct seq_file *m, struct cowmem_view *view,
-			     int depth)
+/*
+ * One view of the tree, indented by @depth, entered in @set, its region's
+ * lockset. Returns 0 or -EINTR.
+ */
+static int cowmem_tree_line(struct seq_file *m, struct cowmem_lockset *set,
+			    struct cowmem_view *view, int depth)
 {
 	unsigned long present, shared;
 	struct cowmem_owner owner;
 
+	if (cowmem_lockset_enter(set, view))
+		return -EINTR;
 	cowmem_view_count(view, &present, &shared);
 	cowmem_debugfs_owner(view->mm, &owner);
 	seq_printf(m, "%*sview %llu pid %d %s [%s]", 2 * depth, "", view->id,
 		   owner.pid, owner.comm, cowmem_view_how[view->how]);
 	seq_printf(m, " shared %lu exclusive %lu\n", shared, present - shared);
+	return 0;
 }
 
-/* Prints @parent's children in @region, then theirs, indented by depth. */
-static void cowmem_tree_children(struct seq_file *m,
-				 struct cowmem_region *region, u64 parent,
-				 int depth)
+/* Prints @parent's children, then theirs, indented by depth. */
+static int cowmem_tree_children(struct seq_file *m, struct cowmem_lockset *set,
+				u64 parent, int depth)
 {
 	struct cowmem_view *view;
 
-	list_for_each_entry(view, &region->views, link) {
+	list_for_each_entry(view, &set->regions[0]->views, link) {
 		if (view->parent_id != parent)
 			continue;
-		cowmem_tree_line(m, view, depth);
-		if (depth < 64)
-			cowmem_tree_children(m, region, view->id, depth + 1);
+		if (cowmem_tree_line(m, set, view, depth))
+			return -EINTR;
+		if (depth < 64 &&
+		    cowmem_tree_children(m, set, view->id, depth + 1))
+			return -EINTR;
 	}
+	return 0;
 }
 
 /* A view whose parent is gone heads a tree of its own. */
@@ -546,9 +570,13 @@ static bool cowmem_tree_is_root(struct cowmem_region *region,
 	return true;
 }
 
-/* The fork trees of @region's views. Called with @region in a lockset. */
-static void cowmem_tree_region(struct seq_file *m, struct cowmem_region *region)
+/*
+ * The fork trees of the views of @set's region. Returns 0 or -EINTR.
+ * Called with @set locked.
+ */
+static int cowmem_tree_region(struct seq_file *m, struct cowmem_lockset *set)
 {
+	struct cowmem_region *region = set->regions[0];
 	struct cowmem_view *view;
 
 	seq_printf(m, "region %llu (%lu pages)\n", region->id,
@@ -556,9 +584,11 @@ static void cowmem_tree_region(struct seq_file *m, struct cowmem_region *region)
 	list_for_each_entry(view, &region->views, link) {
 		if (!cowmem_tree_is_root(region, view))
 			continue;
-		cowmem_tree_line(m, view, 1);
-		cowmem_tree_children(m, region, view->id, 2);
+		if (cowmem_tree_line(m, set, view, 1) ||
+		    cowmem_tree_children(m, set, view->id, 2))
+			return -EINTR;
 	}
+	return 0;
 }
 
 static int cowmem_tree_show(struct seq_file *m, void *unused)
@@ -574,7 +604,7 @@ static int cowmem_tree_show(struct seq_file *m, void *unused)
 		set.regions[0] = region;
 		err = cowmem_lockset_lock(&set);
 		if (!err) {
-			cowmem_tree_region(m, region);
+			err = cowmem_tree_region(m, &set);
 			cowmem_lockset_unlock(&set);
 		}
 		cowmem_region_put(region);
@@ -618,8 +648,21 @@ static int cowmem_hold_copy_set(void *data, u64 val)
 	return cowmem_inject_set_hold(val);
 }
 
+static int cowmem_hold_census_get(void *data, u64 *val)
+{
+	*val = cowmem_inject_hold_census_state();
+	return 0;
+}
+
+static int cowmem_hold_census_set(void *data, u64 val)
+{
+	return cowmem_inject_set_hold_census(val);
+}
+
 DEFINE_DEBUGFS_ATTRIBUTE(cowmem_hold_copy_fops, cowmem_hold_copy_get,
 			 cowmem_hold_copy_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(cowmem_hold_census_fops, cowmem_hold_census_get,
+			 cowmem_hold_census_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_nth_fops, cowmem_fail_nth_get,
 			 cowmem_fail_nth_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(cowmem_fail_every_fops, cowmem_fail_every_get,
@@ -645,6 +688,8 @@ void cowmem_debugfs_init(void)
 				   NULL, &cowmem_fail_every_fops);
 	debugfs_create_file_unsafe("hold_copy", 0600, cowmem_debugfs_root, NULL,
 				   &cowmem_hold_copy_fops);
+	debugfs_create_file_unsafe("hold_census", 0600, cowmem_debugfs_root,
+				   NULL, &cowmem_hold_census_fops);
 }
 
 void cowmem_debugfs_exit(void)

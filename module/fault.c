@@ -58,6 +58,20 @@
  * dirty PTEs, and a read-only PTE cowmem inserts is clean, while whatever
  * shares a frame zaps its PTEs first.
  *
+ * Pins: a census (census.c) pins the indexes it counts with view->lock
+ * held only for read, and a merge holds the frames it compares after it
+ * has left their view: sharers that, unlike a fork or a snapshot, take
+ * their reference without zapping the PTEs first. So while a pin is in
+ * effect on the region (region->pins), a frame that reads as shared may
+ * still be mapped writable, by a thread that found it exclusive before,
+ * and a store through that PTE while a COW break copies would be lost.
+ * A COW break decided while a pin is in effect therefore zaps the page's
+ * PTEs before it copies (a store then faults, and copies or waits). And a
+ * pin that begins after the decision may make a frame that became
+ * exclusive and was written in place read as shared again: the publish
+ * refuses a copy when region->pin_gen moved since it was decided
+ * (cowmem_wp_pins(), cowmem_wp_publish()).
+ *
  * Every wait a fault makes is killable; a fault whose process is being
  * killed returns VM_FAULT_SIGBUS, which the dying process never sees (a
  * kernel access gets -EFAULT).
@@ -108,6 +122,7 @@ struct cowmem_write {
 	struct mutex *block; /* its block lock, NULL while not held */
 	struct cowmem_frame *orig; /* the index's frame before, or NULL */
 	bool exclusive; /* orig is the view's alone */
+	int pin_gen; /* region->pin_gen when a copy was decided */
 	u32 orig_left; /* orig's holders left once replaced, for the trace */
 	struct cowmem_frame *frame; /* on success: the view's own frame */
 };
@@ -151,6 +166,18 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
 	return COWMEM_WP_COPY;
 }
 
+/* No PTE of the view maps w->pgoff any more. */
+static void cowmem_wp_zap(struct cowmem_write *w)
+{
+	struct vm_area_struct *done = NULL;
+
+	if (w->vmf)
+		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
+	if (w->vmf)
+		done = w->vma;
+	cowmem_view_zap_index(w->view, w->pgoff, done);
+}
+
 /*
  * The index now holds w->frame instead of @old (NULL: the zero page): zap
  * the PTEs of the view that may still map @old, and only then drop it,
@@ -166,14 +193,8 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
  */
 static void cowmem_retire(struct cowmem_write *w, struct cowmem_frame *old)
 {
-	struct vm_area_struct *done = NULL;
-
 	cowmem_wp_assert_locked(w);
-	if (w->vmf)
-		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
-	if (w->vmf)
-		done = w->vma;
-	cowmem_view_zap_index(w->view, w->pgoff, done);
+	cowmem_wp_zap(w);
 	if (old)
 		cowmem_frame_put(old);
 }
@@ -210,8 +231,13 @@ static int cowmem_wp_publish(struct cowmem_write *w, struct cowmem_frame *frame)
 	 * w->orig, or another fault replaced it and its frame stands.
 	 */
 	spin_lock(&view->publish);
-	err = cowmem_index_publish(&view->index, w->pgoff, w->orig,
-				   !w->exclusive, frame, &spares);
+	/* A pin began since the copy was decided: see "Pins" at the top. */
+	if (w->orig && !w->exclusive &&
+	    atomic_read(&view->region->pin_gen) != w->pin_gen)
+		err = -EAGAIN;
+	else
+		err = cowmem_index_publish(&view->index, w->pgoff, w->orig,
+					   !w->exclusive, frame, &spares);
 	spin_unlock(&view->publish);
 drop:
 	if (frame)
@@ -268,12 +294,31 @@ static int cowmem_wp_reuse(struct cowmem_write *w)
 }
 
 /*
+ * Before a copy: notes region->pin_gen for the publish, and zaps the
+ * page's PTEs while a pin is in effect (see "Pins" at the top).
+ */
+static void cowmem_wp_pins(struct cowmem_write *w)
+{
+	struct cowmem_region *region = w->view->region;
+
+	/*
+	 * Pairs with the smp_wmb() in cowmem_view_pin(): a pin whose
+	 * reference the lookup saw is counted in pins and pin_gen here.
+	 */
+	smp_rmb();
+	w->pin_gen = atomic_read(&region->pin_gen);
+	if (atomic_read(&region->pins))
+		cowmem_wp_zap(w);
+}
+
+/*
  * A COW break: the frame is shared, so the view gets a copy, made with the
- * block lock dropped. Nobody writes the frame while it stays shared, and
- * the publish checks that it still is; the page is held, since another
- * fault on this page may replace the frame meanwhile and its other
- * holders let go of it. After a copy the
- * neighbours are likely shared still: they are left to fault.
+ * block lock dropped. Nobody writes the frame while it stays shared, once
+ * cowmem_wp_pins() has zapped what a pin left writable, and the publish
+ * checks that it still is; the page is held, since another fault on this
+ * page may replace the frame meanwhile and its other holders let go of
+ * it. After a copy the neighbours are likely shared still: they are left
+ * to fault.
  * Entered with view->lock for read, the block lock and the mmap_lock
  * held; returns as cowmem_wp_publish(), and on success no PTE of the view
  * maps the old frame, whose reference is dropped.
@@ -287,6 +332,7 @@ static int cowmem_wp_copy(struct cowmem_write *w)
 	int err;
 
 	cowmem_wp_assert_locked(w);
+	cowmem_wp_pins(w);
 	get_page(src);
 	cowmem_wp_unlock_block(w);
 	frame = cowmem_frame_alloc_copy(src);

@@ -50,9 +50,11 @@
  * change only under that offset's block lock (fault.c), which the caller
  * holds (or the index's owner for write), and a copy of a path takes
  * references on the frames it leads to before the old path lets go of
- * them. "Exclusive" read then is never stale: only what holds the view's
- * lock for write makes a frame shared again; it may read "shared" where
- * another holder is just letting go, and a write then copies.
+ * them. "Exclusive" read then is stale only where a pin has just begun
+ * (cowmem_index_pin(), which fault.c's "Pins" deals with): otherwise only
+ * what holds the view's lock for write makes a frame shared again. It may
+ * read "shared" where another holder is just letting go, and a write then
+ * copies.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -181,8 +183,8 @@ struct cowmem_node *cowmem_index_leaf(struct cowmem_index *index, pgoff_t pgoff,
 /*
  * The frame at @pgoff, or NULL. With @exclusive, tells whether this index
  * alone holds it (and so it may be mapped writable); under a publisher, an
- * answer of "shared" may be stale, an answer of "exclusive" never is (see
- * the top of the file). Takes no lock: the caller keeps the frame alive
+ * answer of "shared" may be stale, an answer of "exclusive" only where a
+ * pin has just begun (see the top of the file). Takes no lock: the caller keeps the frame alive
  * (it holds the offset's block lock, or the index's owner for write).
  */
 struct cowmem_frame *cowmem_index_lookup(struct cowmem_index *index,
@@ -434,7 +436,8 @@ static void cowmem_index_take(struct cowmem_index *dst,
  * node and frame of @index has a second holder, so a write to the index
  * copies its path (and a write fault its page) instead of changing one in
  * place: the pin's nodes never change, and the owner pays for being
- * watched in copies, never in contents. Called with @index's owner's lock
+ * watched in copies, never in contents (fault.c's "Pins" says how a COW
+ * break keeps it so). Called with @index's owner's lock
  * (a view's for read, with its publish lock, which orders the root read
  * after any swap), or on an immutable index.
  */

@@ -11,15 +11,17 @@
  * counted in stats as injected_failures. Unarmed, the check is a static
  * branch: nothing on the fault path.
  *
- * And the hold point, cowmem_inject_hold_copy(), which a third knob arms:
+ * And two hold points, which two more knobs arm:
  *
- *   hold_copy   write 1: the next COW break, once it has copied its page,
- *               waits there (holding no block lock and no publish lock)
- *               until 0 is written; reads 0 (idle), 1 (armed) or 2 (a
- *               break is waiting)
+ *   hold_copy    write 1: the next COW break, once it has copied its page,
+ *                waits there (holding no block lock and no publish lock)
+ *                until 0 is written; reads 0 (idle), 1 (armed) or 2 (a
+ *                break is waiting)
+ *   hold_census  the same for the next census (PAGE_INFO, debugfs pages),
+ *                once it has pinned what it counts, holding no lock
  *
- * so that a test can show, without timing anything, that another thread's
- * fault completes meanwhile.
+ * so that a test can show, without timing anything, what another thread's
+ * fault does meanwhile.
  */
 #include <linux/atomic.h>
 #include <linux/jump_label.h>
@@ -90,44 +92,82 @@ u64 cowmem_inject_every(void)
 	return atomic_read(&cowmem_fail_every);
 }
 
-static DEFINE_STATIC_KEY_FALSE(cowmem_hold_armed);
-static DECLARE_WAIT_QUEUE_HEAD(cowmem_hold_wait);
-
 /*
- * 0 idle, 1 armed, 2 a COW break waiting. The break that takes 1 to 2 is
- * the one that waits (one compare-and-swap decides it among racing
- * breaks); writing 0 wakes it. The wait queue orders the wake-up after the
- * store of 0.
+ * A hold point: 0 idle, 1 armed, 2 one caller waiting. The caller that
+ * takes 1 to 2 is the one that waits (one compare-and-swap decides it
+ * among racing callers); writing 0 wakes it. The wait queue orders the
+ * wake-up after the store of 0.
  */
-static atomic_t cowmem_hold_state;
+struct cowmem_hold {
+	struct static_key_false armed;
+	wait_queue_head_t wait;
+	atomic_t state;
+};
 
-void cowmem_inject_hold_copy(void)
+#define COWMEM_HOLD_INIT(name)                                     \
+	{                                                          \
+		.armed = STATIC_KEY_FALSE_INIT,                    \
+		.wait = __WAIT_QUEUE_HEAD_INITIALIZER((name).wait) \
+	}
+
+static struct cowmem_hold cowmem_hold_copy = COWMEM_HOLD_INIT(cowmem_hold_copy);
+static struct cowmem_hold cowmem_hold_census =
+	COWMEM_HOLD_INIT(cowmem_hold_census);
+
+/* Inlined: a static branch needs its key's address at build time. */
+static __always_inline void cowmem_hold_here(struct cowmem_hold *h)
 {
-	if (!static_branch_unlikely(&cowmem_hold_armed))
+	if (!static_branch_unlikely(&h->armed))
 		return;
-	if (atomic_cmpxchg(&cowmem_hold_state, 1, 2) != 1)
+	if (atomic_cmpxchg(&h->state, 1, 2) != 1)
 		return;
-	/* Killable: a test that dies leaves no fault waiting for ever. */
-	wait_event_killable(cowmem_hold_wait,
-			    atomic_read(&cowmem_hold_state) != 2);
+	/* Killable: a test that dies leaves no caller waiting for ever. */
+	wait_event_killable(h->wait, atomic_read(&h->state) != 2);
 }
 
-int cowmem_inject_set_hold(u64 val)
+static int cowmem_hold_set(struct cowmem_hold *h, u64 val)
 {
 	if (val > 1)
 		return -EINVAL;
 	mutex_lock(&cowmem_inject_lock);
-	atomic_set(&cowmem_hold_state, (int)val);
+	atomic_set(&h->state, (int)val);
 	if (val)
-		static_branch_enable(&cowmem_hold_armed);
+		static_branch_enable(&h->armed);
 	else
-		static_branch_disable(&cowmem_hold_armed);
-	wake_up_all(&cowmem_hold_wait);
+		static_branch_disable(&h->armed);
+	wake_up_all(&h->wait);
 	mutex_unlock(&cowmem_inject_lock);
 	return 0;
 }
 
+/* A COW break, once it has copied its page: no block or publish lock held. */
+void cowmem_inject_hold_copy(void)
+{
+	cowmem_hold_here(&cowmem_hold_copy);
+}
+
+/* A census, once it has pinned what it counts: no lock held. */
+void cowmem_inject_hold_census(void)
+{
+	cowmem_hold_here(&cowmem_hold_census);
+}
+
+int cowmem_inject_set_hold(u64 val)
+{
+	return cowmem_hold_set(&cowmem_hold_copy, val);
+}
+
 u64 cowmem_inject_hold(void)
 {
-	return atomic_read(&cowmem_hold_state);
+	return atomic_read(&cowmem_hold_copy.state);
+}
+
+int cowmem_inject_set_hold_census(u64 val)
+{
+	return cowmem_hold_set(&cowmem_hold_census, val);
+}
+
+u64 cowmem_inject_hold_census_state(void)
+{
+	return atomic_read(&cowmem_hold_census.state);
 }

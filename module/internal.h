@@ -23,15 +23,19 @@ struct cowmem_census {
 	struct xarray pins; /* 0.. -> the pinned indexes counted */
 	unsigned long nr_pins;
 	struct cowmem_index *mine; /* the pin of the view asked about */
+	struct xarray met; /* ids of the indexes met: cowmem_census_met() */
+	struct cowmem_region *region; /* whose pins it holds, or NULL */
 	int err;
 };
 
 struct cowmem_census *cowmem_census_create(void);
 void cowmem_census_destroy(struct cowmem_census *c);
-int cowmem_census_region(struct cowmem_census *c, struct cowmem_region *region,
-			 struct cowmem_view *mine,
-			 bool (*want_view)(struct cowmem_view *view),
-			 bool (*want_snap)(struct cowmem_region *snap));
+int cowmem_census_pin_region(struct cowmem_census *c,
+			     struct cowmem_region *region,
+			     struct cowmem_view *mine,
+			     bool (*want_view)(struct cowmem_view *view),
+			     bool (*want_snap)(struct cowmem_region *snap));
+int cowmem_census_count(struct cowmem_census *c);
 unsigned long cowmem_census_reach(void *tally);
 unsigned long cowmem_census_holders(void *tally);
 unsigned long cowmem_census_frame_reach(struct cowmem_census *c,
@@ -50,19 +54,19 @@ void cowmem_view_ref_put(struct cowmem_view_ref *ref);
 unsigned long cowmem_view_ref_walk(struct cowmem_view_ref *ref,
 				   cowmem_view_vma_fn fn, void *data);
 
-/* lockset.c: one or two regions and the views of them an operation needs */
+/* lockset.c: one or two regions, and one view of them at a time */
 struct cowmem_lockset {
 	struct cowmem_region *regions[2]; /* the second may be NULL */
-	bool (*want)(struct cowmem_view *view); /* NULL: every view */
-	struct cowmem_view *shown; /* the one view lock lockdep sees */
+	struct cowmem_view *view; /* the view entered, or NULL */
 	unsigned long work; /* units done in this hold: lockset.c */
 };
 
 int cowmem_lockset_lock(struct cowmem_lockset *set);
 void cowmem_lockset_unlock(struct cowmem_lockset *set);
+int cowmem_lockset_enter(struct cowmem_lockset *set, struct cowmem_view *view);
+void cowmem_lockset_leave(struct cowmem_lockset *set);
 bool cowmem_lockset_spend(struct cowmem_lockset *set, unsigned long units);
 unsigned long cowmem_lockset_max_work(void);
-bool cowmem_lockset_has(struct cowmem_view *view);
 void cowmem_lockset_assert(struct cowmem_view *view);
 
 /* dev.c: the device; the features and observers add its ioctls at load */
@@ -84,6 +88,9 @@ u64 cowmem_inject_nth(void);
 u64 cowmem_inject_every(void);
 int cowmem_inject_set_hold(u64 val);
 u64 cowmem_inject_hold(void);
+int cowmem_inject_set_hold_census(u64 val);
+u64 cowmem_inject_hold_census_state(void);
+void cowmem_inject_hold_census(void);
 
 /* Features: snapshot.c (snapshots and rollback), merge.c (merging) */
 void cowmem_snapshot_init(void);

@@ -10,12 +10,18 @@
  * locks; pages merge with those scanned in the same stretch. A stretch is
  * bounded by its work, not its pages (cowmem_lockset_spend()): a page
  * looked at is a unit, and zapping a page a unit per VMA that maps the
- * region. A hash match is only a hint, and so is a first comparison of
- * the contents, which a writer may still be changing: only pages that
- * compare equal have their PTEs dropped, so that no write can land (a
- * writer faults and waits on view->lock), and are then compared again.
- * A write racing with the merge therefore lands before (and the pages
- * differ) or after (and breaks COW): it is never lost.
+ * region. It holds the regions' locks and enters one view at a time (its
+ * lock for write, so that none of its faults runs while one of its pages
+ * is looked at or repointed). A page it remembers keeps a reference on
+ * its frame until the stretch ends: the frame stays alive after merge has
+ * left its view, and, with a second holder, is shared, so that no fault
+ * maps it writable again (a write copies it). A hash match is only a
+ * hint, and so is a first comparison of the contents, which a writer may
+ * still be changing: only pages that compare equal have their PTEs
+ * dropped, so that no write can land (the remembered frame is shared, and
+ * the other page's view is entered), and are then compared again. A write
+ * racing with the merge therefore lands before (and the pages differ) or
+ * after (and breaks COW): it is never lost.
  *
  * Pages charged to different memory cgroups are never merged: the merged
  * page would stay charged to one cgroup alone. cowmem refuses rather than
@@ -46,8 +52,8 @@
 /*
  * Visits between two drops of the locks: a stretch, as many as one hold of
  * a lockset may do (cowmem_lockset_spend()). Pages merge with the pages
- * seen in the same stretch (the frames seen are not held across a drop, so
- * the table is forgotten there), and so the table of pages seen has room
+ * seen in the same stretch (the table, and the references its frames hold,
+ * are let go of at the next one), and so the table of pages seen has room
  * for a stretch, or for the budget when that is smaller.
  */
 #define COWMEM_MERGE_STRETCH COWMEM_HOLD_MAX_WORK
@@ -58,19 +64,18 @@ struct cowmem_merge_seen {
 	int next; /* the next entry in the same bucket, or -1 */
 	struct cowmem_region *region;
 	pgoff_t pgoff;
-	struct cowmem_frame *frame;
+	struct cowmem_frame *frame; /* with a reference, for the stretch */
 	/*
-	 * Its PTEs are gone, and stay gone for the rest of the stretch: the
-	 * views that could write it wait on their locks, which the stretch
-	 * holds, and the others may map it read-only only (a frame the
-	 * caller's view holds too is shared).
+	 * Its PTEs are gone, and no view maps it writable again this
+	 * stretch: the reference makes it shared, so a fault maps it
+	 * read-only and a write copies it.
 	 */
 	bool zapped;
 };
 
 struct cowmem_merge {
-	struct cowmem_lockset set; /* the regions, and the views merged */
-	struct cowmem_view **views; /* those views, locked */
+	struct cowmem_lockset set; /* the regions, and the view entered */
+	struct cowmem_view **views; /* those the caller may read, this stretch */
 	unsigned long nr_views;
 	struct cowmem_merge_seen *seen;
 	int *buckets;
@@ -80,6 +85,7 @@ struct cowmem_merge {
 	unsigned long view_pos; /* and the next of its views, mid-offset */
 	u64 view_done; /* mid-offset: the id of the view before view_pos */
 	unsigned long freed, freed_zero; /* for stats, which root reads */
+	int err; /* -EINTR: a fatal signal came while entering a view */
 	struct cowmem_merge_args args;
 };
 
@@ -134,7 +140,7 @@ static void cowmem_merge_zap(struct cowmem_region *region, pgoff_t pgoff)
  * learns how many of its pages it repointed, whether that freed the old
  * frame or not: a frame also held by a view it may not read is freed only
  * once that view has written its page, which the caller must not learn.
- * What was freed goes to the stats. Called with @view in the lockset.
+ * What was freed goes to the stats. Called with @view entered.
  */
 static void cowmem_merge_into(struct cowmem_merge *mg, struct cowmem_view *view,
 			      pgoff_t pgoff, struct cowmem_frame *to)
@@ -189,6 +195,13 @@ static void cowmem_merge_remember(struct cowmem_merge *mg, u32 hash,
 	 */
 	if (mg->nr_seen == mg->max_seen)
 		return;
+	/*
+	 * Alive, and shared, until the stretch ends: cowmem_merge_forget().
+	 * A pin ("Pins" in fault.c): its PTEs are zapped only if it is
+	 * merged. Taken with the view entered, so that no fault of the view
+	 * is between its decision and its PTE.
+	 */
+	cowmem_frame_get(frame);
 	*seen = (struct cowmem_merge_seen){ .hash = hash,
 					    .zapped = false,
 					    .next = *bucket,
@@ -212,7 +225,7 @@ static unsigned long cowmem_merge_zap_cost(struct cowmem_region *region)
  * a hash collision costs no zap. The visit and the zaps it needs are
  * spent from the hold before any of them is done; returns false, having
  * changed nothing, when the hold has no room left for them.
- * Called with the lockset held, @view's lock among it.
+ * Called with the lockset held and @view entered.
  */
 static bool cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 			      pgoff_t pgoff, struct cowmem_frame *frame)
@@ -266,11 +279,12 @@ static bool cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 }
 
 /*
- * Scans page @pgoff of the locked views, from mg->view_pos on: a view
- * without a page there costs the hold one unit, one with a page what
- * cowmem_merge_page() spends. Returns false when the hold is spent before
- * the last view (mg->view_pos says where to go on), true once every view
- * is done. Called with the lockset held.
+ * Scans page @pgoff of the stretch's views, from mg->view_pos on, entering
+ * each: a view without a page there costs the hold one unit, one with a
+ * page what cowmem_merge_page() spends. Returns false when the hold is
+ * spent before the last view (mg->view_pos says where to go on) or a fatal
+ * signal came (mg->err), true once every view is done. Called with the
+ * lockset held.
  */
 static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 {
@@ -280,7 +294,10 @@ static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
 
 	for (; mg->view_pos < mg->nr_views; mg->view_pos++) {
 		view = mg->views[mg->view_pos];
-		cowmem_lockset_assert(view);
+		if (cowmem_lockset_enter(&mg->set, view)) {
+			mg->err = -EINTR;
+			return false;
+		}
 		if (pgoff < view->region->nr_pages)
 			frame = cowmem_index_lookup(&view->index, pgoff, NULL);
 		else
@@ -309,8 +326,8 @@ static bool cowmem_merge_offset(struct cowmem_merge *mg, pgoff_t pgoff)
  * makes progress. The hold's work is counted apart, view by view, and a
  * stretch may end in the middle of an offset with more views than a
  * stretch. Returns true when it paused at the end of a stretch, for the
- * caller to drop the locks, false when the call is done.
- * Called with the lockset held.
+ * caller to drop the locks, false when the call is done or stopped
+ * (mg->err). Called with the lockset held.
  */
 static bool cowmem_merge_scan(struct cowmem_merge *mg)
 {
@@ -327,7 +344,7 @@ static bool cowmem_merge_scan(struct cowmem_merge *mg)
 			return false;
 		}
 		if (!cowmem_merge_offset(mg, mg->pos))
-			return true;
+			return !mg->err;
 		mg->visits += cost;
 		cond_resched();
 	}
@@ -336,8 +353,22 @@ static bool cowmem_merge_scan(struct cowmem_merge *mg)
 }
 
 /*
- * Lists the views the lockset holds, and forgets the pages seen before:
- * the start of a stretch. Called with the lockset held.
+ * Forgets the pages seen, and lets go of their frames: a frame its view
+ * replaced meanwhile (a write copied it) is freed here.
+ */
+static void cowmem_merge_forget(struct cowmem_merge *mg)
+{
+	while (mg->nr_seen)
+		cowmem_frame_put(mg->seen[--mg->nr_seen].frame);
+	if (mg->buckets)
+		memset(mg->buckets, 0xff,
+		       mg->nr_buckets * sizeof(*mg->buckets));
+}
+
+/*
+ * Lists the views the caller may read (cowmem_view_may_read(), decided
+ * once for the stretch), and forgets the pages seen before: the start of
+ * a stretch. Called with the lockset held.
  */
 static int cowmem_merge_stretch(struct cowmem_merge *mg, gfp_t gfp)
 {
@@ -345,17 +376,18 @@ static int cowmem_merge_stretch(struct cowmem_merge *mg, gfp_t gfp)
 	unsigned long n = 0, i;
 	int r;
 
+	cowmem_merge_forget(mg);
 	kvfree(mg->views);
 	mg->nr_views = 0;
 	for (r = 0; r < 2 && mg->set.regions[r]; r++)
 		list_for_each_entry(view, &mg->set.regions[r]->views, link)
-			n += cowmem_lockset_has(view);
+			n++;
 	mg->views = kvmalloc_array(max(n, 1UL), sizeof(*mg->views), gfp);
 	if (!mg->views)
 		return -ENOMEM;
 	for (r = 0; r < 2 && mg->set.regions[r]; r++)
 		list_for_each_entry(view, &mg->set.regions[r]->views, link)
-			if (cowmem_lockset_has(view))
+			if (cowmem_view_may_read(view))
 				mg->views[mg->nr_views++] = view;
 	/*
 	 * Mid-offset, go on after the view done last, wherever a fork or an
@@ -364,15 +396,13 @@ static int cowmem_merge_stretch(struct cowmem_merge *mg, gfp_t gfp)
 	for (i = 0; mg->view_pos && i < mg->nr_views; i++)
 		if (mg->views[i]->id == mg->view_done)
 			mg->view_pos = i + 1;
-	mg->nr_seen = 0;
-	memset(mg->buckets, 0xff, mg->nr_buckets * sizeof(*mg->buckets));
 	return 0;
 }
 
 /*
  * Scans stretch by stretch, dropping and retaking the locks in between,
  * so that nobody waiting for them waits longer than a stretch. Returns
- * with the lockset held and 0, or without it and -EINTR.
+ * with the lockset held and 0 or -ENOMEM, or without it and -EINTR.
  */
 static int cowmem_merge_stretches(struct cowmem_merge *mg, gfp_t gfp)
 {
@@ -380,12 +410,31 @@ static int cowmem_merge_stretches(struct cowmem_merge *mg, gfp_t gfp)
 
 	for (;;) {
 		err = cowmem_merge_stretch(mg, gfp);
-		if (err || !cowmem_merge_scan(mg))
+		if (err)
 			return err;
+		if (!cowmem_merge_scan(mg))
+			break;
 		cowmem_lockset_unlock(&mg->set);
 		cond_resched();
 		if (cowmem_lockset_lock(&mg->set))
 			return -EINTR;
+	}
+	/* A fatal signal came while it waited to enter a view. */
+	if (mg->err)
+		cowmem_lockset_unlock(&mg->set);
+	return mg->err;
+}
+
+/* The frames remembered are pins on their regions ("Pins" in fault.c). */
+static void cowmem_merge_pins(struct cowmem_merge *mg, bool begin)
+{
+	int r;
+
+	for (r = 0; r < 2 && mg->set.regions[r]; r++) {
+		if (begin)
+			cowmem_region_pins_begin(mg->set.regions[r]);
+		else
+			cowmem_region_pins_end(mg->set.regions[r]);
 	}
 }
 
@@ -405,6 +454,7 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 
 	if (cowmem_lockset_lock(&mg->set))
 		return -EINTR;
+	cowmem_merge_pins(mg, true);
 	mg->pos = mg->args.start;
 	mg->max_seen = min_t(u64, mg->args.budget, COWMEM_MERGE_STRETCH);
 	mg->nr_buckets = roundup_pow_of_two(mg->max_seen);
@@ -426,6 +476,8 @@ static int cowmem_merge_run(struct cowmem_merge *mg)
 free_table:
 	cowmem_lockset_unlock(&mg->set);
 free_unlocked:
+	cowmem_merge_forget(mg);
+	cowmem_merge_pins(mg, false);
 	kvfree(mg->views);
 	kvfree(mg->buckets);
 	kvfree(mg->seen);
@@ -449,8 +501,7 @@ static int cowmem_merge_check_addr(struct file *file, unsigned long addr)
 static long cowmem_ioctl_merge(struct file *file, void __user *uarg)
 {
 	struct cowmem_merge mg = {
-		.set = { .regions = { file->private_data },
-			 .want = cowmem_view_may_read },
+		.set = { .regions = { file->private_data } },
 	};
 	struct file *other = NULL;
 	int err;

@@ -75,9 +75,9 @@ static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
 
 /*
  * A snapshot counts in PAGE_INFO when current may read its taker's memory.
- * Another process's view counts only when current may read it too (the
- * lockset's want), so the count tells nothing of when others write (a COW
- * break in a view current may not read leaves it unchanged).
+ * Another process's view counts only when current may read it too
+ * (cowmem_view_may_read()), so the count tells nothing of when others
+ * write (a COW break in a view current may not read leaves it unchanged).
  */
 static bool cowmem_info_want_snapshot(struct cowmem_region *snap)
 {
@@ -106,43 +106,57 @@ static void cowmem_info_frames(struct cowmem_info_fill *fill,
 }
 
 /*
- * Describes @fill->nr pages from @addr into @fill->info: the PTEs, read
- * under current->mm's mmap_lock, and the frames, from a census of what
- * current may read of the region (cowmem_census_region()), which holds
- * the region's lock a budget at a time and no view's lock: the views'
- * faults go on, whoever's they are.
+ * Reads the PTEs of @fill->nr pages from @addr, and pins (into @c) what
+ * current may read of the region: its lock a budget at a time, and no
+ * view's lock, so the views' faults go on, whoever's they are.
  * Takes current->mm's mmap_lock, then the region's lock.
+ */
+static int cowmem_info_pin(struct file *file, unsigned long addr,
+			   struct cowmem_info_fill *fill,
+			   struct cowmem_census *c)
+{
+	unsigned long end = addr + fill->nr * PAGE_SIZE;
+	struct vm_area_struct *vma;
+	struct cowmem_view *view;
+	int err = -EINVAL;
+
+	if (mmap_read_lock_killable(current->mm))
+		return -EINTR;
+	vma = cowmem_file_vma(file, addr, end);
+	if (vma) {
+		view = vma->vm_private_data;
+		fill->first = linear_page_index(vma, addr);
+		cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero,
+				     fill);
+		err = cowmem_census_pin_region(c, view->region, view,
+					       cowmem_view_may_read,
+					       cowmem_info_want_snapshot);
+	}
+	mmap_read_unlock(current->mm);
+	return err;
+}
+
+/*
+ * Describes @fill->nr pages from @addr into @fill->info: their PTEs and a
+ * census's pins, taken under the locks (cowmem_info_pin()), then the
+ * count and the frames, with none held: not this mm's either, which its
+ * other threads may want for an mmap meanwhile.
  */
 static int cowmem_info_batch(struct file *file, unsigned long addr,
 			     struct cowmem_info_fill *fill)
 {
-	unsigned long end = addr + fill->nr * PAGE_SIZE;
-	struct vm_area_struct *vma;
 	struct cowmem_census *c;
-	struct cowmem_view *view;
-	int err = -EINVAL;
+	int err;
 
 	memset(fill->info, 0, fill->nr * sizeof(*fill->info));
 	c = cowmem_census_create();
 	if (!c)
 		return -ENOMEM;
-	err = -EINTR;
-	if (mmap_read_lock_killable(current->mm))
-		goto destroy_census;
-	err = -EINVAL;
-	vma = cowmem_file_vma(file, addr, end);
-	if (!vma)
-		goto unlock_mm;
-	view = vma->vm_private_data;
-	fill->first = linear_page_index(vma, addr);
-	cowmem_vma_walk_ptes(vma, addr, end, cowmem_info_note_zero, fill);
-	err = cowmem_census_region(c, view->region, view, cowmem_view_may_read,
-				   cowmem_info_want_snapshot);
+	err = cowmem_info_pin(file, addr, fill, c);
+	if (!err)
+		err = cowmem_census_count(c);
 	if (!err)
 		cowmem_info_frames(fill, c);
-unlock_mm:
-	mmap_read_unlock(current->mm);
-destroy_census:
 	cowmem_census_destroy(c);
 	return err;
 }

@@ -224,7 +224,7 @@ bool cowmem_cred_may_read(const struct cred *owner)
  * made) or CAP_SYS_PTRACE over them. What current may not read (a merge,
  * PAGE_INFO) neither looks at nor locks. The answer depends on nothing
  * that can change while current is in an ioctl (unlike ptrace's, which
- * also asks whether the mm is dumpable): a lockset asks again at unlock.
+ * also asks whether the mm is dumpable).
  * Called with @view alive: under region->lock or view->lock.
  */
 bool cowmem_view_may_read(struct cowmem_view *view)
@@ -233,16 +233,42 @@ bool cowmem_view_may_read(struct cowmem_view *view)
 }
 
 /*
+ * Pins begin and end on a whole region: while any is in effect (between
+ * these two), a COW break in any of its views zaps before it copies
+ * ("Pins" in fault.c).
+ */
+void cowmem_region_pins_begin(struct cowmem_region *region)
+{
+	atomic_inc(&region->pins);
+}
+
+/* Called once every reference taken under the pins is dropped. */
+void cowmem_region_pins_end(struct cowmem_region *region)
+{
+	atomic_dec(&region->pins);
+}
+
+/*
  * Pins what @view holds now (cowmem_index_pin()), for an observer that
- * reads it with no lock held. The publish lock orders the read of the
- * root after any fault's swap into it (and a later swap sees the pin and
+ * reads it with no lock held, between cowmem_region_pins_begin() and
+ * _end() on its region. The publish lock orders the read of the root
+ * after any fault's swap into it (and a later swap sees the pin and
  * copies); view->lock, held for read at least, keeps out what changes the
  * index otherwise (a rollback, a merge). Its faults go on meanwhile.
  */
 void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin)
 {
+	struct cowmem_region *region = view->region;
+
 	lockdep_assert_held(&view->lock);
+	WARN_ON_ONCE(!atomic_read(&region->pins));
 	spin_lock(&view->publish);
+	atomic_inc(&region->pin_gen);
+	/*
+	 * Orders pins and pin_gen before the reference, which a fault's
+	 * lookup may see: pairs with the smp_rmb() in cowmem_wp_pins().
+	 */
+	smp_wmb();
 	cowmem_index_pin(pin, &view->index);
 	spin_unlock(&view->publish);
 }

@@ -23,12 +23,13 @@ static int set_hold(int value);
 #include "cowmem_fixture.h"
 
 #define HOLD_PATH COWMEM_DEBUGFS "/hold_copy"
-#define HOLD_WAITING 2 /* a COW break is held */
+#define CENSUS_PATH COWMEM_DEBUGFS "/hold_census"
+#define HOLD_WAITING 2 /* a COW break (or a census) is held */
 
-/* Writes debugfs hold_copy: 1 arms it, 0 lets a held break go. */
-static int set_hold(int value)
+/* Writes a hold knob: 1 arms it, 0 lets what it holds go. */
+static int set_knob(const char *path, int value)
 {
-	FILE *f = fopen(HOLD_PATH, "w");
+	FILE *f = fopen(path, "w");
 	int ret;
 
 	if (!f)
@@ -37,10 +38,10 @@ static int set_hold(int value)
 	return fclose(f) || ret ? -1 : 0;
 }
 
-/* debugfs hold_copy: 0 idle, 1 armed, 2 a break held; -1 unreadable. */
-static int hold_state(void)
+/* A hold knob: 0 idle, 1 armed, 2 held; -1 unreadable. */
+static int knob_state(const char *path)
 {
-	FILE *f = fopen(HOLD_PATH, "r");
+	FILE *f = fopen(path, "r");
 	int value = -1;
 
 	if (f) {
@@ -51,17 +52,32 @@ static int hold_state(void)
 	return value;
 }
 
-/* Waits until a COW break is held; 0, or -1 when the knob cannot be read. */
-static int wait_for_held_break(void)
+/* Waits until the knob holds something; 0, or -1 when it cannot be read. */
+static int wait_for_knob(const char *path)
 {
 	int state;
 
-	while ((state = hold_state()) != HOLD_WAITING) {
+	while ((state = knob_state(path)) != HOLD_WAITING) {
 		if (state < 0)
 			return -1;
 		usleep(1000);
 	}
 	return 0;
+}
+
+static int set_hold(int value)
+{
+	return set_knob(HOLD_PATH, value);
+}
+
+static int hold_state(void)
+{
+	return knob_state(HOLD_PATH);
+}
+
+static int wait_for_held_break(void)
+{
+	return wait_for_knob(HOLD_PATH);
 }
 
 /* One byte a thread stores. */
@@ -217,6 +233,83 @@ TEST_F(region, page_info_completes_beside_a_held_break)
 	EXPECT_EQ(1, info.refcount);
 	EXPECT_EQ('x', peek(self->map));
 	EXPECT_TRUE(clone_untouched(&self->clone, self->psz));
+}
+
+struct info_call {
+	int fd;
+	char *at;
+	struct cowmem_page_info info;
+	int ret;
+};
+
+static void *info_thread(void *arg)
+{
+	struct info_call *call = arg;
+
+	call->ret = cowmem_page_info(call->fd, call->at, 1, &call->info);
+	return NULL;
+}
+
+/* One view mapped twice in this process, and both holds let go after. */
+FIXTURE(twice)
+{
+	int fd;
+	char *map, *again;
+};
+
+FIXTURE_SETUP(twice)
+{
+	self->fd = -1;
+	self->fd = cowmem_open();
+	ASSERT_LE(0, self->fd);
+	self->map = cowmem_map(self->fd, 1, 0);
+	self->again = cowmem_map(self->fd, 1, 0);
+	ASSERT_NE(NULL, self->map);
+	ASSERT_NE(NULL, self->again);
+}
+
+FIXTURE_TEARDOWN(twice)
+{
+	set_knob(CENSUS_PATH, 0);
+	set_hold(0);
+	if (self->again)
+		munmap(self->again, cowmem_page_size());
+	if (self->map)
+		munmap(self->map, cowmem_page_size());
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * A census (PAGE_INFO's) pins a frame that this process has mapped
+ * writable (it wrote the page while exclusive). A COW break through the
+ * view's second mapping, held after its copy, then must not lose a store
+ * made through the first one meanwhile: the break zapped the writable
+ * PTE before it copied, and the store broke COW on its own.
+ */
+TEST_F(twice, census_pin_loses_no_store)
+{
+	struct store second = { .value = 'b' };
+	char *map = self->map, *again = self->again;
+	struct info_call call = { .fd = self->fd, .at = map };
+	pthread_t census, writer;
+
+	poke(map, 'a'); /* exclusive, and writable through map */
+	ASSERT_EQ(0, set_knob(CENSUS_PATH, 1));
+	ASSERT_EQ(0, pthread_create(&census, NULL, info_thread, &call));
+	ASSERT_EQ(0, wait_for_knob(CENSUS_PATH));
+	/* Pinned: a write through the other mapping copies, and is held. */
+	second.at = again + 1;
+	ASSERT_EQ(0, hold_a_break(&writer, &second));
+	poke(map + 2, 'c');
+	ASSERT_EQ(0, release_the_break(writer));
+	ASSERT_EQ(0, set_knob(CENSUS_PATH, 0));
+	ASSERT_EQ(0, pthread_join(census, NULL));
+	EXPECT_EQ(0, call.ret);
+	EXPECT_EQ('a', peek(map));
+	EXPECT_EQ('b', peek(map + 1));
+	EXPECT_EQ('c', peek(map + 2));
+	EXPECT_EQ('c', peek(again + 2));
 }
 
 #define RACERS 4

@@ -137,7 +137,7 @@ struct summary {
  * rows it sleeps on a pipe.
  */
 struct stats_reader {
-	volatile int *on; /* in a page shared with the reader */
+	int *on; /* in a page shared with the reader: __atomic accesses */
 	int go; /* the pipe's write end: one byte starts a round */
 	pid_t pid;
 };
@@ -427,13 +427,13 @@ static void run_fork_reuse(const struct region *r, double *res)
 	res[M_REUSE] = per_page(r, now_ns() - t0);
 }
 
-static void reader_loop(volatile int *on, int go)
+static void reader_loop(int *on, int go)
 {
 	char buf[4096], c;
 	int fd;
 
 	while (read(go, &c, 1) == 1) {
-		while (*on) {
+		while (__atomic_load_n(on, __ATOMIC_RELAXED)) {
 			fd = open(bench.stats, O_RDONLY);
 			if (fd < 0)
 				_exit(1);
@@ -474,7 +474,7 @@ static void reader_round(bool on)
 {
 	struct stats_reader *sr = &bench.reader;
 
-	*sr->on = on;
+	__atomic_store_n(sr->on, on, __ATOMIC_RELAXED);
 	if (on && write(sr->go, "g", 1) != 1)
 		die("the stats reader");
 }
@@ -693,7 +693,8 @@ static void report_note(const char *label, const char *fmt, double cowmem,
 
 static void report_size(int size, size_t mib)
 {
-	struct summary s[NR_VARIANTS], one[NR_VARIANTS] = {}, obs[NR_VARIANTS] = {};
+	struct summary s[NR_VARIANTS], one[NR_VARIANTS] = {},
+				       obs[NR_VARIANTS] = {};
 	struct summary fl = summarize(bench.floor, bench.reps);
 	double pages = (double)(mib << 20) / bench.psz;
 	char buf[3][32];
