@@ -201,7 +201,7 @@ int cowmem_census_count(struct cowmem_census *c)
 	return c->err;
 }
 
-/* A census of one region, pinned hold by hold: cowmem_census_region(). */
+/* A census of one region, pinned hold by hold: cowmem_census_pin_region(). */
 struct cowmem_census_walk {
 	struct cowmem_lockset set; /* the region's lock, no view entered */
 	bool (*want_view)(struct cowmem_view *view);
@@ -298,8 +298,10 @@ static int cowmem_census_mine(struct cowmem_census *c,
 			      struct cowmem_census_walk *w,
 			      struct cowmem_view *mine)
 {
-	if (cowmem_lockset_lock(&w->set))
-		return -EINTR;
+	if (cowmem_lockset_lock(&w->set)) {
+		c->err = -EINTR;
+		return c->err;
+	}
 	cowmem_lockset_spend(&w->set, 1); /* a fresh hold: room */
 	if (!cowmem_census_met(c, mine->id))
 		c->mine = cowmem_census_add_view(c, mine);

@@ -95,7 +95,8 @@
  *         indexes and copied on write (index.c). Each view has one, and a
  *         snapshot region has a frozen one (its base), which its first
  *         mapping's view starts from.
- * frame   One data page and the number of index leaf slots holding it.
+ * frame   One data page and the number of index leaf slots holding it (and
+ *         of merges holding it while they compare).
  *         Pages nobody wrote are absent from every index and map the zero page.
  *
  * Lock order
@@ -167,7 +168,8 @@
  *         it, and one per census pin of a root (census.c, until the
  *         census is destroyed). Whoever drops it to zero drops its children and frees it an RCU
  *         grace period later: a fault's lookup takes no lock (index.c).
- * frame   refcount_t holders: one per index leaf slot that holds it. Whoever
+ * frame   refcount_t holders: one per index leaf slot that holds it, and
+ *         one while a merge holds it to compare (merge.c). Whoever
  *         drops it to zero frees the page and the frame. PTEs hold
  *         no reference (VM_PFNMAP): a frame the index let go of is put
  *         only after every PTE of that view mapping it has been zapped
@@ -236,11 +238,9 @@ struct cowmem_region {
 	/*
 	 * Pins in effect on its views' frames: sharers that took their
 	 * reference without zapping the PTEs (a census's pins, a merge's held
-	 * frames), and a count bumped as each pin begins. See "Pins" in
-	 * fault.c for what a COW break does about them.
+	 * frames). See "Pins" in fault.c for what a COW break does about them.
 	 */
 	atomic_t pins;
-	atomic_t pin_gen;
 	u64 id;
 	const struct cred *cred; /* who opened it (or took the snapshot) */
 	enum cowmem_limit charged; /* what it counts as, for cred's user */
@@ -270,6 +270,7 @@ struct cowmem_view {
 	spinlock_t publish;
 	/* changed under lock for write, or under lock for read and publish */
 	struct cowmem_index index;
+	atomic_t pin_gen; /* bumped under publish as a census pins it */
 	u64 region_id;
 	atomic_t nr_vmas; /* VMAs of this view; change under mm->mmap_lock */
 	enum cowmem_view_how how;

@@ -69,8 +69,11 @@
  * PTEs before it copies (a store then faults, and copies or waits). And a
  * pin that begins after the decision may make a frame that became
  * exclusive and was written in place read as shared again: the publish
- * refuses a copy when region->pin_gen moved since it was decided
- * (cowmem_wp_pins(), cowmem_wp_publish()).
+ * refuses a copy when the view's pin_gen moved since it was decided
+ * (cowmem_wp_pins(), cowmem_wp_publish()). Only a census pin moves it: a
+ * merge takes its references with the view's lock held for write, so no
+ * copy of that view is in flight, and a frame exclusive to the view is
+ * reached through the view alone.
  *
  * Every wait a fault makes is killable; a fault whose process is being
  * killed returns VM_FAULT_SIGBUS, which the dying process never sees (a
@@ -122,7 +125,7 @@ struct cowmem_write {
 	struct mutex *block; /* its block lock, NULL while not held */
 	struct cowmem_frame *orig; /* the index's frame before, or NULL */
 	bool exclusive; /* orig is the view's alone */
-	int pin_gen; /* region->pin_gen when a copy was decided */
+	int pin_gen; /* view->pin_gen when a copy was decided */
 	u32 orig_left; /* orig's holders left once replaced, for the trace */
 	struct cowmem_frame *frame; /* on success: the view's own frame */
 };
@@ -233,7 +236,7 @@ static int cowmem_wp_publish(struct cowmem_write *w, struct cowmem_frame *frame)
 	spin_lock(&view->publish);
 	/* A pin began since the copy was decided: see "Pins" at the top. */
 	if (w->orig && !w->exclusive &&
-	    atomic_read(&view->region->pin_gen) != w->pin_gen)
+	    atomic_read(&view->pin_gen) != w->pin_gen)
 		err = -EAGAIN;
 	else
 		err = cowmem_index_publish(&view->index, w->pgoff, w->orig,
@@ -303,10 +306,12 @@ static void cowmem_wp_pins(struct cowmem_write *w)
 
 	/*
 	 * Pairs with the smp_wmb() in cowmem_view_pin(): a pin whose
-	 * reference the lookup saw is counted in pins and pin_gen here.
+	 * reference the lookup saw is counted in pin_gen and pins here.
 	 */
 	smp_rmb();
-	w->pin_gen = atomic_read(&region->pin_gen);
+	w->pin_gen = atomic_read(&w->view->pin_gen);
+	/* Pairs with cowmem_region_pins_begin(): a newer pin_gen, its pins. */
+	smp_rmb();
 	if (atomic_read(&region->pins))
 		cowmem_wp_zap(w);
 }

@@ -90,7 +90,7 @@ struct cowmem_frame *cowmem_frame_alloc_copy(struct page *src)
 	return frame;
 }
 
-/* One more index leaf slot holds @frame. */
+/* One more index leaf slot (or a merge comparing it) holds @frame. */
 void cowmem_frame_get(struct cowmem_frame *frame)
 {
 	refcount_inc(&frame->holders);

@@ -21,7 +21,7 @@ struct page;
 
 struct cowmem_frame {
 	struct page *page;
-	refcount_t holders; /* index leaf slots holding it */
+	refcount_t holders; /* leaf slots holding it; a merge comparing it */
 	u64 id; /* unique since load; userspace sees a keyed hash of it */
 };
 

@@ -2,8 +2,8 @@
 /*
  * cowmem: locking one or two regions, and one view of them at a time, for
  * an operation that works across views, the one way it is done: a merge,
- * a census (which pins views and locks none) and the debugfs readers all
- * go through here.
+ * a census (which enters no view: it pins each holding the view's lock
+ * for read, census.c) and the debugfs readers all go through here.
  *
  * The regions are locked in id order (cowmem_regions' order), killably,
  * and held throughout, so that their lists of views and snapshots hold

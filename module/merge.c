@@ -414,6 +414,7 @@ static int cowmem_merge_stretches(struct cowmem_merge *mg, gfp_t gfp)
 			return err;
 		if (!cowmem_merge_scan(mg))
 			break;
+		cowmem_merge_forget(mg); /* the stretch ends with its hold */
 		cowmem_lockset_unlock(&mg->set);
 		cond_resched();
 		if (cowmem_lockset_lock(&mg->set))

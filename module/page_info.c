@@ -93,6 +93,8 @@ static void cowmem_info_frames(struct cowmem_info_fill *fill,
 	unsigned long reach;
 	unsigned int i;
 
+	if (WARN_ON_ONCE(!c->mine))
+		return;
 	for (i = 0; i < fill->nr; i++) {
 		frame = cowmem_index_lookup(c->mine, fill->first + i, NULL);
 		if (!frame)

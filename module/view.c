@@ -235,11 +235,17 @@ bool cowmem_view_may_read(struct cowmem_view *view)
 /*
  * Pins begin and end on a whole region: while any is in effect (between
  * these two), a COW break in any of its views zaps before it copies
- * ("Pins" in fault.c).
+ * ("Pins" in fault.c). A census pin of a view also bumps the view's
+ * pin_gen, which a COW break of that view in flight checks.
  */
 void cowmem_region_pins_begin(struct cowmem_region *region)
 {
 	atomic_inc(&region->pins);
+	/*
+	 * Orders pins before what the pins then do (a view's pin_gen, a
+	 * reference): pairs with the smp_rmb()s in cowmem_wp_pins().
+	 */
+	smp_mb__after_atomic();
 }
 
 /* Called once every reference taken under the pins is dropped. */
@@ -263,7 +269,7 @@ void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin)
 	lockdep_assert_held(&view->lock);
 	WARN_ON_ONCE(!atomic_read(&region->pins));
 	spin_lock(&view->publish);
-	atomic_inc(&region->pin_gen);
+	atomic_inc(&view->pin_gen);
 	/*
 	 * Orders pins and pin_gen before the reference, which a fault's
 	 * lookup may see: pairs with the smp_rmb() in cowmem_wp_pins().
