@@ -62,6 +62,8 @@ ifeq ($(KERNEL),debug)
 	scripts/check-debug
 else ifeq ($(KERNEL),kcsan)
 	scripts/check-debug kcsan
+else ifneq ($(filter 7.%,$(KERNEL)),)
+	scripts/check-newer $(KERNEL)
 else
 	scripts/check
 endif
@@ -73,9 +75,12 @@ check-under-load:
 	scripts/check-under-load $(if $(KVER),--kver $(KVER)) $(if $(BOOTS),--boots $(BOOTS))
 
 # make check on every installed kernel; the backports kernel (6.12) first
-# gets installed, which adds bookworm-backports to apt's sources.
+# gets installed, which adds bookworm-backports to apt's sources; then on
+# Debian's 7.3 (trixie-backports) and 7.2 (sid), built in a trixie or sid
+# root and booted from their packages, installed nowhere (KERNEL=7.3 or
+# KERNEL=7.2 does one: scripts/check-newer).
 check-all:
-	scripts/check-all --backports
+	scripts/check-all --backports --newer
 
 demo:
 	scripts/demo

@@ -89,8 +89,9 @@ static inline bool cowmem_read_pte(struct vm_area_struct *vma,
 
 /*
  * Under CONFIG_DEBUG_VM, mmap_assert_locked() reports through dump_mm(),
- * which is not exported to modules (6.1 through at least 6.12). There the
- * same assertion is made with lockdep and a WARN.
+ * which 6.1 does not export to modules (6.12 through 7.1 do, under
+ * CONFIG_DEBUG_VM: Kbuild probes for the export). Without it the same
+ * assertion is made with lockdep and a WARN.
  */
 #if defined(CONFIG_DEBUG_VM) && !defined(COWMEM_HAVE_DUMP_MM)
 static inline void cowmem_mmap_assert_locked(struct mm_struct *mm)
