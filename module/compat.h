@@ -88,6 +88,24 @@ static inline bool cowmem_read_pte(struct vm_area_struct *vma,
 #endif
 
 /*
+ * Write-protecting a mapping's PTEs in place (mm/mapping_dirty_helpers.c,
+ * EXPORT_SYMBOL_GPL from 6.1 on) is built only where something selects
+ * CONFIG_MAPPING_DIRTY_HELPERS: vmwgfx does, in every Debian kernel; a
+ * tinyconfig kernel has none. Without it a clone zaps its source's PTEs
+ * instead (view.c), so the stub is never called.
+ */
+#ifdef CONFIG_MAPPING_DIRTY_HELPERS
+#define COWMEM_CAN_WRPROTECT true
+#else
+#define COWMEM_CAN_WRPROTECT false
+static inline unsigned long wp_shared_mapping_range(struct address_space *m,
+						    pgoff_t first, pgoff_t nr)
+{
+	return 0;
+}
+#endif
+
+/*
  * Under CONFIG_DEBUG_VM, mmap_assert_locked() reports through dump_mm(),
  * which 6.1 does not export to modules (6.12 through 7.1 do, under
  * CONFIG_DEBUG_VM: Kbuild probes for the export). Without it the same

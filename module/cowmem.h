@@ -22,8 +22,11 @@
  *                          cowmem_view_fork() -> cowmem_view_clone(): the
  *                          child's index shares the parent's, one reference
  *                          on its root (index.c cowmem_index_share()), and
- *                          cowmem_clone_zap() takes the parent's PTEs away.
- *  4. a read after fork    fault.c cowmem_fault_read(): the shared frame,
+ *                          cowmem_clone_protect() takes write permission
+ *                          from the parent's PTEs, in place where it can.
+ *  4. a read after fork    through the parent's PTEs, which fork copied
+ *                          read-only; where they were zapped,
+ *                          fault.c cowmem_fault_read(): the shared frame,
  *                          mapped read-only.
  *  5. a write after fork   fault.c cowmem_vm_pfn_mkwrite() or
  *                          cowmem_vm_fault() -> cowmem_do_wp(), which
@@ -70,12 +73,15 @@
  * frame it maps is exclusive to the view that maps it (a single holder for
  * the frame and for every index node on its path). Whatever makes a frame
  * shared (fork, another process's mmap, a snapshot, a rollback, a merge of
- * two pages) first takes the new reference, then zaps the PTEs of the
- * views that had it. A pin is the one exception: a census's, or a frame a
+ * two pages) first takes the new reference, then takes write permission
+ * from the PTEs of the views that had it: a clone write-protects them in
+ * place where the kernel has the helpers for it (view.c), everything else
+ * zaps them. A pin is the one exception: a census's, or a frame a
  * merge holds while it compares, shares frames for a moment without a
  * zap, and a COW break decided meanwhile zaps for it ("Pins" in fault.c).
  * cowmem changes PTEs through vmf_insert_pfn_prot(),
- * zap_special_vma_range() and unmap_mapping_range() alone.
+ * zap_special_vma_range(), unmap_mapping_range() and
+ * wp_shared_mapping_range() alone.
  *
  * Objects
  * -------
@@ -112,8 +118,9 @@
  *           view->publish      (a spinlock: a fault's swap into the index,
  *                               index->seq's writer; lookups take no lock)
  *           page table lock
- *         mapping->i_mmap_rwsem  (clones and merges, for write: zaps
- *                                 through the region's address_space)
+ *         mapping->i_mmap_rwsem  (clones and merges, for read: zaps and
+ *                                 write-protects through the region's
+ *                                 address_space)
  *
  *   cowmem_regions_lock        (a leaf: held only to walk or change the
  *                               list, never while waiting for a region)
@@ -277,6 +284,11 @@ struct cowmem_view {
 	u64 id;
 	u64 parent_id; /* view this one was cloned from, or 0 */
 	const struct cred *cred; /* its process's when it was made */
+	/*
+	 * Blocks whose PTEs a write zapped at once (fault_around.c): set
+	 * under the block's lock, cleared under lock for write. A hint only.
+	 */
+	unsigned long zapped_blocks[];
 };
 
 extern unsigned int cowmem_max_region_mb;

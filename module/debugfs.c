@@ -66,6 +66,7 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "injected_failures: %lu\n", s.injected_failures);
 	seq_printf(m, "page_allocs: %lu\n", s.page_allocs);
 	seq_printf(m, "clone_zaps: %lu\n", s.clone_zaps);
+	seq_printf(m, "clone_wrprotects: %lu\n", s.clone_wrprotects);
 	seq_printf(m, "node_copies: %lu\n", s.node_copies);
 	seq_printf(m, "rollbacks: %lu\n", s.rollbacks);
 	seq_printf(m, "merged_pages: %lu\n", s.merged_pages);

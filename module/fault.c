@@ -27,6 +27,7 @@
  *       cowmem_insert()          maps the now exclusive frame writable
  *   cowmem_vm_access()           ptrace: a write goes through cowmem_do_wp()
  *   cowmem_vm_open(), cowmem_vm_close()  a VMA's view reference; fork
+ *   cowmem_vm_mprotect()         a range made writable again loses its PTEs
  *
  * The first write and the COW break replace the index's frame; the frame
  * (or zero page) they replace goes through cowmem_retire(): its PTEs are
@@ -52,11 +53,15 @@
  * A PTE gains write permission only under its block lock (a fault,
  * pfn_mkwrite, the remap of a block after a reuse), never later through
  * the kernel's finish_mkwrite_fault(): a snapshot or a merge may share the
- * frame as soon as view->lock is released. It loses it only by a zap,
- * which also tells mmu notifiers and flushes the TLB. mprotect() cannot
- * give a shared frame's PTE write permission back: it does so only for
- * dirty PTEs, and a read-only PTE cowmem inserts is clean, while whatever
- * shares a frame zaps its PTEs first.
+ * frame as soon as view->lock is released. It loses it by a zap, or at a
+ * clone by the kernel's write-protect of the region's mapping (view.c);
+ * both tell mmu notifiers and flush the TLB. mprotect() cannot give a
+ * shared frame's PTE write permission back: it does so only for dirty
+ * PTEs, a read-only PTE cowmem inserts is clean, and the dirty ones a
+ * write-protect leaves are zapped first (cowmem_vm_mprotect()).
+ * A write through a read-only PTE (pfn_mkwrite) that replaces the frame
+ * zaps the PTE first, the first time in its block the whole block
+ * (cowmem_zap_around()).
  *
  * Pins: a census (census.c) pins the indexes it counts with view->lock
  * held only for read, and a merge holds the frames it compares after it
@@ -122,6 +127,7 @@ struct cowmem_write {
 	struct vm_area_struct *vma; /* the one written through */
 	pgoff_t pgoff;
 	struct vm_fault *vmf; /* NULL for ->access, which maps nothing */
+	bool present; /* through pfn_mkwrite: a read-only PTE maps the page */
 	struct mutex *block; /* its block lock, NULL while not held */
 	struct cowmem_frame *orig; /* the index's frame before, or NULL */
 	bool exclusive; /* orig is the view's alone */
@@ -169,16 +175,22 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
 	return COWMEM_WP_COPY;
 }
 
-/* No PTE of the view maps w->pgoff any more. */
+/*
+ * No PTE of the view maps w->pgoff any more. A fault through a read-only
+ * PTE zaps its block at once the first time (cowmem_zap_around()): a TLB
+ * flush per block rather than per page.
+ */
 static void cowmem_wp_zap(struct cowmem_write *w)
 {
-	struct vm_area_struct *done = NULL;
-
-	if (w->vmf)
+	if (!w->vmf) {
+		cowmem_view_zap_index(w->view, w->pgoff, NULL);
+		return;
+	}
+	if (w->present)
+		cowmem_zap_around(w->view, w->vmf);
+	else
 		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
-	if (w->vmf)
-		done = w->vma;
-	cowmem_view_zap_index(w->view, w->pgoff, done);
+	cowmem_view_zap_index(w->view, w->pgoff, w->vma);
 }
 
 /*
@@ -391,13 +403,14 @@ static int cowmem_do_wp(struct cowmem_write *w)
  * Entered and returns with view->lock for read and the mmap_lock held.
  */
 static vm_fault_t cowmem_fault_write(struct cowmem_view *view,
-				     struct vm_fault *vmf)
+				     struct vm_fault *vmf, bool present)
 {
 	struct cowmem_write w = {
 		.view = view,
 		.vma = vmf->vma,
 		.pgoff = vmf->pgoff,
 		.vmf = vmf,
+		.present = present,
 	};
 	vm_fault_t ret;
 	int err;
@@ -466,7 +479,7 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 	if (!view || down_read_killable(&view->lock))
 		return VM_FAULT_SIGBUS;
 	if (vmf->flags & FAULT_FLAG_WRITE)
-		ret = cowmem_fault_write(view, vmf);
+		ret = cowmem_fault_write(view, vmf, false);
 	else
 		ret = cowmem_fault_read(view, vmf);
 	up_read(&view->lock);
@@ -491,7 +504,7 @@ static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
 	cowmem_stat_inc(faults);
 	if (!view || down_read_killable(&view->lock))
 		return VM_FAULT_SIGBUS;
-	ret = cowmem_fault_write(view, vmf);
+	ret = cowmem_fault_write(view, vmf, true);
 	up_read(&view->lock);
 	return ret;
 }
@@ -572,8 +585,8 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * A new VMA that copies an existing one: on fork (from dup_mmap(), with
- * vma->vm_mm the child's mm, before copy_page_range(), which finds none of
- * the view's PTEs left to copy: cowmem_view_fork() zaps them), on a split
+ * vma->vm_mm the child's mm, before copy_page_range(), which then copies
+ * the parent's PTEs that cowmem_view_fork() left, all read-only), on a split
  * (munmap, mprotect, madvise) and on mremap. Only fork clones the view.
  * Cannot fail: see cowmem_view_fork().
  * Entered with vma->vm_mm's mmap_lock held for write (and, on fork, the
@@ -607,10 +620,35 @@ static void cowmem_vm_close(struct vm_area_struct *vma)
 		cowmem_view_put_vma(view);
 }
 
+/*
+ * mprotect() is about to change the protection of [@start, @end) of @vma.
+ * When the range stays writable, the kernel makes each dirty read-only PTE
+ * writable in place, with no fault (can_change_pte_writable(): a dirty PTE
+ * of a shared mapping counts as written already). A clone's write-protect
+ * leaves the PTEs it takes write permission from dirty (view.c), and their
+ * frames shared: so the range is zapped, and its next accesses fault. Its
+ * frames lose nothing, and no cowmem lock is needed: the index does not
+ * change, and with mmap_lock held for write no fault of this mm runs.
+ * mprotect() is the one path that upgrades a PTE without asking: a write
+ * fault asks pfn_mkwrite, and userfaultfd and NUMA balancing never take
+ * VM_PFNMAP mappings.
+ * Entered with vma->vm_mm's mmap_lock held for write and no cowmem lock;
+ * returns with the same, and 0: the change goes ahead.
+ */
+static int cowmem_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			      unsigned long end, unsigned long newflags)
+{
+	cowmem_mmap_assert_write_locked(vma->vm_mm);
+	if (newflags & VM_WRITE)
+		zap_special_vma_range(vma, start, end - start);
+	return 0;
+}
+
 const struct vm_operations_struct cowmem_vm_ops = {
 	.open = cowmem_vm_open,
 	.close = cowmem_vm_close,
 	.fault = cowmem_vm_fault,
 	.pfn_mkwrite = cowmem_vm_pfn_mkwrite,
+	.mprotect = cowmem_vm_mprotect,
 	.access = cowmem_vm_access,
 };

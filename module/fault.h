@@ -35,6 +35,7 @@ static_assert(COWMEM_BLOCK_PAGES % COWMEM_NODE_SLOTS == 0);
 
 struct mutex *cowmem_block_lock(struct cowmem_view *view, pgoff_t pgoff);
 void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf);
+void cowmem_zap_around(struct cowmem_view *view, struct vm_fault *vmf);
 void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
 			 struct cowmem_frame *frame);
 

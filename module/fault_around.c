@@ -1,29 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: fault-around and the remap after a reuse, the fault path's
- * optimisation chapter. fault.c is correct without this file: every page
- * would then fault on its own.
+ * cowmem: fault-around, the remap after a reuse and the zap of a block
+ * before a write, the fault path's optimisation chapter. fault.c is
+ * correct without this file: every page would then fault, and zap, on
+ * its own.
  *
- * Why it exists. A view loses its PTEs whenever its frames become shared:
- * fork, another process's mmap(), a snapshot, a rollback and a merge all
- * zap them, since cowmem takes write permission away only by zapping (see
- * cowmem.h). Reading a region back after that would cost a fault per page.
- * So a fault that finds a frame maps the frames the view holds in the rest
- * of its block too (cowmem_fault_around()): a fault per block instead.
- * And a reuse (a write to a frame whose other holders are gone) finds its
+ * Why it exists. A view loses its PTEs when its frames become shared by a
+ * snapshot, a rollback, a merge, or a clone where the kernel cannot
+ * write-protect them in place (see view.c). Reading a region back after
+ * that would cost a fault per page. So a read fault that finds a frame
+ * maps the frames the view holds in the rest of its block too
+ * (cowmem_fault_around()): a fault per block instead.
+ * A reuse (a write to a frame whose other holders are gone) finds its
  * neighbours likely exclusive again, but mapped read-only from when they
  * were shared; cowmem_remap_around() zaps the block and maps it again, each
  * frame writable where it may be now: a zap and a TLB flush per block
  * instead of a write fault per page.
+ * And after a fork that kept the PTEs, read-only, each COW break would
+ * zap a present PTE: a TLB flush per page, which reaches every CPU the
+ * process runs on. cowmem_zap_around() zaps the block at its first break
+ * instead: a flush per block, and the other breaks in it find no PTE.
  *
  * What it costs. A fault maps up to a block, one index lookup and one
  * vmf_insert_pfn_prot() per page, under the block's lock, so the faults
  * on that block wait that long; pages the process never touches get PTEs (the
  * page table was there anyway: a block is a page table's worth). A reuse
- * zaps and flushes its block even when only one page will be written.
- * README's "How it works" has the figures: with a block of 16 pages
- * reading after fork was 6.7 times native and a reuse 0.68, with a page
- * table 4.3 and 0.44.
+ * zaps and flushes its block even when only one page will be written, and
+ * the first break in a block makes its unwritten pages fault again on
+ * their next read, one page at a time (the block is marked: see
+ * cowmem_zap_around()). `make bench` measures the choices; docs/design.md
+ * has the table.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -62,14 +68,13 @@ static void cowmem_around_assert_locked(struct cowmem_view *view,
 }
 
 /*
- * Maps the frames the view holds around a fault, writable where exclusive
- * and read-only where shared. The faulting page is left to the caller, and
- * pages nobody wrote fault on their own (and count as zero_maps). A PTE
- * that is already there stays as it is: the insert leaves it.
- * Entered and returns with view->lock for read, the block lock and the
- * mmap_lock held.
+ * Maps the frames the view holds in the fault's block, writable where
+ * exclusive and read-only where shared. The faulting page is left to the
+ * caller, and pages nobody wrote fault on their own (and count as
+ * zero_maps). A PTE that is already there stays as it is: the insert
+ * leaves it.
  */
-void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
+static void cowmem_map_block(struct cowmem_view *view, struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long start, end, addr;
@@ -77,7 +82,6 @@ void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 	bool exclusive;
 	pgoff_t pgoff;
 
-	cowmem_around_assert_locked(view, vmf);
 	cowmem_fault_block(vmf, &start, &end);
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		if (addr == vmf->address)
@@ -89,6 +93,50 @@ void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
 				    cowmem_frame_prot(vma, exclusive));
 	}
+}
+
+/*
+ * Maps the frames around a read fault (cowmem_map_block()), unless a
+ * write zapped the block (cowmem_zap_around()): the view is writing there,
+ * and a read taking turns with the writes (a[i]++) would map the block
+ * only for the next write to zap it again.
+ * Entered and returns with view->lock for read, the block lock and the
+ * mmap_lock held.
+ */
+void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
+{
+	cowmem_around_assert_locked(view, vmf);
+	if (!test_bit(vmf->pgoff / COWMEM_BLOCK_PAGES, view->zapped_blocks))
+		cowmem_map_block(view, vmf);
+}
+
+/*
+ * Before a write replaces the frame (or zero page) that a read-only PTE
+ * maps at the faulting page: that PTE must go, and a zap of a present PTE
+ * flushes the TLB of every CPU running the process. After a fork that
+ * write-protected the PTEs in place, every page of the block is likely
+ * about to be written too: the first such write zaps the whole block, one
+ * flush for the block, and the others find no PTE, so their faults flush
+ * nothing. It marks the block, so that from then on its writes zap their
+ * own page alone and its reads map their own page alone (see
+ * cowmem_fault_around()), until the view's PTEs are next write-protected
+ * or zapped all at once (view.c).
+ * Entered and returns with view->lock for read, the block lock and the
+ * mmap_lock held.
+ */
+void cowmem_zap_around(struct cowmem_view *view, struct vm_fault *vmf)
+{
+	unsigned long start, end;
+
+	cowmem_around_assert_locked(view, vmf);
+	/* A hint, set under the block lock: no ordering beyond the bit's own. */
+	if (test_and_set_bit(vmf->pgoff / COWMEM_BLOCK_PAGES,
+			     view->zapped_blocks)) {
+		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
+		return;
+	}
+	cowmem_fault_block(vmf, &start, &end);
+	zap_special_vma_range(vmf->vma, start, end - start);
 }
 
 /*
@@ -119,5 +167,5 @@ void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
 		return;
 	cowmem_fault_block(vmf, &start, &end);
 	zap_special_vma_range(vmf->vma, start, end - start);
-	cowmem_fault_around(view, vmf);
+	cowmem_map_block(view, vmf);
 }

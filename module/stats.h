@@ -31,6 +31,7 @@ struct cowmem_stats {
 	unsigned long injected_failures;
 	unsigned long page_allocs; /* data pages allocated */
 	unsigned long clone_zaps; /* VMAs zapped as a clone shared them */
+	unsigned long clone_wrprotects; /* clones that write-protected instead */
 	unsigned long node_copies; /* shared index nodes copied on write */
 	unsigned long rollbacks;
 	unsigned long merged_pages; /* pages freed by merging */

@@ -3,7 +3,8 @@
  * cowmem: regions and views. A region is what one open() of /dev/cowmem
  * holds; a view is what one address space sees of it. This file decides
  * which view a new VMA belongs to, clones views at fork() and at a
- * cross-process mmap(), and zaps the PTEs that a clone makes stale.
+ * cross-process mmap(), and takes write permission from the PTEs that a
+ * clone makes shared: in place where the kernel allows it, else by a zap.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,6 +19,7 @@
 #include <linux/slab.h>
 
 #include "compat.h"
+#include "fault.h"
 #include "internal.h"
 #include "trace.h"
 
@@ -25,6 +27,35 @@ unsigned int cowmem_max_region_mb = 1024;
 module_param_named(max_region_mb, cowmem_max_region_mb, uint, 0644);
 MODULE_PARM_DESC(max_region_mb,
 		 "Largest region one open file may map, in MiB (default 1024)");
+
+/*
+ * How a clone takes write permission from its source's PTEs: in place
+ * (true, where the kernel has the helpers: cowmem_clone_wrprotect()) or by
+ * a zap. A parameter so that cowbench measures both in one boot.
+ */
+static bool cowmem_wrprotect = COWMEM_CAN_WRPROTECT;
+
+static int cowmem_wrprotect_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	int err = kstrtobool(val, &on);
+
+	if (err)
+		return err;
+	if (on && !COWMEM_CAN_WRPROTECT) {
+		pr_warn("wrprotect: this kernel has no CONFIG_MAPPING_DIRTY_HELPERS; clones zap\n");
+		return -EOPNOTSUPP;
+	}
+	WRITE_ONCE(cowmem_wrprotect, on);
+	return 0;
+}
+
+static const struct kernel_param_ops cowmem_wrprotect_ops = {
+	.set = cowmem_wrprotect_set,
+	.get = param_get_bool,
+};
+module_param_cb(wrprotect, &cowmem_wrprotect_ops, &cowmem_wrprotect, 0644);
+MODULE_PARM_DESC(wrprotect, "Clones write-protect PTEs, not zap (default Y)");
 
 /* Every open region, for debugfs walks; taken on open and release only. */
 DEFINE_MUTEX(cowmem_regions_lock);
@@ -156,6 +187,12 @@ void cowmem_region_destroy(struct cowmem_region *region)
 	cowmem_region_put(region);
 }
 
+/* How many blocks (fault.h) a view of @region has: its zapped_blocks bits. */
+static unsigned long cowmem_region_blocks(struct cowmem_region *region)
+{
+	return DIV_ROUND_UP(region->nr_pages, COWMEM_BLOCK_PAGES);
+}
+
 /*
  * A new view of @region for @mm, counted against current's user (a fork's
  * clone is counted but never refused: see limits.c); an ERR_PTR when out
@@ -171,7 +208,9 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 
 	if (cowmem_should_fail())
 		return ERR_PTR(-ENOMEM);
-	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
+	view = kzalloc(struct_size(view, zapped_blocks,
+				   BITS_TO_LONGS(cowmem_region_blocks(region))),
+		       GFP_KERNEL_ACCOUNT);
 	if (!view)
 		return ERR_PTR(-ENOMEM);
 	/* At fork, the parent's: the child has them too until it changes them. */
@@ -417,62 +456,117 @@ static void cowmem_vma_zap(struct vm_area_struct *vma)
 }
 
 /*
+ * Every block of @view may map around its faults again (fault_around.c):
+ * its PTEs have all just been zapped, or write-protected in place.
+ * Called with view->lock held for write: no fault reads the marks.
+ */
+static void cowmem_view_unmark_blocks(struct cowmem_view *view)
+{
+	lockdep_assert_held_write(&view->lock);
+	bitmap_zero(view->zapped_blocks, cowmem_region_blocks(view->region));
+}
+
+/*
  * Zaps every PTE of @view, in every VMA of its mm that maps it: the ones
  * fork() copies and the MADV_DONTFORK ones it skips alike. This is how a
- * view loses write permission when its frames become shared (fork, a
- * snapshot, a rollback; another process's mapping and a merge zap through
- * the region's address_space instead): cowmem changes PTEs through the
- * kernel's insert and zap interfaces only, and a zap tells secondary MMUs
- * (mmu notifiers) and flushes the TLB. The next access refaults, and
+ * view loses write permission when its frames become shared by a snapshot,
+ * a rollback, or a clone that cannot write-protect (a merge zaps through
+ * the region's address_space instead): a zap tells secondary MMUs (mmu
+ * notifiers) and flushes the TLB. The next access refaults, and
  * fault-around maps the view's frames back a block at a time (see
- * fault.c). Returns how many VMAs that was.
- * Called with view->mm's mmap_lock held.
+ * fault_around.c), from now on in every block. Returns how many VMAs that
+ * was.
+ * Called with view->lock held for write and view->mm's mmap_lock.
  */
 unsigned long cowmem_view_zap_all(struct cowmem_view *view)
 {
+	lockdep_assert_held_write(&view->lock);
+	cowmem_view_unmark_blocks(view);
 	return cowmem_view_each_vma(view, cowmem_vma_zap);
 }
 
 /*
- * @src's frames have just become shared with a clone: its PTEs go, so that
- * its next write to any of them faults and breaks COW. At fork the parent's
- * own VMAs are zapped, under its mmap_lock (which the kernel holds); another
- * process's mapping cannot lock the origin's mm, so it zaps through the
- * region's address_space, which reaches every view's VMAs (the others
- * merely refault). Either way under @src->lock: a write that faulted
- * meanwhile waits, and then breaks COW.
- * Called with @src->lock held.
+ * Takes write permission from every PTE of @region in place, with the
+ * kernel's own helper for dirty tracking (mm/mapping_dirty_helpers.c, as
+ * vmwgfx uses it): the PTEs stay, read-only, so that reads after a fork
+ * cost no fault, and copy_page_range() copies them into the child as the
+ * kernel's own fork copies its PTEs. The walk goes by the address_space, so
+ * it reaches every VMA of every view of @region, under i_mmap_rwsem; the
+ * other views merely lose write permission they get back on their next
+ * write (a reuse). It tells mmu notifiers and flushes the TLB: after it no
+ * CPU writes to @region without faulting, and the fault waits for the
+ * source view's lock.
+ * The PTEs stay dirty. The helpers' clean step would cost fork a second
+ * walk; instead cowmem_vm_mprotect() zaps what mprotect() would make
+ * writable again (see there).
+ * Returns false, having changed nothing, where it cannot: a kernel without
+ * the helper, the parameter off, or a read-only file (@vma, like every VMA
+ * of the region, since they all map its one file, lacks VM_SHARED or
+ * VM_MAYWRITE, which would stop the walk at the first VMA; none of them
+ * has a writable PTE anyway).
+ * Called with the source view's lock held for write and region->lock.
  */
-static void cowmem_clone_zap(struct cowmem_view *src, enum cowmem_view_how how)
+static bool cowmem_clone_wrprotect(struct cowmem_region *region,
+				   struct vm_area_struct *vma)
 {
-	lockdep_assert_held(&src->lock);
-	if (how == COWMEM_VIEW_FORK) {
-		this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(src));
-		return;
-	}
-	unmap_mapping_range(&src->region->mapping, 0, 0, 1);
+	vm_flags_t walkable = VM_SHARED | VM_MAYWRITE;
+
+	lockdep_assert_held(&region->lock);
+	if (!COWMEM_CAN_WRPROTECT || !READ_ONCE(cowmem_wrprotect) ||
+	    (vma->vm_flags & walkable) != walkable)
+		return false;
+	wp_shared_mapping_range(&region->mapping, 0, region->nr_pages);
+	return true;
 }
 
 /*
- * A clone of @src for @mm: a new view whose index shares every frame of
- * @src, at the cost of one reference on its root. @src's PTEs lose write
- * permission before its lock is released (see cowmem_clone_zap()), so that
- * the clone's contents are @src's at one instant.
+ * @src's frames have just become shared with a clone: its PTEs lose write
+ * permission, so that its next write to any of them faults and breaks COW.
+ * In place where the kernel allows it (cowmem_clone_wrprotect()), else by
+ * a zap: at fork the parent's own VMAs, under its mmap_lock (which the
+ * kernel holds); another process's mapping cannot lock the origin's mm, so
+ * it zaps through the region's address_space, which reaches every view's
+ * VMAs (the others merely refault). Either way under @src->lock: a write
+ * that faulted meanwhile waits, and then breaks COW.
+ * Called with @src->lock held for write and region->lock; @vma is the
+ * clone's.
+ */
+static void cowmem_clone_protect(struct cowmem_view *src,
+				 struct vm_area_struct *vma,
+				 enum cowmem_view_how how)
+{
+	lockdep_assert_held_write(&src->lock);
+	if (cowmem_clone_wrprotect(src->region, vma)) {
+		cowmem_view_unmark_blocks(src);
+		cowmem_stat_inc(clone_wrprotects);
+	} else if (how == COWMEM_VIEW_FORK) {
+		this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(src));
+	} else {
+		cowmem_view_unmark_blocks(src);
+		unmap_mapping_range(&src->region->mapping, 0, 0, 1);
+	}
+}
+
+/*
+ * A clone of @src for @vma's mm: a new view whose index shares every frame
+ * of @src, at the cost of one reference on its root. @src's PTEs lose write
+ * permission before its lock is released (see cowmem_clone_protect()), so
+ * that the clone's contents are @src's at one instant.
  * Called with region->lock held and, for a fork, @src->mm's mmap_lock.
  */
 static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
-					     struct mm_struct *mm,
+					     struct vm_area_struct *vma,
 					     enum cowmem_view_how how)
 {
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&src->region->lock);
-	view = cowmem_view_alloc(src->region, mm, how, src);
+	view = cowmem_view_alloc(src->region, vma->vm_mm, how, src);
 	if (IS_ERR(view))
 		return view;
 	down_write(&src->lock);
 	cowmem_index_share(&view->index, &src->index);
-	cowmem_clone_zap(src, how);
+	cowmem_clone_protect(src, vma, how);
 	up_write(&src->lock);
 	cowmem_view_publish(view);
 	trace_view_clone(src->id, view->id, view->index.present);
@@ -550,9 +644,10 @@ static struct cowmem_view *cowmem_region_find(struct cowmem_region *region,
  * of the origin. Called with region->lock held.
  */
 static struct cowmem_view *
-cowmem_region_clone_origin(struct cowmem_region *region, struct mm_struct *mm)
+cowmem_region_clone_origin(struct cowmem_region *region,
+			   struct vm_area_struct *vma)
 {
-	return cowmem_view_clone(region->origin, mm, COWMEM_VIEW_MAPPING);
+	return cowmem_view_clone(region->origin, vma, COWMEM_VIEW_MAPPING);
 }
 
 /*
@@ -584,7 +679,7 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 	if (view) {
 		cowmem_view_get_vma(view);
 	} else if (region->origin) {
-		view = cowmem_region_clone_origin(region, vma->vm_mm);
+		view = cowmem_region_clone_origin(region, vma);
 	} else {
 		view = cowmem_view_alloc(region, vma->vm_mm, COWMEM_VIEW_OPEN,
 					 NULL);
@@ -610,16 +705,18 @@ unlock:
 
 /*
  * The view a VMA copied by fork() belongs to: one clone of @parent per fork,
- * shared by all of the child's VMAs of it. The first of them zaps the
- * parent's PTEs in every VMA of @parent, before copy_page_range() would copy
- * them into the child, which so starts with none and refaults, like the
- * parent. The later VMAs rely on that: the parent's mmap_lock is held for
- * write through dup_mmap(), and cowmem's faults take it (they are never
- * run under a per-VMA lock alone: no ->map_pages), so nothing maps the
- * parent's pages again before their copy. Returns NULL when the clone
- * cannot be allocated (the child's VMA then has no view and faults get
- * SIGBUS); the zap happens then too, or the child would get the parent's
- * writable PTEs.
+ * shared by all of the child's VMAs of it. The first of them takes write
+ * permission from the parent's PTEs in every VMA of @parent
+ * (cowmem_clone_protect()) before copy_page_range() copies them into the
+ * child: the child so starts with the parent's PTEs, all read-only (or,
+ * where they were zapped, with none, and refaults like the parent). The
+ * later VMAs rely on that: the parent's mmap_lock is held for write
+ * through dup_mmap(), and cowmem's faults take it (they are never run
+ * under a per-VMA lock alone: no ->map_pages), so nothing makes a parent's
+ * PTE writable again before its copy. Returns NULL when the clone cannot
+ * be allocated (the child's VMA then has no view and faults get SIGBUS);
+ * the parent's PTEs are zapped then too, or the child would get its
+ * writable ones.
  * Called from vm_ops->open with both mms' mmap_lock held for write.
  */
 struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
@@ -636,13 +733,15 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 		cowmem_view_get_vma(child);
 		goto unlock;
 	}
-	child = cowmem_view_clone(parent, vma->vm_mm, COWMEM_VIEW_FORK);
+	child = cowmem_view_clone(parent, vma, COWMEM_VIEW_FORK);
 	if (IS_ERR(child)) {
 		pr_warn_ratelimited("fork: no memory to clone view %llu\n",
 				    parent->id);
 		child = NULL;
+		down_write(&parent->lock);
 		this_cpu_add(cowmem_stats.clone_zaps,
 			     cowmem_view_zap_all(parent));
+		up_write(&parent->lock);
 	} else {
 		cowmem_stat_inc(forks);
 	}

@@ -3,7 +3,9 @@
  * A view and its clone, however the clone is made: by fork(), by another
  * process's mmap() of the same fd (a cross-process clone of the origin), or
  * as a snapshot's mapping. Every test runs once per way (the fixture's
- * variants); the clone lives in a reporter peer, self->clone.
+ * variants), and the fork and the mmap once more with the source's PTEs
+ * zapped rather than write-protected; the clone lives in a reporter peer,
+ * self->clone.
  */
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
@@ -11,6 +13,7 @@
 #define PAGES 16
 #define REGION_SETUP(map, psz) cowmem_fill(map, PAGES, psz, 'a')
 #define REGION_CLONES
+#define REGION_ROUTES
 #include "cowmem_fixture.h"
 
 /*
@@ -29,6 +32,28 @@ TEST_F(region, origin_writes_stay_in_origin)
 		TH_LOG("page %d", i);
 	}
 	EXPECT_TRUE(filled(self->map, PAGES, self->psz, 'A'));
+}
+
+/*
+ * mprotect() gives the origin's PTEs no write permission back on the frames
+ * it shares: its writes after PROT_READ and back to PROT_READ|PROT_WRITE
+ * stay its own. (A PTE write-protected in place but left dirty would be
+ * made writable by the second mprotect().)
+ */
+TEST_F(region, mprotect_round_trip_keeps_clone_apart)
+{
+	struct peer_page theirs[PAGES];
+	size_t len = PAGES * self->psz;
+
+	ASSERT_EQ(0, mprotect(self->map, len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->map, len, PROT_READ | PROT_WRITE));
+	cowmem_fill(self->map, PAGES, self->psz, 'M');
+	ASSERT_EQ(0, peer_ask(&self->clone, theirs));
+	for (int i = 0; i < PAGES; i++) {
+		EXPECT_EQ(byte_sum(self->psz, 'a' + (char)i), theirs[i].sum)
+		TH_LOG("page %d", i);
+	}
+	EXPECT_TRUE(filled(self->map, PAGES, self->psz, 'M'));
 }
 
 /* The clone's writes are invisible to the origin, and the clone sees its own. */

@@ -16,6 +16,10 @@
  *                         a snapshot's mapping): each test then runs once
  *                         per variant, with self->clone answering for the
  *                         clone. Without it the fixture has no variants.
+ *   REGION_ROUTES         with REGION_CLONES: two variants more, a fork
+ *                         and a mmap whose clone zaps its source's PTEs
+ *                         (wrprotect=N) where the others keep them,
+ *                         read-only, wherever the kernel can
  *
  * Also here: the helpers of the programs that use it, among them the
  * reporter peer, a forked child that reports its page info and checksums.
@@ -91,6 +95,39 @@ static inline __u64 byte_sum(size_t psz, char c)
 	sum = page_sum(buf, psz);
 	free(buf);
 	return sum;
+}
+
+/*
+ * The module parameter that says how a clone takes write permission from
+ * its source's PTEs: 'Y' in place (write-protect), 'N' by a zap.
+ */
+#define WRPROTECT_PARAM "/sys/module/cowmem/parameters/wrprotect"
+
+/* wrprotect's value, 'Y' or 'N'; 0 when it cannot be read. */
+static inline char wrprotect_get(void)
+{
+	char c = 0;
+	int fd = open(WRPROTECT_PARAM, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c;
+}
+
+/* Sets wrprotect to @c; 0, or -1 (EOPNOTSUPP: this kernel cannot). */
+static inline int wrprotect_set(char c)
+{
+	int fd = open(WRPROTECT_PARAM, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, &c, 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 /* A mapping of snapshot @sfd, @pages pages from offset 0; NULL on failure. */
@@ -219,6 +256,7 @@ FIXTURE(region)
 	size_t pages;
 	char *map;
 	long held; /* debugfs "pages" before the setup */
+	char wrprotect; /* wrprotect before the setup, to restore; or 0 */
 	int sfd; /* the snapshot the clone maps, or -1 */
 	struct cowmem_peer clone; /* the reporter holding the clone */
 };
@@ -233,6 +271,7 @@ enum clone_how {
 FIXTURE_VARIANT(region)
 {
 	enum clone_how how;
+	char wrprotect; /* wrprotect during the test; 0: as it is */
 };
 
 #ifdef REGION_CLONES
@@ -252,6 +291,20 @@ FIXTURE_VARIANT_ADD(region, snapshot)
 {
 	.how = CLONE_SNAPSHOT,
 };
+
+#ifdef REGION_ROUTES
+FIXTURE_VARIANT_ADD(region, fork_zap)
+{
+	.how = CLONE_FORK,
+	.wrprotect = 'N',
+};
+
+FIXTURE_VARIANT_ADD(region, mmap_zap)
+{
+	.how = CLONE_MMAP,
+	.wrprotect = 'N',
+};
+#endif
 
 /* clang-format on */
 #endif
@@ -282,6 +335,7 @@ FIXTURE_SETUP(region)
 	struct peer_page rep[PAGES];
 
 	self->sfd = -1;
+	self->wrprotect = 0;
 	self->clone.pid = -1;
 	self->psz = cowmem_page_size();
 	self->pages = PAGES;
@@ -293,6 +347,11 @@ FIXTURE_SETUP(region)
 	REGION_SETUP(self->map, self->psz);
 	if (!variant)
 		return;
+	if (variant->wrprotect) {
+		self->wrprotect = wrprotect_get();
+		ASSERT_NE(0, self->wrprotect);
+		ASSERT_EQ(0, wrprotect_set(variant->wrprotect));
+	}
 	if (variant->how == CLONE_SNAPSHOT) {
 		self->sfd = cowmem_snapshot(self->fd, self->map, 0);
 		ASSERT_LE(0, self->sfd);
@@ -311,6 +370,8 @@ FIXTURE_SETUP(region)
 FIXTURE_TEARDOWN(region)
 {
 	REGION_TEARDOWN();
+	if (self->wrprotect)
+		EXPECT_EQ(0, wrprotect_set(self->wrprotect));
 	if (self->clone.pid > 0)
 		EXPECT_EQ(0, cowmem_peer_end(&self->clone));
 	if (self->sfd >= 0)

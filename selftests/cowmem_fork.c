@@ -49,6 +49,57 @@ TEST_F(region, seed_only_written_page_is_copied)
 				   '3'));
 }
 
+/*
+ * A child that reads what its parent wrote, counting cowmem's faults: the
+ * parent's pages are filled, the child checks them and exits. Returns the
+ * faults (-1 when the child saw wrong contents or the count is unreadable).
+ */
+static long faults_of_child_reading(char *map, size_t pages, size_t psz)
+{
+	long faults;
+	int status;
+	pid_t pid;
+
+	cowmem_fill(map, pages, psz, 'a');
+	faults = cowmem_stat("faults");
+	pid = fork();
+	if (!pid)
+		_exit(filled(map, pages, psz, 'a') ? 0 : 1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || status || faults < 0)
+		return -1;
+	return cowmem_stat("faults") - faults;
+}
+
+/*
+ * A fork that write-protects the parent's PTEs in place leaves the child
+ * copies of them, read-only: it reads every page without a fault.
+ */
+TEST_F(region, child_reads_without_faults)
+{
+	long faults;
+
+	if (wrprotect_get() != 'Y')
+		SKIP(return, "forks zap here (wrprotect=N)");
+	faults = faults_of_child_reading(self->map, self->pages, self->psz);
+	EXPECT_EQ(0, faults);
+}
+
+/*
+ * A fork that zaps the parent's PTEs leaves the child none: it faults,
+ * once per block of pages (fault-around), not once per page.
+ */
+TEST_F(region, child_refaults_when_zapped)
+{
+	char was = wrprotect_get();
+	long faults;
+
+	ASSERT_NE(0, was);
+	ASSERT_EQ(0, wrprotect_set('N'));
+	faults = faults_of_child_reading(self->map, self->pages, self->psz);
+	ASSERT_EQ(0, wrprotect_set(was));
+	EXPECT_EQ(1, faults);
+}
+
 /* Reading pages nobody wrote maps the zero page and allocates nothing. */
 TEST_F(region, zero_page_reads_allocate_nothing)
 {
