@@ -88,8 +88,10 @@ demo:
 # cowmem against the kernel's own COW, side by side in one VM: table, CSV
 # and chart in .cache/bench/ (scripts/bench --sizes 4,64,256 --reps 5).
 # BEFORE=old.ko: the same cowbench with that build of the module first.
+# ZAP=1: the same cowbench after it with clones zapping (wrprotect=N).
 bench:
-	scripts/bench $(if $(KVER),--kver $(KVER)) $(if $(BEFORE),--before $(BEFORE))
+	scripts/bench $(if $(KVER),--kver $(KVER)) $(if $(BEFORE),--before $(BEFORE)) \
+		$(if $(ZAP),--zap-too)
 
 # The differential fuzzer for longer than make check gives it (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 600

@@ -178,17 +178,27 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
 /*
  * No PTE of the view maps w->pgoff any more. A fault through a read-only
  * PTE zaps its block at once the first time (cowmem_zap_around()): a TLB
- * flush per block rather than per page.
+ * flush per block rather than per page. A fault that found no PTE zaps
+ * its own page only if a PTE is there now (a read, or a neighbour's
+ * fault-around, mapped it meanwhile): a zap costs even with nothing to
+ * take, and two at once in one mm make the kernel flush the whole mm's
+ * TLB on every CPU it runs on (tlb_finish_mmu(), mm_tlb_flush_nested()),
+ * which is what threads faulting side by side would do. Only a fault
+ * holding the page's block lock maps it in this VMA, so a PTE read as
+ * none under the lock stays none.
  */
 static void cowmem_wp_zap(struct cowmem_write *w)
 {
+	unsigned long pfn;
+	bool writable;
+
 	if (!w->vmf) {
 		cowmem_view_zap_index(w->view, w->pgoff, NULL);
 		return;
 	}
 	if (w->present)
 		cowmem_zap_around(w->view, w->vmf);
-	else
+	else if (cowmem_read_pte(w->vma, w->vmf->address, &pfn, &writable))
 		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
 	cowmem_view_zap_index(w->view, w->pgoff, w->vma);
 }
@@ -585,9 +595,16 @@ static int cowmem_vm_access(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * A new VMA that copies an existing one: on fork (from dup_mmap(), with
- * vma->vm_mm the child's mm, before copy_page_range(), which then copies
- * the parent's PTEs that cowmem_view_fork() left, all read-only), on a split
- * (munmap, mprotect, madvise) and on mremap. Only fork clones the view.
+ * vma->vm_mm the child's mm), on a split (munmap, mprotect, madvise) and on
+ * mremap. Only fork clones the view (cowmem_view_fork()), which takes write
+ * permission from the parent's PTEs. dup_mmap() calls ->open before
+ * copy_page_range() since "fork: defer linking file vma until vma is fully
+ * initialized" (6.9, and Debian's 6.1 has it), so the child copies the
+ * parent's PTEs as the clone left them: read-only, or none where zapped.
+ * A kernel without that commit copies them first, writable ones too: the
+ * child's VMA is zapped here as well, which costs nothing where it has no
+ * PTEs yet. (A write-protect reaches the child's copies anyway: it walks
+ * the region's address_space, where that kernel has linked the VMA.)
  * Cannot fail: see cowmem_view_fork().
  * Entered with vma->vm_mm's mmap_lock held for write (and, on fork, the
  * parent's too) and no cowmem lock; returns with the same.
@@ -604,6 +621,7 @@ static void cowmem_vm_open(struct vm_area_struct *vma)
 		return;
 	}
 	vma->vm_private_data = cowmem_view_fork(view, vma);
+	zap_special_vma_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
 }
 
 /*

@@ -111,32 +111,58 @@ void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 }
 
 /*
+ * Zaps the PTEs of the fault's block that map a frame, and the faulting
+ * page's, a run of pages at a time: a page nobody wrote keeps its
+ * zero-page PTE, as the kernel's own COW keeps it, and in a block written
+ * through that is one run, one TLB flush. The block lock keeps the index
+ * of its pages as it is: only faults holding it change them.
+ */
+static void cowmem_zap_frames(struct cowmem_view *view, struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long start, end, addr, run = 0;
+	pgoff_t pgoff;
+
+	cowmem_fault_block(vmf, &start, &end);
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		pgoff = linear_page_index(vma, addr);
+		if (addr == vmf->address ||
+		    cowmem_index_lookup(&view->index, pgoff, NULL)) {
+			if (!run)
+				run = addr;
+			continue;
+		}
+		if (run)
+			zap_special_vma_range(vma, run, addr - run);
+		run = 0;
+	}
+	if (run)
+		zap_special_vma_range(vma, run, end - run);
+}
+
+/*
  * Before a write replaces the frame (or zero page) that a read-only PTE
  * maps at the faulting page: that PTE must go, and a zap of a present PTE
  * flushes the TLB of every CPU running the process. After a fork that
  * write-protected the PTEs in place, every page of the block is likely
- * about to be written too: the first such write zaps the whole block, one
- * flush for the block, and the others find no PTE, so their faults flush
- * nothing. It marks the block, so that from then on its writes zap their
- * own page alone and its reads map their own page alone (see
- * cowmem_fault_around()), until the view's PTEs are next write-protected
- * or zapped all at once (view.c).
+ * about to be written too: the first such write zaps the block's frames at
+ * once (cowmem_zap_frames()), one flush for the block, and the others find
+ * no PTE, so their faults flush nothing. It marks the block, so that from
+ * then on its writes zap their own page alone and its reads map their own
+ * page alone (see cowmem_fault_around()), until the view's PTEs are next
+ * write-protected or zapped all at once (view.c).
  * Entered and returns with view->lock for read, the block lock and the
  * mmap_lock held.
  */
 void cowmem_zap_around(struct cowmem_view *view, struct vm_fault *vmf)
 {
-	unsigned long start, end;
-
 	cowmem_around_assert_locked(view, vmf);
 	/* A hint, set under the block lock: no ordering beyond the bit's own. */
 	if (test_and_set_bit(vmf->pgoff / COWMEM_BLOCK_PAGES,
-			     view->zapped_blocks)) {
+			     view->zapped_blocks))
 		zap_special_vma_range(vmf->vma, vmf->address, PAGE_SIZE);
-		return;
-	}
-	cowmem_fault_block(vmf, &start, &end);
-	zap_special_vma_range(vmf->vma, start, end - start);
+	else
+		cowmem_zap_frames(view, vmf);
 }
 
 /*

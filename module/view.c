@@ -494,8 +494,8 @@ unsigned long cowmem_view_zap_all(struct cowmem_view *view)
  * it reaches every VMA of every view of @region, under i_mmap_rwsem; the
  * other views merely lose write permission they get back on their next
  * write (a reuse). It tells mmu notifiers and flushes the TLB: after it no
- * CPU writes to @region without faulting, and the fault waits for the
- * source view's lock.
+ * CPU writes to @region without faulting, and a write to the source view
+ * waits for its lock in its fault.
  * The PTEs stay dirty. The helpers' clean step would cost fork a second
  * walk; instead cowmem_vm_mprotect() zaps what mprotect() would make
  * writable again (see there).
@@ -684,12 +684,15 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 		view = cowmem_view_alloc(region, vma->vm_mm, COWMEM_VIEW_OPEN,
 					 NULL);
 		/*
-		 * A refused first mapping (EDQUOT, ENOMEM) leaves the region
-		 * unsized, as it was: no view of it exists to have seen the
-		 * size, and the next mmap() may choose another.
+		 * A refused first mapping (EDQUOT, ENOMEM) of a region never
+		 * mapped leaves it unsized, as it was: no view of it exists
+		 * to have seen the size, and the next mmap() may choose
+		 * another. A region sized before keeps its size, which the
+		 * clones of an earlier origin read.
 		 */
 		if (IS_ERR(view)) {
-			region->nr_pages = size;
+			if (!size)
+				region->nr_pages = 0;
 			goto unlock;
 		}
 		/* A snapshot's first mapping starts from its frozen contents. */

@@ -97,39 +97,6 @@ static inline __u64 byte_sum(size_t psz, char c)
 	return sum;
 }
 
-/*
- * The module parameter that says how a clone takes write permission from
- * its source's PTEs: 'Y' in place (write-protect), 'N' by a zap.
- */
-#define WRPROTECT_PARAM "/sys/module/cowmem/parameters/wrprotect"
-
-/* wrprotect's value, 'Y' or 'N'; 0 when it cannot be read. */
-static inline char wrprotect_get(void)
-{
-	char c = 0;
-	int fd = open(WRPROTECT_PARAM, O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c;
-}
-
-/* Sets wrprotect to @c; 0, or -1 (EOPNOTSUPP: this kernel cannot). */
-static inline int wrprotect_set(char c)
-{
-	int fd = open(WRPROTECT_PARAM, O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, &c, 1) == 1;
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* A mapping of snapshot @sfd, @pages pages from offset 0; NULL on failure. */
 static inline char *map_snapshot(int sfd, size_t pages, int prot)
 {

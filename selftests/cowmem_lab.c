@@ -186,11 +186,13 @@ FIXTURE(lab)
 	char *a; /* the region's first mapping: LAB_PAGES pages */
 	char check[4096];
 	char got[16], want[16];
+	char wrprotect; /* the module parameter before lab_fork_zaps(), or 0 */
 };
 
 FIXTURE_SETUP(lab)
 {
 	self->psz = cowmem_page_size();
+	self->wrprotect = 0;
 	self->fd = cowmem_open();
 	ASSERT_LE(0, self->fd)
 	TH_LOG("cannot open " COWMEM_DEV ": is cowmem loaded?");
@@ -207,6 +209,8 @@ FIXTURE_SETUP(lab)
  */
 FIXTURE_TEARDOWN(lab)
 {
+	if (self->wrprotect)
+		wrprotect_set(self->wrprotect);
 	if (self->a)
 		munmap(self->a, LAB_PAGES * self->psz);
 	if (self->fd >= 0)
@@ -723,6 +727,20 @@ TEST_F(lab, ex4_child_mappings_share_one_clone)
 }
 
 /*
+ * Exercise 5's forks zap the parent's PTEs (module parameter wrprotect=N),
+ * as a snapshot does, so that the child's first read faults and maps the
+ * pages around it (fault_around.c). By default fork write-protects them in
+ * place, and the child reads through copies of them without a fault.
+ * Keeps its value in @was, for the teardown; returns 0, or -1 when the
+ * parameter cannot be set.
+ */
+static int lab_fork_zaps(char *was)
+{
+	*was = wrprotect_get();
+	return *was ? wrprotect_set('N') : -1;
+}
+
+/*
  * Ex 5: after fork, a read fault maps the shared neighbours read-only: a
  * write to one of them breaks COW instead of reaching the parent's page.
  */
@@ -738,6 +756,8 @@ TEST_F(lab, ex5_neighbour_write_after_fork)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
 		TH_LOG("%s", lab_prep);
 	}
+	ASSERT_EQ(0, lab_fork_zaps(&self->wrprotect))
+	TH_LOG("cannot set " WRPROTECT_PARAM " to N (root?)");
 	ASSERT_LE(0, cowmem_peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		sig = lab_read(PG(self->a, 0), &c);
@@ -769,6 +789,8 @@ TEST_F(lab, ex5_check_after_read_after_fork)
 		ASSERT_EQ(0, lab_write(PG(self->a, i), 'a' + i))
 		TH_LOG("%s", lab_prep);
 	}
+	ASSERT_EQ(0, lab_fork_zaps(&self->wrprotect))
+	TH_LOG("cannot set " WRPROTECT_PARAM " to N (root?)");
 	ASSERT_LE(0, cowmem_peer_fork(&lab_peer));
 	if (!lab_peer.pid) {
 		sig = lab_read(PG(self->a, 2), &c);

@@ -45,6 +45,39 @@ static inline int cg_enable_memory(void)
 	       !cg_write(CGROOT "/cgroup.subtree_control", "+memory");
 }
 
+/*
+ * The module parameter that says how a clone takes write permission from
+ * its source's PTEs: 'Y' in place (write-protect), 'N' by a zap.
+ */
+#define WRPROTECT_PARAM "/sys/module/cowmem/parameters/wrprotect"
+
+/* wrprotect's value, 'Y' or 'N'; 0 when it cannot be read. */
+static inline char wrprotect_get(void)
+{
+	char c = 0;
+	int fd = open(WRPROTECT_PARAM, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c;
+}
+
+/* Sets wrprotect to @c; 0, or -1 (EOPNOTSUPP: this kernel cannot). */
+static inline int wrprotect_set(char c)
+{
+	int fd = open(WRPROTECT_PARAM, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, &c, 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 /* Loads and stores the compiler must not drop or merge (instead of volatile). */
 #define peek(p) __atomic_load_n((const char *)(p), __ATOMIC_RELAXED)
 #define poke(p, c) __atomic_store_n((char *)(p), (char)(c), __ATOMIC_RELAXED)

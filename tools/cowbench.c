@@ -17,8 +17,10 @@
  *   R4  the child reads every page after fork();
  *   R5  the child writes with N threads at once, each its own part;
  *   R5 beside cat stats: the same N threads while another process reads
- *       the module's debugfs stats in a loop (on both variants, so that
- *       native's row is the control: the reader takes a CPU either way);
+ *       the module's debugfs stats in a loop; and beside a spinner, while
+ *       that process only spins, the control: it takes a CPU all the same,
+ *       but no lock of cowmem's. Their ratio says what reading stats costs
+ *       the writers beyond a CPU (1.00: nothing);
  *   a 4 KiB memcpy per page: the floor no COW break can beat.
  * The module's debugfs counters around R1 and R2 at the largest size give the
  * structure: faults and page allocations per COW break, zaps per fork, and
@@ -71,6 +73,7 @@ enum metric {
 	M_E2E,
 	M_READ,
 	M_OBSERVED,
+	M_SPUN,
 	M_THREADS,
 	NR_METRICS = M_THREADS + MAX_THREADS,
 };
@@ -83,6 +86,7 @@ enum scenario {
 	S_E2E,
 	S_READ,
 	S_OBSERVED,
+	S_SPUN,
 	S_THREADS
 };
 
@@ -118,6 +122,8 @@ static const struct metric_info metric_infos[M_THREADS] = {
 		     .goal = 1.5 },
 	[M_OBSERVED] = { .csv = "r5_write_beside_stats_reader",
 			 .label = "R5 N threads beside cat stats" },
+	[M_SPUN] = { .csv = "r5_write_beside_spinner",
+		     .label = "R5 N threads beside a spinner" },
 };
 
 /*
@@ -136,8 +142,11 @@ struct summary {
  * before any region is mapped, so that it holds no clone of one; between
  * rows it sleeps on a pipe.
  */
+/* What the second process does during a round: R5's observer and its control. */
+enum beside { BESIDE_NOTHING, BESIDE_STATS, BESIDE_SPIN };
+
 struct stats_reader {
-	int *on; /* in a page shared with the reader: __atomic accesses */
+	int *on; /* an enum beside, in a page shared with it: __atomic accesses */
 	int go; /* the pipe's write end: one byte starts a round */
 	pid_t pid;
 };
@@ -430,10 +439,16 @@ static void run_fork_reuse(const struct region *r, double *res)
 static void reader_loop(int *on, int go)
 {
 	char buf[4096], c;
-	int fd;
+	int fd, mode;
 
 	while (read(go, &c, 1) == 1) {
-		while (__atomic_load_n(on, __ATOMIC_RELAXED)) {
+		for (;;) {
+			mode = __atomic_load_n(on, __ATOMIC_RELAXED);
+			if (mode == BESIDE_NOTHING)
+				break;
+			/* The control: a CPU taken, no cowmem lock. */
+			if (mode == BESIDE_SPIN)
+				continue;
 			fd = open(bench.stats, O_RDONLY);
 			if (fd < 0)
 				_exit(1);
@@ -470,12 +485,12 @@ static void reader_start(void)
 	sr->go = p[1];
 }
 
-static void reader_round(bool on)
+static void reader_round(enum beside on)
 {
 	struct stats_reader *sr = &bench.reader;
 
 	__atomic_store_n(sr->on, on, __ATOMIC_RELAXED);
-	if (on && write(sr->go, "g", 1) != 1)
+	if (on != BESIDE_NOTHING && write(sr->go, "g", 1) != 1)
 		die("the stats reader");
 }
 
@@ -509,10 +524,12 @@ static void run_scenario(const struct region *r, int s, double *res)
 		res[M_READ] = per_page(r, in_child(&j, child_read));
 		break;
 	case S_OBSERVED:
+	case S_SPUN:
 		j.threads = bench.threads;
-		reader_round(true);
-		res[M_OBSERVED] = per_page(r, in_child(&j, child_threads));
-		reader_round(false);
+		reader_round(s == S_OBSERVED ? BESIDE_STATS : BESIDE_SPIN);
+		res[s == S_OBSERVED ? M_OBSERVED : M_SPUN] =
+			per_page(r, in_child(&j, child_threads));
+		reader_round(BESIDE_NOTHING);
 		break;
 	default:
 		res[M_THREADS + j.threads - 1] =
@@ -725,6 +742,10 @@ static void report_size(int size, size_t mib)
 				    one[NATIVE].med / s[NATIVE].med);
 		if (m == M_OBSERVED)
 			memcpy(obs, s, sizeof(obs));
+		if (m == M_SPUN)
+			report_note("  ... cat stats against a spinner",
+				    "%.2fx", obs[COWMEM].med / s[COWMEM].med,
+				    obs[NATIVE].med / s[NATIVE].med);
 		if (m == M_THREADS + bench.threads - 1)
 			report_note("  ... slowed by cat stats", "%.2fx",
 				    obs[COWMEM].med / s[COWMEM].med,
