@@ -88,6 +88,7 @@
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/mm_inline.h>
 #include <linux/pagemap.h>
 #include <linux/pgtable.h>
 
@@ -180,12 +181,19 @@ static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
  * PTE zaps its block at once the first time (cowmem_zap_around()): a TLB
  * flush per block rather than per page. A fault that found no PTE zaps
  * its own page only if a PTE is there now (a read, or a neighbour's
- * fault-around, mapped it meanwhile): a zap costs even with nothing to
- * take, and two at once in one mm make the kernel flush the whole mm's
- * TLB on every CPU it runs on (tlb_finish_mmu(), mm_tlb_flush_nested()),
- * which is what threads faulting side by side would do. Only a fault
- * holding the page's block lock maps it in this VMA, so a PTE read as
- * none under the lock stays none.
+ * fault-around, mapped it meanwhile), or if a flush of the mm's TLB is
+ * pending: a zap costs even with nothing to take, and two at once in one
+ * mm make the kernel flush the whole mm's TLB on every CPU it runs on
+ * (tlb_finish_mmu(), mm_tlb_flush_nested()), which is what threads
+ * faulting side by side would do. Only a fault holding the page's block
+ * lock maps it in this VMA, so a PTE read as none under the lock stays
+ * none. But none is not yet flushed: a zap through the region's mapping
+ * (a merge's, another process's mmap) clears PTEs of views whose locks it
+ * does not hold, and flushes later; a CPU may still reach the old frame
+ * through its TLB until then. mm_tlb_flush_pending(), read after the page
+ * table lock that the PTE read took, sees that zap's count, and this
+ * fault's own zap then flushes the whole mm (nested) before the old frame
+ * can be let go of.
  */
 static void cowmem_wp_zap(struct cowmem_write *w)
 {
@@ -198,7 +206,8 @@ static void cowmem_wp_zap(struct cowmem_write *w)
 	}
 	if (w->present)
 		cowmem_zap_around(w->view, w->vmf);
-	else if (cowmem_read_pte(w->vma, w->vmf->address, &pfn, &writable))
+	else if (cowmem_read_pte(w->vma, w->vmf->address, &pfn, &writable) ||
+		 mm_tlb_flush_pending(w->vma->vm_mm))
 		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
 	cowmem_view_zap_index(w->view, w->pgoff, w->vma);
 }

@@ -120,7 +120,8 @@ void cowmem_fault_around(struct cowmem_view *view, struct vm_fault *vmf)
 static void cowmem_zap_frames(struct cowmem_view *view, struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long start, end, addr, run = 0;
+	unsigned long start, end, addr, from = 0;
+	bool in_run = false;
 	pgoff_t pgoff;
 
 	cowmem_fault_block(vmf, &start, &end);
@@ -128,16 +129,17 @@ static void cowmem_zap_frames(struct cowmem_view *view, struct vm_fault *vmf)
 		pgoff = linear_page_index(vma, addr);
 		if (addr == vmf->address ||
 		    cowmem_index_lookup(&view->index, pgoff, NULL)) {
-			if (!run)
-				run = addr;
+			if (!in_run)
+				from = addr;
+			in_run = true;
 			continue;
 		}
-		if (run)
-			zap_special_vma_range(vma, run, addr - run);
-		run = 0;
+		if (in_run)
+			zap_special_vma_range(vma, from, addr - from);
+		in_run = false;
 	}
-	if (run)
-		zap_special_vma_range(vma, run, end - run);
+	if (in_run)
+		zap_special_vma_range(vma, from, end - from);
 }
 
 /*
