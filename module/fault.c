@@ -60,8 +60,8 @@
  * PTEs, a read-only PTE cowmem inserts is clean, and the dirty ones a
  * write-protect leaves are zapped first (cowmem_vm_mprotect()).
  * A write through a read-only PTE (pfn_mkwrite) that replaces the frame
- * zaps the PTE first, the first time in its block the whole block
- * (cowmem_zap_around()).
+ * zaps the PTE first, the first time in its block all the block's PTEs
+ * that map frames (cowmem_zap_around()).
  *
  * Pins: a census (census.c) pins the indexes it counts with view->lock
  * held only for read, and a merge holds the frames it compares after it
