@@ -13,8 +13,8 @@
  * (cowmem_fault_around()): a fault per block instead.
  * A reuse (a write to a frame whose other holders are gone) finds its
  * neighbours likely exclusive again, but mapped read-only from when they
- * were shared; cowmem_remap_around() zaps the block and maps it again, each
- * frame writable where it may be now: a zap and a TLB flush per block
+ * were shared; cowmem_remap_around() zaps the block's frames and maps them
+ * again, each writable where it may be now: a zap and a TLB flush per block
  * instead of a write fault per page.
  * And after a fork that kept the PTEs, read-only, each COW break would
  * zap a present PTE: a TLB flush per page, which reaches every CPU the
@@ -170,8 +170,9 @@ void cowmem_zap_around(struct cowmem_view *view, struct vm_fault *vmf)
 /*
  * After a reuse of @frame at the faulting page: the block's PTEs, if any,
  * were mapped read-only while their frames were shared. cowmem changes
- * PTEs only through the kernel's insert and zap interfaces, so the block is
- * zapped and mapped again, each frame with what it may have now.
+ * PTEs only through the kernel's insert and zap interfaces, so the block's
+ * frames are zapped and mapped again, each with what it may have now (a
+ * page nobody wrote keeps its zero-page PTE: cowmem_zap_frames()).
  * This happens under the block lock, never later through the kernel's
  * finish_mkwrite_fault(): that would check only that the PTE is unchanged,
  * after the locks are dropped, and a snapshot or a merge may meanwhile have
@@ -186,14 +187,13 @@ void cowmem_zap_around(struct cowmem_view *view, struct vm_fault *vmf)
 void cowmem_remap_around(struct cowmem_view *view, struct vm_fault *vmf,
 			 struct cowmem_frame *frame)
 {
-	unsigned long start, end, pfn;
+	unsigned long pfn;
 	bool writable;
 
 	cowmem_around_assert_locked(view, vmf);
 	if (cowmem_read_pte(vmf->vma, vmf->address, &pfn, &writable) &&
 	    writable && pfn == page_to_pfn(frame->page))
 		return;
-	cowmem_fault_block(vmf, &start, &end);
-	zap_special_vma_range(vmf->vma, start, end - start);
+	cowmem_zap_frames(view, vmf);
 	cowmem_map_block(view, vmf);
 }
