@@ -111,7 +111,9 @@
  *     region->lock
  *       view->lock             (a rwsem: each fault and a census's pin
  *                               for read; fork, snapshot, rollback, and a
- *                               lockset entering it, for write)
+ *                               lockset entering it, for write; the
+ *                               view's zapped_blocks marks are cleared
+ *                               only under it for write)
  *         block lock           (block.c: a fault's page's block, from its
  *                               lookup to its PTE, never across an
  *                               allocation or a copy; one at a time)
@@ -180,8 +182,11 @@
  *         drops it to zero frees the page and the frame. PTEs hold
  *         no reference (VM_PFNMAP): a frame the index let go of is put
  *         only after every PTE of that view mapping it has been zapped
- *         (cowmem_retire(), under the block lock, with the index's
- *         reference handed to the fault), and a view is freed only after
+ *         and the zap flushed (cowmem_retire(), under the block lock,
+ *         with the index's reference handed to the fault; a PTE already
+ *         gone is zapped again while a flush of its mm is pending, since
+ *         a zap through the region's mapping clears it without the view's
+ *         locks and flushes later: cowmem_wp_zap()), and a view is freed only after
  *         its last VMA, and so its last PTE, is gone. A COW
  *         break copies with a reference on the page (get_page()), not on
  *         the frame, which another fault may replace meanwhile.
