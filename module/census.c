@@ -15,7 +15,7 @@
 
 #include <linux/slab.h>
 
-#include "internal.h"
+#include "observe.h"
 
 /*
  * A tally packs reach (high bits) and holders (low 32 bits) in an xa value,
@@ -205,7 +205,7 @@ int cowmem_census_count(struct cowmem_census *c)
 struct cowmem_census_walk {
 	struct cowmem_lockset set; /* the region's lock, no view entered */
 	bool (*want_view)(struct cowmem_view *view);
-	bool (*want_snap)(struct cowmem_region *snap);
+	bool (*want_snap)(struct cowmem_snapshot *snap);
 };
 
 /*
@@ -263,11 +263,11 @@ static bool cowmem_census_hold(struct cowmem_census *c,
 			       struct cowmem_census_walk *w,
 			       struct cowmem_region *region)
 {
-	struct cowmem_region *snap;
+	struct cowmem_snapshot *self = cowmem_snapshot_of(region), *snap;
 	struct cowmem_view *view;
 
 	lockdep_assert_held(&region->lock);
-	if (!cowmem_census_take(c, w, region->id, &region->base, NULL))
+	if (self && !cowmem_census_take(c, w, region->id, &self->base, NULL))
 		return false;
 	list_for_each_entry(view, &region->views, link) {
 		if (xa_load(&c->met, view->id))
@@ -278,12 +278,14 @@ static bool cowmem_census_hold(struct cowmem_census *c,
 			return false;
 		cond_resched();
 	}
-	list_for_each_entry(snap, &region->snapshots, snapshot_link) {
-		if (xa_load(&c->met, snap->id))
+	cowmem_for_each_snapshot(snap, region) {
+		u64 id = snap->region.id;
+
+		if (xa_load(&c->met, id))
 			continue;
 		if (w->want_snap && !w->want_snap(snap))
-			cowmem_census_met(c, snap->id);
-		else if (!cowmem_census_take(c, w, snap->id, &snap->base, NULL))
+			cowmem_census_met(c, id);
+		else if (!cowmem_census_take(c, w, id, &snap->base, NULL))
 			return false;
 		cond_resched();
 	}
@@ -333,7 +335,7 @@ int cowmem_census_pin_region(struct cowmem_census *c,
 			     struct cowmem_region *region,
 			     struct cowmem_view *mine,
 			     bool (*want_view)(struct cowmem_view *view),
-			     bool (*want_snap)(struct cowmem_region *snap))
+			     bool (*want_snap)(struct cowmem_snapshot *snap))
 {
 	struct cowmem_census_walk w = {
 		.set = { .regions = { region } },

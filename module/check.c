@@ -39,7 +39,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
-#include "internal.h"
+#include "observe.h"
 
 /*
  * A tally packs the reference count read when the node or frame was first
@@ -220,12 +220,16 @@ static long cowmem_check_region_indexes(struct cowmem_check *c,
 					struct cowmem_view_ref *refs, long max)
 {
 	struct cowmem_region *region = set->regions[0];
+	struct cowmem_snapshot *snap = cowmem_snapshot_of(region);
 	struct cowmem_view *view;
 	long nr = 0;
 
 	c->regions++;
-	c->snapshots += region->is_snapshot;
-	cowmem_check_index(c, &region->base);
+	/* A snapshot is counted once taken: it has a source then. */
+	if (snap && snap->source) {
+		c->snapshots++;
+		cowmem_check_index(c, &snap->base);
+	}
 	list_for_each_entry(view, &region->views, link) {
 		if (cowmem_lockset_enter(set, view)) {
 			c->err = -EINTR;

@@ -64,7 +64,11 @@
  *
  * main.c puts the layers together; README's Layout has the layers. This
  * header holds the story's objects and functions; internal.h declares the
- * machinery the chapters share (census, locksets, limits, the ioctl table).
+ * core's machinery (limits, the ioctl table, failure injection). The layers
+ * above have headers of their own, which no core file includes
+ * (scripts/layers): lockset.h and features.h (the features: snapshot.c
+ * embeds a region in its struct cowmem_snapshot and hands the core its
+ * struct cowmem_region_ops), observe.h (the census and the observers).
  * From userspace, uapi/linux/cowmem.h is the ABI (the ioctls), and
  * tools/lib/cowmem_user.h is what the selftests and the tools share on top
  * of it and of debugfs.
@@ -86,8 +90,10 @@
  * Objects
  * -------
  * region  One per open of /dev/cowmem (file->private_data), and one per
- *         snapshot, behind a file of its own on an anonymous inode. Its size
- *         is fixed by the first mmap() (a snapshot's: by its source). It
+ *         region a feature makes behind a file of its own on an anonymous
+ *         inode (a snapshot: snapshot.c embeds the region in its struct
+ *         and gives the core its struct cowmem_region_ops). Its size is
+ *         fixed by the first mmap() (or by the feature). It
  *         embeds the file's address_space, so that unmap_mapping_range()
  *         reaches the PTEs of every view of the region without taking any
  *         mm's mmap_lock.
@@ -98,9 +104,10 @@
  *         A view lives as long as something maps it, like anonymous memory:
  *         once the origin is unmapped, the next mmap() starts a new origin.
  * index   page offset -> frame, a radix tree whose nodes are shared between
- *         indexes and copied on write (index.c). Each view has one, and a
- *         snapshot region has a frozen one (its base), which its first
- *         mapping's view starts from.
+ *         indexes and copied on write (index.c). Each view has one; a
+ *         feature's region may hold one more (a snapshot's frozen
+ *         contents), which each of its origin views starts from
+ *         (ops->new_origin).
  * frame   One data page and the number of index leaf slots holding it (and
  *         of merges holding it while they compare).
  *         Pages nobody wrote are absent from every index and map the zero page.
@@ -132,7 +139,8 @@
  *                               counts under it: limits.c)
  *
  * Two region->locks are held at once only by lockset.c (and by a
- * snapshot being taken: its source, then itself, then the view), in id
+ * snapshot being taken, snapshot.c: its source, then itself, then the
+ * view), in id
  * order (cowmem_regions' order), and never more than one view->lock: a
  * lockset enters its views one at a time, so lockdep sees and checks
  * every lock the module takes. Observers (debugfs, check.c) go one region
@@ -140,30 +148,24 @@
  * while waiting for another's.
  * An unprivileged holder of a lockset does at most COWMEM_HOLD_MAX_WORK
  * units of work before it drops it (cowmem_lockset_spend(); debugfs
- * max_hold_work counts it), and a snapshot's release takes its source's
- * lock, then its own, then cowmem_regions_lock, one after another, never
- * one under another, and releases its frozen index holding none. The
- * rules for each lock sit with the code that relies on them.
+ * max_hold_work counts it), and a region's destroy (its ops->destroy
+ * first) takes each lock on its own, never one under another. The rules
+ * for each lock sit with the code that relies on them.
  *
  * References and lifetimes
  * ------------------------
  * region  refcount_t ref: its struct file holds one from open to release
  *         (cowmem_region_destroy(), which takes it off cowmem_regions and
- *         uncharges it), each snapshot taken of it one until the
- *         snapshot's own release, and a walker of cowmem_regions
- *         (cowmem_region_next()) one while it works on it; the last put
- *         frees it. Every VMA pins the file (vma->vm_file), so no VMA and
- *         no view outlives the file. A snapshot's base index is filled
- *         under its source region's lock before its file descriptor
- *         exists (and under its own lock: check.c reads it under
- *         that), then only read (a rollback reads it holding the
- *         snapshot's file). At destroy it leaves the source's list, is
- *         taken out under its own lock and released holding none: a
- *         census pins it only from that list or under that lock.
- *         A snapshot region sits in its source region's list of snapshots
- *         (under the source's lock) and points at it (snap->source, fixed,
- *         with a reference), so that a PAGE_INFO holding one region's lock
- *         finds the snapshots that share its frames.
+ *         uncharges it), each region on its derived list one (a
+ *         snapshot's, until its own destroy), and a walker of
+ *         cowmem_regions (cowmem_region_next()) one while it works on
+ *         it; the last put frees it (the feature's whole struct: its ops
+ *         gave the size). Every VMA pins the file (vma->vm_file), so no
+ *         VMA and no view outlives the file. What a feature keeps in its
+ *         region (a snapshot's frozen index, its place on its source's
+ *         derived list) is the feature's to let go, in ops->destroy,
+ *         which the core calls first at destroy, with no lock held
+ *         (snapshot.c says how a snapshot does it).
  * view    kref, one reference per VMA (vma->vm_private_data). region->views
  *         and region->origin point at views without holding a reference: the
  *         last put unlinks the view from both under region->lock
@@ -237,9 +239,31 @@ enum cowmem_limit {
 	COWMEM_NR_LIMITS
 };
 
+struct cowmem_region;
+struct cowmem_view;
+
+/*
+ * What a feature that makes regions of its own (snapshot.c) tells the
+ * core about them; the core knows nothing of the feature's struct.
+ */
+struct cowmem_region_ops {
+	size_t size; /* of the feature's struct, which embeds the region first */
+	enum cowmem_limit limit; /* what one counts as, for its user */
+	/* anon_inode name of its file: what /proc/PID/maps shows */
+	const char *name;
+	/* region->lock held: each new origin view (not yet published) */
+	void (*new_origin)(struct cowmem_region *region,
+			   struct cowmem_view *view);
+	/*
+	 * At destroy, before anything of the core's goes, no lock held;
+	 * also for a region the feature never filled in (its file failed).
+	 */
+	void (*destroy)(struct cowmem_region *region);
+};
+
 struct cowmem_region {
 	struct address_space mapping; /* the file's f_mapping */
-	refcount_t ref; /* its file's, its snapshots', a walker's */
+	refcount_t ref; /* its file's, its derived regions', a walker's */
 	struct list_head link; /* in cowmem_regions, protected by its lock */
 	struct mutex lock;
 	struct list_head views; /* protected by lock */
@@ -256,15 +280,15 @@ struct cowmem_region {
 	u64 id;
 	const struct cred *cred; /* who opened it (or took the snapshot) */
 	enum cowmem_limit charged; /* what it counts as, for cred's user */
-	/* A snapshot's frozen contents: see "References and lifetimes". */
-	struct cowmem_index base;
-	bool is_snapshot;
-	u64 source_region; /* a snapshot's: the region and view it was taken of */
-	u64 source_view;
-	/* a snapshot's, with a reference until the snapshot's file goes */
-	struct cowmem_region *source;
-	struct list_head snapshot_link; /* in source->snapshots */
-	struct list_head snapshots; /* of its views; protected by lock */
+	/* the feature's that made it, or NULL (an open); fixed */
+	const struct cowmem_region_ops *ops;
+	/*
+	 * Regions made of its views that share their frames: only
+	 * snapshot.c's snapshots, linked through a field of their own; a
+	 * census counts them with it. protected by lock; each entry holds a
+	 * reference on the region, so it is empty when the region is freed.
+	 */
+	struct list_head derived;
 };
 
 struct cowmem_view {
@@ -302,7 +326,7 @@ extern struct list_head cowmem_regions; /* protected by cowmem_regions_lock */
 
 /* view.c: regions and views */
 struct cowmem_region *cowmem_region_create(struct inode *inode,
-					   enum cowmem_limit what);
+					   const struct cowmem_region_ops *ops);
 void cowmem_region_destroy(struct cowmem_region *region);
 void cowmem_region_put(struct cowmem_region *region);
 struct cowmem_region *cowmem_region_next(u64 id);

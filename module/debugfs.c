@@ -33,7 +33,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#include "internal.h"
+#include "observe.h"
 
 static struct dentry *cowmem_debugfs_root;
 
@@ -102,13 +102,13 @@ static int cowmem_snapshots_region(struct seq_file *m,
 				   struct cowmem_region *region,
 				   unsigned long *sum)
 {
-	struct cowmem_region *snap;
+	struct cowmem_snapshot *snap;
 	struct cowmem_view *view;
 	unsigned long changed;
 
 	if (mutex_lock_killable(&region->lock))
 		return -EINTR;
-	list_for_each_entry(snap, &region->snapshots, snapshot_link) {
+	cowmem_for_each_snapshot(snap, region) {
 		view = cowmem_debugfs_find_view(region, snap->source_view);
 		changed = 0;
 		if (view) {
@@ -117,8 +117,8 @@ static int cowmem_snapshots_region(struct seq_file *m,
 			up_write(&view->lock);
 		}
 		*sum += changed;
-		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n", snap->id,
-			   changed);
+		seq_printf(m, "snapshot.%llu.changed_pages: %lu\n",
+			   snap->region.id, changed);
 	}
 	mutex_unlock(&region->lock);
 	return 0;

@@ -28,7 +28,7 @@ static int cowmem_fops_open(struct inode *inode, struct file *file)
 {
 	struct cowmem_region *region;
 
-	region = cowmem_region_create(inode, COWMEM_LIMIT_REGIONS);
+	region = cowmem_region_create(inode, NULL);
 	if (IS_ERR(region))
 		return PTR_ERR(region);
 	file->private_data = region;
@@ -98,26 +98,26 @@ static const struct file_operations cowmem_fops = {
 	.llseek = noop_llseek,
 };
 
-/* A /dev/cowmem file, or a snapshot's: the ioctls take either. */
+/* A /dev/cowmem file, or a feature's region's: the ioctls take either. */
 bool cowmem_file_is_ours(struct file *file)
 {
 	return file->f_op == &cowmem_fops;
 }
 
 /*
- * The file of a new snapshot: a region of its own, empty until the caller
- * fills it in, on an anonymous inode as it has no device node.
+ * The file of a new region a feature makes (@ops: a snapshot's), empty
+ * until the feature fills it in, on an anonymous inode as it has no
+ * device node.
  */
-struct file *cowmem_file_open_snapshot(void)
+struct file *cowmem_file_open_region(const struct cowmem_region_ops *ops)
 {
 	struct cowmem_region *region;
 	struct file *file;
 
-	region = cowmem_region_create(NULL, COWMEM_LIMIT_SNAPSHOTS);
+	region = cowmem_region_create(NULL, ops);
 	if (IS_ERR(region))
 		return ERR_CAST(region);
-	file = anon_inode_getfile("[cowmem-snapshot]", &cowmem_fops, region,
-				  O_RDWR);
+	file = anon_inode_getfile(ops->name, &cowmem_fops, region, O_RDWR);
 	if (IS_ERR(file)) {
 		cowmem_region_destroy(region);
 		return file;

@@ -36,7 +36,7 @@
 #include <linux/mutex.h>
 #include <linux/cowmem.h>
 
-#include "internal.h"
+#include "lockset.h"
 
 /*
  * The most units one hold did since load, for debugfs. Only the larger of
@@ -103,7 +103,7 @@ int cowmem_lockset_lock(struct cowmem_lockset *set)
 }
 
 /* Leaves the view entered, if any: its faults go on. */
-void cowmem_lockset_leave(struct cowmem_lockset *set)
+static void cowmem_lockset_leave(struct cowmem_lockset *set)
 {
 	if (set->view)
 		up_write(&set->view->lock);

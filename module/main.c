@@ -3,15 +3,16 @@
  * cowmem: the module, which puts the layers together, bottom up: the core
  * (frames and the page index, regions and views, the fault path, the
  * device), then the features (snapshots and rollback, same-page merging),
- * then, unless built without them (COWMEM_OBSERVE=n), the observers
- * (debugfs, PAGE_INFO). Each layer calls only the ones below it; this file
- * alone knows them all.
+ * then the observers (debugfs, PAGE_INFO); COWMEM_FEATURES=n builds the
+ * core alone. Each layer calls only the ones below it; this file alone
+ * knows them all.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 
-#include "internal.h"
+#include "features.h"
+#include "observe.h"
 
 static int __init cowmem_init(void)
 {
@@ -24,8 +25,7 @@ static int __init cowmem_init(void)
 	if (ret)
 		goto exit_frames;
 	cowmem_blocks_init();
-	cowmem_snapshot_init();
-	cowmem_merge_init();
+	cowmem_features_init();
 	cowmem_observe_init();
 	ret = cowmem_dev_init();
 	if (ret) {

@@ -46,7 +46,8 @@
 #include <linux/uaccess.h>
 #include <linux/cowmem.h>
 
-#include "internal.h"
+#include "features.h"
+#include "lockset.h"
 #include "trace.h"
 
 /*

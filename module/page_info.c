@@ -18,7 +18,7 @@
 #include <linux/cowmem.h>
 
 #include "compat.h"
-#include "internal.h"
+#include "observe.h"
 
 /* Pages described per batch: the copy to userspace happens unlocked. */
 #define COWMEM_INFO_BATCH 1024
@@ -79,9 +79,9 @@ static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
  * (cowmem_view_may_read()), so the count tells nothing of when others
  * write (a COW break in a view current may not read leaves it unchanged).
  */
-static bool cowmem_info_want_snapshot(struct cowmem_region *snap)
+static bool cowmem_info_want_snapshot(struct cowmem_snapshot *snap)
 {
-	return cowmem_cred_may_read(snap->cred);
+	return cowmem_cred_may_read(snap->region.cred);
 }
 
 /* Fills in the frames of the view asked about, from its pin in @c. */

@@ -15,7 +15,7 @@
 #include <linux/sched/mm.h>
 
 #include "compat.h"
-#include "internal.h"
+#include "observe.h"
 
 /* Notes @view for cowmem_view_ref_walk(). Called with region->lock held. */
 void cowmem_view_ref_get(struct cowmem_view_ref *ref, struct cowmem_view *view)

@@ -24,8 +24,66 @@
 #include <linux/cowmem.h>
 
 #include "compat.h"
-#include "internal.h"
+#include "features.h"
 #include "trace.h"
+
+/*
+ * The core frees a region with kfree(): the snapshot it is embedded in
+ * must start where the region does.
+ */
+static_assert(offsetof(struct cowmem_snapshot, region) == 0);
+
+/* Each origin view starts from the frozen contents. region->lock held. */
+static void cowmem_snapshot_new_origin(struct cowmem_region *region,
+				       struct cowmem_view *view)
+{
+	struct cowmem_snapshot *snap = cowmem_snapshot_of(region);
+
+	lockdep_assert_held(&region->lock);
+	cowmem_index_share(&view->index, &snap->base);
+}
+
+/*
+ * At the file's release, before the core lets go of the region; no lock
+ * held, none taken under another: the snapshot first leaves its source's
+ * list (the source's lock may be held for a hold's work, a merge), then
+ * takes its frozen index out under its own lock, where debugfs "check"
+ * reads it, and releases it holding none: a census reads the index only
+ * from the source's list or under the snapshot's lock. A snapshot whose
+ * taking failed has no source and an empty index.
+ */
+static void cowmem_snapshot_destroy(struct cowmem_region *region)
+{
+	struct cowmem_snapshot *snap = cowmem_snapshot_of(region);
+	struct cowmem_region *source = snap->source;
+	struct cowmem_index base;
+
+	if (source) {
+		mutex_lock(&source->lock);
+		list_del(&snap->link);
+		mutex_unlock(&source->lock);
+	}
+	cowmem_index_init(&base, 0);
+	/* check.c counts a snapshot and reads its index under this lock. */
+	mutex_lock(&region->lock);
+	cowmem_index_move(&base, &snap->base);
+	if (source) {
+		snap->source = NULL;
+		cowmem_stat_dec(snapshots);
+	}
+	mutex_unlock(&region->lock);
+	if (source)
+		cowmem_region_put(source);
+	cowmem_index_release(&base);
+}
+
+const struct cowmem_region_ops cowmem_snapshot_ops = {
+	.size = sizeof(struct cowmem_snapshot),
+	.limit = COWMEM_LIMIT_SNAPSHOTS,
+	.name = "[cowmem-snapshot]",
+	.new_origin = cowmem_snapshot_new_origin,
+	.destroy = cowmem_snapshot_destroy,
+};
 
 /*
  * Makes @snap (new, not yet reachable from any file descriptor) a snapshot
@@ -36,7 +94,7 @@
  * view, a lockset's order (@snap is younger than the region it copies).
  */
 static int cowmem_snapshot_take(struct file *file, unsigned long addr,
-				struct cowmem_region *snap)
+				struct cowmem_snapshot *snap)
 {
 	struct cowmem_region *region;
 	struct cowmem_view *view;
@@ -51,26 +109,25 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	err = -EINTR;
 	if (mutex_lock_killable(&region->lock))
 		goto unlock_mm;
-	mutex_lock_nested(&snap->lock, SINGLE_DEPTH_NESTING);
+	mutex_lock_nested(&snap->region.lock, SINGLE_DEPTH_NESTING);
 	/* Killable: the view's faults in flight may be allocating. */
 	if (down_write_killable(&view->lock))
 		goto unlock_snap;
 	cowmem_index_share(&snap->base, &view->index);
-	snap->nr_pages = region->nr_pages;
+	snap->region.nr_pages = region->nr_pages;
 	snap->source_region = region->id;
 	snap->source_view = view->id;
 	/* The source's struct outlives its file while the snapshot lives. */
 	refcount_inc(&region->ref);
 	snap->source = region;
-	list_add_tail(&snap->snapshot_link, &region->snapshots);
-	snap->is_snapshot = true;
+	list_add_tail(&snap->link, &region->derived);
 	cowmem_stat_inc(snapshots);
 	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
-	trace_snapshot(view->id, snap->id, snap->base.present);
+	trace_snapshot(view->id, snap->region.id, snap->base.present);
 	up_write(&view->lock);
 	err = 0;
 unlock_snap:
-	mutex_unlock(&snap->lock);
+	mutex_unlock(&snap->region.lock);
 	mutex_unlock(&region->lock);
 unlock_mm:
 	mmap_read_unlock(current->mm);
@@ -94,12 +151,13 @@ static long cowmem_ioctl_snapshot(struct file *file, void __user *uarg)
 	fd = get_unused_fd_flags(fd_flags);
 	if (fd < 0)
 		return fd;
-	snap_file = cowmem_file_open_snapshot();
+	snap_file = cowmem_file_open_region(&cowmem_snapshot_ops);
 	if (IS_ERR(snap_file)) {
 		err = PTR_ERR(snap_file);
 		goto put_fd;
 	}
-	err = cowmem_snapshot_take(file, args.addr, snap_file->private_data);
+	err = cowmem_snapshot_take(file, args.addr,
+				   cowmem_snapshot_of(snap_file->private_data));
 	if (err)
 		goto put_file;
 	args.fd = fd;
@@ -122,7 +180,7 @@ put_fd:
  * mmap_lock, then view->lock; @snap's index is frozen and needs no lock.
  */
 static int cowmem_rollback(struct file *file, unsigned long addr,
-			   struct cowmem_region *snap)
+			   struct cowmem_snapshot *snap)
 {
 	struct cowmem_index old;
 	struct cowmem_view *view;
@@ -144,7 +202,7 @@ static int cowmem_rollback(struct file *file, unsigned long addr,
 	/* No PTE maps the old frames any more: they may go. */
 	freed = cowmem_index_release(&old);
 	cowmem_stat_inc(rollbacks);
-	trace_rollback(view->id, snap->id, view->index.present, freed);
+	trace_rollback(view->id, snap->region.id, view->index.present, freed);
 	up_write(&view->lock);
 	err = 0;
 unlock_mm:
@@ -156,7 +214,7 @@ unlock_mm:
 static long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
 {
 	struct cowmem_rollback_args args;
-	struct cowmem_region *snap;
+	struct cowmem_snapshot *snap = NULL;
 	struct file *snap_file;
 	int err = -EINVAL;
 
@@ -167,9 +225,10 @@ static long cowmem_ioctl_rollback(struct file *file, void __user *uarg)
 	snap_file = fget(args.snapshot_fd);
 	if (!snap_file)
 		return -EBADF;
-	snap = snap_file->private_data;
-	/* is_snapshot is set before the snapshot's fd exists, then fixed. */
-	if (cowmem_file_is_ours(snap_file) && snap->is_snapshot)
+	/* A snapshot's fd exists only once it was taken (source fixed). */
+	if (cowmem_file_is_ours(snap_file))
+		snap = cowmem_snapshot_of(snap_file->private_data);
+	if (snap)
 		err = cowmem_rollback(file, args.addr, snap);
 	fput(snap_file);
 	return err;

@@ -68,23 +68,28 @@ static atomic64_t cowmem_next_id = ATOMIC64_INIT(0);
 static const struct address_space_operations cowmem_aops = {};
 
 /*
- * A new region, counted against current's user as @what (a region, or a
- * snapshot's); an ERR_PTR when out of memory or beyond the user's limit.
+ * A new region, made by an open (@ops NULL) or by the feature whose @ops
+ * they are, inside the feature's struct; counted against current's user
+ * (as a region, or as @ops says); an ERR_PTR when out of memory or beyond
+ * the user's limit.
  */
 struct cowmem_region *cowmem_region_create(struct inode *inode,
-					   enum cowmem_limit what)
+					   const struct cowmem_region_ops *ops)
 {
 	struct cowmem_region *region;
 	int err;
 
+	if (WARN_ON_ONCE(ops && ops->size < sizeof(*region)))
+		return ERR_PTR(-EINVAL);
 	if (cowmem_should_fail())
 		return ERR_PTR(-ENOMEM);
-	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
+	region = kzalloc(ops ? ops->size : sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
 		return ERR_PTR(-ENOMEM);
+	region->ops = ops;
 	region->cred = get_current_cred();
-	region->charged = what;
-	err = cowmem_limit_charge(region->cred, what, false);
+	region->charged = ops ? ops->limit : COWMEM_LIMIT_REGIONS;
+	err = cowmem_limit_charge(region->cred, region->charged, false);
 	if (err)
 		goto put_cred;
 	refcount_set(&region->ref, 1);
@@ -93,7 +98,7 @@ struct cowmem_region *cowmem_region_create(struct inode *inode,
 	region->mapping.a_ops = &cowmem_aops;
 	mutex_init(&region->lock);
 	INIT_LIST_HEAD(&region->views);
-	INIT_LIST_HEAD(&region->snapshots);
+	INIT_LIST_HEAD(&region->derived);
 	/*
 	 * Under the lock: the list is in id order, a lockset's. Nobody holds
 	 * it while waiting for anything else (cowmem_region_next()), but an
@@ -109,7 +114,7 @@ struct cowmem_region *cowmem_region_create(struct inode *inode,
 	return region;
 
 uncharge:
-	cowmem_limit_uncharge(region->cred, what);
+	cowmem_limit_uncharge(region->cred, region->charged);
 put_cred:
 	put_cred(region->cred);
 	kfree(region);
@@ -121,6 +126,7 @@ void cowmem_region_put(struct cowmem_region *region)
 {
 	if (!refcount_dec_and_test(&region->ref))
 		return;
+	WARN_ON_ONCE(!list_empty(&region->derived));
 	put_cred(region->cred);
 	mutex_destroy(&region->lock);
 	kfree(region);
@@ -152,36 +158,19 @@ struct cowmem_region *cowmem_region_next(u64 id)
 
 /*
  * Called from release: no VMA maps the file any more, so every view is
- * already gone. Takes each lock on its own, never one while waiting for
- * another: a snapshot first leaves its source's list (the source's lock
- * may be held for a hold's work, a merge), then takes its frozen index
- * out under its own lock, where debugfs "check" reads it, and releases it
- * holding none: a census reads the index only from the source's list or
- * under the snapshot's lock. Its own snapshots keep the struct (not the
- * file) alive.
+ * already gone. The feature that made the region lets go of what it
+ * keeps there first (ops->destroy), with no lock held; then the region
+ * leaves cowmem_regions. Regions derived from it keep the struct (not
+ * the file) alive.
  */
 void cowmem_region_destroy(struct cowmem_region *region)
 {
-	struct cowmem_region *source = region->source;
-	struct cowmem_index base;
-
 	WARN_ON_ONCE(!list_empty(&region->views) || region->origin);
-	if (source) {
-		mutex_lock(&source->lock);
-		list_del(&region->snapshot_link);
-		mutex_unlock(&source->lock);
-		cowmem_region_put(source);
-	}
-	cowmem_index_init(&base, 0);
-	mutex_lock(&region->lock);
-	cowmem_index_move(&base, &region->base);
-	mutex_unlock(&region->lock);
-	cowmem_index_release(&base);
+	if (region->ops && region->ops->destroy)
+		region->ops->destroy(region);
 	mutex_lock(&cowmem_regions_lock);
 	list_del(&region->link);
 	cowmem_stat_dec(regions);
-	if (region->is_snapshot)
-		cowmem_stat_dec(snapshots);
 	mutex_unlock(&cowmem_regions_lock);
 	cowmem_limit_uncharge(region->cred, region->charged);
 	cowmem_region_put(region);
@@ -695,9 +684,9 @@ struct cowmem_view *cowmem_region_attach(struct cowmem_region *region,
 				region->nr_pages = 0;
 			goto unlock;
 		}
-		/* A snapshot's first mapping starts from its frozen contents. */
-		if (region->is_snapshot)
-			cowmem_index_share(&view->index, &region->base);
+		/* a snapshot's starts from its frozen contents */
+		if (region->ops && region->ops->new_origin)
+			region->ops->new_origin(region, view);
 		cowmem_view_publish(view);
 		region->origin = view;
 	}

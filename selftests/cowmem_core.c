@@ -2,21 +2,22 @@
 /*
  * The core and the features, with nothing but the device to look through:
  * these tests need no debugfs and no PAGE_INFO, so they run on the module
- * as built by default and on the one built without its observers
- * (scripts/build-core, COWMEM_OBSERVE=n in the environment), where they
- * also check that the observers are gone.
+ * as built by default and on the core alone (scripts/build-core: built
+ * with COWMEM_FEATURES=n, so without its features and its observers, and
+ * run with COWMEM_FEATURES=n in the environment), where they also check
+ * that what was compiled out is gone.
  */
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
 
 #define PAGES 8
 
-/* 1 when the module under test was built without its observers. */
-static int observers_off(void)
+/* 1 when the module under test is the core alone. */
+static int core_alone(void)
 {
-	const char *observe = getenv("COWMEM_OBSERVE");
+	const char *features = getenv("COWMEM_FEATURES");
 
-	return observe && !strcmp(observe, "n");
+	return features && !strcmp(features, "n");
 }
 
 FIXTURE(core)
@@ -64,7 +65,11 @@ TEST_F(core, fork_isolates_parent_and_child)
 /* A rollback gives back what the snapshot froze. */
 TEST_F(core, rollback_restores_the_snapshot)
 {
-	int sfd = cowmem_snapshot(self->fd, self->map, 0);
+	int sfd;
+
+	if (core_alone())
+		SKIP(return, "the core alone has no snapshots");
+	sfd = cowmem_snapshot(self->fd, self->map, 0);
 
 	ASSERT_LE(0, sfd);
 	memset(self->map, 'x', self->psz);
@@ -78,6 +83,8 @@ TEST_F(core, merge_folds_twins)
 {
 	struct cowmem_merge_args a;
 
+	if (core_alone())
+		SKIP(return, "the core alone has no merging");
 	memset(self->map + self->psz, 'a', self->psz);
 	ASSERT_EQ(0, cowmem_merge(self->fd, self->map, -1, 0, PAGES, &a));
 	EXPECT_EQ(1, a.merged);
@@ -86,13 +93,35 @@ TEST_F(core, merge_folds_twins)
 	EXPECT_TRUE(cowmem_page_is(self->map, self->psz, 'a'));
 }
 
+/* The features are there exactly when the module was built with them. */
+TEST_F(core, features_as_built)
+{
+	struct cowmem_merge_args a;
+	int sfd = cowmem_snapshot(self->fd, self->map, 0);
+
+	if (core_alone()) {
+		EXPECT_EQ(-1, sfd);
+		EXPECT_EQ(ENOTTY, errno);
+		EXPECT_EQ(-1,
+			  cowmem_rollback(self->fd, self->map, self->fd, 0));
+		EXPECT_EQ(ENOTTY, errno);
+		EXPECT_EQ(-1,
+			  cowmem_merge(self->fd, self->map, -1, 0, PAGES, &a));
+		EXPECT_EQ(ENOTTY, errno);
+	} else {
+		ASSERT_LE(0, sfd);
+		EXPECT_EQ(0, cowmem_rollback(self->fd, self->map, sfd, 0));
+		close(sfd);
+	}
+}
+
 /* The observers are there exactly when the module was built with them. */
 TEST_F(core, observers_as_built)
 {
 	struct cowmem_page_info info;
 	int ret = cowmem_page_info(self->fd, self->map, 1, &info);
 
-	if (observers_off()) {
+	if (core_alone()) {
 		EXPECT_EQ(-1, ret);
 		EXPECT_EQ(ENOTTY, errno);
 		EXPECT_NE(0, access(COWMEM_DEBUGFS, F_OK));
