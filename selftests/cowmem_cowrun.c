@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
@@ -268,7 +269,9 @@ TEST(report_counts_the_child_and_the_parent)
 		setenv("COWMEM_COWRUN_PROBE", "report", 1);
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[0]);
-		execl(cowrun, "cowrun", "--report", "--", self, NULL);
+		/* Only the probe's own writes: no allocator's. */
+		execl(cowrun, "cowrun", "--report", "--no-jemalloc", "--", self,
+		      NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -284,6 +287,231 @@ TEST(report_counts_the_child_and_the_parent)
 	EXPECT_EQ(0, status);
 	EXPECT_EQ(5, child);
 	EXPECT_EQ(3, parent);
+}
+
+/*
+ * Runs @argv (tools/cowrun, or this program) for the probe @probe, with no
+ * library of ours preloaded but what @argv sets up, and @name=@value in its
+ * environment (when @name); its stderr goes to @err. Returns its wait
+ * status, or -1.
+ */
+static int run_probe(const char *probe, char *const argv[], const char *name,
+		     const char *value, char *err, size_t size)
+{
+	int fds[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		unsetenv("LD_PRELOAD");
+		setenv("COWMEM_COWRUN_PROBE", probe, 1);
+		if (name)
+			setenv(name, value, 1);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len < size - 1 &&
+	       (n = read(fds[0], err + len, size - 1 - len)) > 0)
+		len += n;
+	err[len] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/* The two devices that are not cowmem's: /dev/zero and a regular file. */
+FIXTURE(not_cowmem)
+{
+	char path[64];
+};
+
+FIXTURE_VARIANT(not_cowmem)
+{
+	const char *device; /* NULL: an empty regular file */
+};
+
+/* Each variant is a struct: its brace goes on a line of its own. */
+/* clang-format off */
+FIXTURE_VARIANT_ADD(not_cowmem, dev_zero)
+{
+	.device = "/dev/zero",
+};
+
+FIXTURE_VARIANT_ADD(not_cowmem, empty_file)
+{
+	.device = NULL,
+};
+
+/* clang-format on */
+
+FIXTURE_SETUP(not_cowmem)
+{
+	int fd;
+
+	if (variant->device) {
+		snprintf(self->path, sizeof(self->path), "%s", variant->device);
+		return;
+	}
+	snprintf(self->path, sizeof(self->path), "/tmp/cowrun-file.XXXXXX");
+	fd = mkstemp(self->path);
+	ASSERT_LE(0, fd);
+	close(fd);
+}
+
+FIXTURE_TEARDOWN(not_cowmem)
+{
+	if (!variant->device)
+		unlink(self->path);
+}
+
+/*
+ * cowrun --device with a device that is not cowmem's says so and runs the
+ * program unserved, which works; the library alone refuses it too.
+ */
+TEST_F(not_cowmem, runs_the_program_unserved)
+{
+	char cowrun[PATH_MAX], self_path[PATH_MAX], err[4096];
+	char *const launch[] = { cowrun, "--device", self->path,
+				 "--",	 self_path,  NULL };
+	char lib[PATH_MAX + 32];
+	char *const direct[] = { self_path, NULL };
+
+	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
+	EXPECT_EQ(0,
+		  run_probe("unserved", launch, NULL, NULL, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "is not the cowmem device"))
+	TH_LOG("%s", err);
+	/* The library alone, preloaded by hand. */
+	snprintf(lib, sizeof(lib), "%s", cowrun);
+	strcpy(strrchr(lib, '/'), "/libcowrun.so");
+	setenv("COWRUN_DEVICE", self->path, 1);
+	EXPECT_EQ(0, run_probe("unserved", direct, "LD_PRELOAD", lib, err,
+			       sizeof(err)));
+	unsetenv("COWRUN_DEVICE");
+	EXPECT_NE(NULL, strstr(err, "is not the cowmem device"))
+	TH_LOG("%s", err);
+}
+
+/* --verbose: each process reports its own mappings, not its parent's. */
+TEST(verbose_lines_are_per_process)
+{
+	char self_path[PATH_MAX], cowrun[PATH_MAX], err[4096], *line;
+	char *const argv[] = { cowrun, "--verbose", "--no-jemalloc",
+			       "--",   self_path,   NULL };
+	unsigned long served, seen[2];
+	int n = 0, pid;
+
+	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
+	ASSERT_EQ(0, run_probe("verbose", argv, NULL, NULL, err, sizeof(err)));
+	for (line = strstr(err, "cowrun: pid "); line;
+	     line = strstr(line + 1, "cowrun: pid ")) {
+		if (sscanf(line, "cowrun: pid %d: served %lu", &pid, &served) !=
+		    2)
+			continue;
+		ASSERT_GT(2, n) TH_LOG("%s", err);
+		seen[n++] = served;
+	}
+	ASSERT_EQ(2, n) TH_LOG("%s", err);
+	/* The child maps 2 after the fork, the parent 1 before it. */
+	EXPECT_EQ(2, seen[0]) TH_LOG("%s", err);
+	EXPECT_EQ(1, seen[1]) TH_LOG("%s", err);
+}
+
+/* Copies @from to @to, mode 0755; 0 on success. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in, out, err = 0;
+	ssize_t n;
+
+	in = open(from, O_RDONLY);
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			err = -1;
+	close(in);
+	return close(out) || n < 0 ? -1 : err;
+}
+
+/*
+ * cowrun and its library in a directory whose path has a space (ld.so
+ * splits LD_PRELOAD there) still serve the program.
+ */
+TEST(a_tools_path_with_a_space_still_serves)
+{
+	char dir[] = "/tmp/cowrun dir.XXXXXX", self_path[PATH_MAX];
+	char cowrun[PATH_MAX], copy[PATH_MAX + 64], lib[PATH_MAX + 64];
+	char from[PATH_MAX + 32], err[4096];
+	char *const argv[] = { copy, "--", self_path, NULL };
+
+	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(copy, sizeof(copy), "%s/cowrun", dir);
+	snprintf(lib, sizeof(lib), "%s/libcowrun.so", dir);
+	snprintf(from, sizeof(from), "%s", cowrun);
+	strcpy(strrchr(from, '/'), "/libcowrun.so");
+	ASSERT_EQ(0, copy_file(cowrun, copy));
+	ASSERT_EQ(0, copy_file(from, lib));
+	EXPECT_EQ(0, run_probe("served", argv, NULL, NULL, err, sizeof(err)))
+	TH_LOG("%s", err);
+	unlink(copy);
+	unlink(lib);
+	rmdir(dir);
+}
+
+/* A symlink to cowrun, elsewhere, finds the library beside cowrun itself. */
+TEST(a_symlink_to_cowrun_serves)
+{
+	char dir[] = "/tmp/cowrun-link.XXXXXX", self_path[PATH_MAX];
+	char cowrun[PATH_MAX], link[64], err[4096];
+	char *const argv[] = { link, "--", self_path, NULL };
+
+	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/cowrun", dir);
+	ASSERT_EQ(0, symlink(cowrun, link));
+	EXPECT_EQ(0, run_probe("served", argv, NULL, NULL, err, sizeof(err)))
+	TH_LOG("%s", err);
+	unlink(link);
+	rmdir(dir);
+}
+
+/*
+ * A program on glibc's malloc (this one) gets jemalloc preloaded, and its
+ * small allocations are served; with --no-jemalloc they come from glibc's
+ * heap, unserved. The probe exits 0 when served, 1 when not.
+ */
+TEST(glibc_malloc_is_served_through_jemalloc)
+{
+	char self_path[PATH_MAX], cowrun[PATH_MAX], err[4096];
+	char *const with[] = { cowrun, "--", self_path, NULL };
+	char *const without[] = { cowrun, "--no-jemalloc", "--", self_path,
+				  NULL };
+
+	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
+	if (access("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", R_OK))
+		SKIP(return, "libjemalloc2 is not installed");
+	EXPECT_EQ(0, run_probe("malloc", with, NULL, NULL, err, sizeof(err)))
+	TH_LOG("%s", err);
+	EXPECT_EQ(1 << 8,
+		  run_probe("malloc", without, NULL, NULL, err, sizeof(err)))
+	TH_LOG("%s", err);
 }
 
 #define PLANT_TMP "/tmp/cowrun-plant"
@@ -417,6 +645,64 @@ static int report_probe(void)
 	return 0;
 }
 
+/* Under a device that is not cowmem's: served nothing, and it works. */
+static int unserved_probe(void)
+{
+	unsigned char *p = map_anon(LEN, 0);
+	pid_t pid;
+
+	if (p == MAP_FAILED || is_cowmem(p) != 0)
+		return 1;
+	memset(p, 'U', LEN);
+	pid = fork();
+	if (pid == 0) {
+		p[0] = 'c';
+		_exit(p[0] == 'c' && p[LEN - 1] == 'U' ? 0 : 1);
+	}
+	if (cowmem_wait(pid) || p[0] != 'U')
+		return 1;
+	return 0;
+}
+
+/* One served mapping, then a child that maps two and exits (exit(): the
+ * library's summary line), then the parent's own line at its exit.
+ */
+static int verbose_probe(void)
+{
+	void *p = map_anon(LEN, 0);
+	pid_t pid;
+
+	if (p == MAP_FAILED || is_cowmem(p) != 1)
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		if (map_anon(LEN, 0) == MAP_FAILED ||
+		    map_anon(LEN, 0) == MAP_FAILED)
+			_exit(1);
+		exit(0);
+	}
+	return cowmem_wait(pid);
+}
+
+/* 0 when a large mapping is served, 1 when not. */
+static int served_probe(void)
+{
+	void *p = map_anon(LEN, 0);
+
+	return p != MAP_FAILED && is_cowmem(p) == 1 ? 0 : 1;
+}
+
+/* 0 when a small malloc() lands in a served mapping, 1 when not. */
+static int malloc_probe(void)
+{
+	char *p = malloc(100);
+
+	if (!p)
+		return 2;
+	memset(p, 'm', 100);
+	return is_cowmem(p) == 1 ? 0 : 1;
+}
+
 /* Under a missing device: served nothing, the memory still works. */
 static int fallback_probe(void)
 {
@@ -443,6 +729,14 @@ int main(int argc, char **argv)
 		return report_probe();
 	if (probe && !strcmp(probe, "plant"))
 		return plant_probe();
+	if (probe && !strcmp(probe, "unserved"))
+		return unserved_probe();
+	if (probe && !strcmp(probe, "verbose"))
+		return verbose_probe();
+	if (probe && !strcmp(probe, "served"))
+		return served_probe();
+	if (probe && !strcmp(probe, "malloc"))
+		return malloc_probe();
 	if (!getenv("COWMEM_COWRUN")) {
 		/* Run again under the library, next to us in ../tools. */
 		if (!realpath("/proc/self/exe", lib))

@@ -80,6 +80,7 @@ static int in_path(const char *name)
 struct run {
 	const char *probe; /* COWMEM_COWRUN_PROBE for this program, or NULL */
 	const char *preload; /* LD_PRELOAD that cowrun adds its library to */
+	bool jemalloc; /* cowrun preloads jemalloc (else --no-jemalloc) */
 	int out, err; /* its stdout and stderr, -1: ours */
 	bool nobody; /* as uid and gid 65534, without groups */
 };
@@ -273,11 +274,14 @@ static int run_probe(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(app) * self, struct run *r,
 		     const char *device, char *err, size_t size)
 {
-	char *argv[7] = { path.cowrun, "--verbose" }, name[128];
+	char *argv[8] = { path.cowrun, "--verbose" }, name[128];
 	int n = 2;
 	int status;
 	pid_t pid;
 
+	/* Exact counts are the probe's own mappings: no allocator's. */
+	if (!r->jemalloc)
+		argv[n++] = "--no-jemalloc";
 	if (device) {
 		argv[n++] = "--device";
 		argv[n++] = (char *)device;
@@ -711,15 +715,16 @@ TEST_F_TIMEOUT(app, python_demo_copies_what_it_explains, 240)
 }
 
 /*
- * A C program under cowrun with jemalloc preloaded (glibc's malloc cannot
- * be served, see README): threads growing arrays by realloc(), a fork
- * while they run whose child and parent each write a shared buffer and
- * see only their own writes, and an exec that keeps the library. Every
+ * A C program on glibc's malloc under cowrun, which preloads jemalloc for
+ * it (glibc's own malloc is not served): threads growing arrays by
+ * realloc(), a fork while they run whose child and parent each write a
+ * shared buffer and see only their own writes, and an exec that keeps the
+ * library. Every
  * process's data checks; the fork's writes are cowmem's COW breaks.
  */
 TEST_F_TIMEOUT(app, c_program_with_threads_fork_exec_realloc, 240)
 {
-	struct run r = { .probe = "workload", .preload = JEMALLOC };
+	struct run r = { .probe = "workload", .jemalloc = true };
 	const char *why = missing_tools();
 	struct summary s[4];
 	char err[2048];

@@ -5,7 +5,8 @@
  * LD_PRELOAD by tools/cowrun, which sets its options in the environment:
  *
  *   COWRUN_MIN=BYTES    smallest mapping served (default 65536)
- *   COWRUN_DEVICE=PATH  the device (default /dev/cowmem)
+ *   COWRUN_DEVICE=PATH  the device (default /dev/cowmem); one that is not
+ *                       cowmem's (a file, /dev/zero) is refused
  *   COWRUN_INHERIT=0    children neither keep it after exec (LD_PRELOAD is
  *                       dropped) nor get new mappings served after fork()
  *   COWRUN_VERBOSE=1    one summary line per process on stderr at exit
@@ -33,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -54,6 +57,7 @@ static char table_lock;
 static struct {
 	int state; /* 0, then INITIALIZING, then READY */
 	bool disabled, no_inherit, verbose, device_gone, warned, device_warned;
+	bool not_cowmem;
 	size_t min;
 	size_t max_region;
 	char device[256];
@@ -83,6 +87,8 @@ static const char refused[] =
 	"cowmem refused a region (a per-user limit such as max_regions_per_user, or memory)";
 static const char no_device[] =
 	"cannot open the cowmem device (is the module loaded, and may you open it?)";
+static const char not_cowmem[] =
+	"COWRUN_DEVICE is not the cowmem device (or the module is not loaded)";
 
 static void lock(void)
 {
@@ -263,11 +269,44 @@ static void atfork_parent(void)
 	unlock();
 }
 
+/* The child counts its own mappings: --verbose's line is per process. */
 static void atfork_child(void)
 {
 	unlock();
+	memset(&count, 0, sizeof(count));
 	if (opt.no_inherit)
 		opt.disabled = true;
+}
+
+/*
+ * Whether opt.device is there but is not cowmem's: the character device
+ * whose numbers the module gives in sysfs. Mapping anything else (a
+ * regular file, /dev/zero) would break the program. A path that is not
+ * there is left to open() to report. Allocates nothing: see cowrun_ready().
+ */
+static bool device_not_cowmem(void)
+{
+	unsigned long major_nr, minor_nr;
+	char buf[32] = "", *end;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (syscall(SYS_newfstatat, AT_FDCWD, opt.device, &st, 0))
+		return false;
+	if (!S_ISCHR(st.st_mode))
+		return true;
+	fd = syscall(SYS_openat, AT_FDCWD, "/sys/class/misc/cowmem/dev",
+		     O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* no module loaded: nothing is cowmem's */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	major_nr = strtoul(buf, &end, 10);
+	if (n <= 0 || *end != ':')
+		return true;
+	minor_nr = strtoul(end + 1, NULL, 10);
+	return major(st.st_rdev) != major_nr || minor(st.st_rdev) != minor_nr;
 }
 
 /*
@@ -301,6 +340,10 @@ static bool cowrun_ready(void)
 	opt.no_inherit = env && !strcmp(env, "0");
 	/* tools/cowrun found no device and said so, once for all processes. */
 	opt.device_warned = getenv("COWRUN_NO_DEVICE_WARNED");
+	if (device_not_cowmem()) {
+		opt.not_cowmem = true;
+		opt.device_gone = true;
+	}
 	read_max_region();
 	__atomic_store_n(&opt.state, READY, __ATOMIC_RELEASE);
 	return true;
@@ -390,6 +433,10 @@ static void *serve(void *addr, size_t len, int prot, int flags)
 	void *p;
 	int fd;
 
+	if (opt.not_cowmem) {
+		fallback(&count.no_device, not_cowmem);
+		return MAP_FAILED;
+	}
 	if (__atomic_load_n(&opt.device_gone, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&count.no_device, 1, __ATOMIC_RELAXED);
 		return MAP_FAILED;
