@@ -110,7 +110,8 @@ vm: deps-run module tools
 
 # The VM with the lab's module (lab/, from make lab) built and loaded; CMD
 # runs after the load, as with make vm.
-lab-vm: deps-run tools
+# The selftests too: the handout runs the fuzzer there (docs/lab.md).
+lab-vm: deps-run tools selftests
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/lab W=1 modules
 	COWMEM_MODULE=$(CURDIR)/lab/module/cowmem.ko scripts/vm --kver $(KVER) \
 		$(if $(value CMD),-- bash -c 'insmod lab/module/cowmem.ko && { $(subst ','\'',$(value CMD)); }')
