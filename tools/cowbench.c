@@ -761,6 +761,7 @@ enum stat_id {
 	ST_PAGE_ALLOCS,
 	ST_FORKS,
 	ST_CLONE_ZAPS,
+	ST_CLONE_WRPROTECTS, /* absent from modules before the write-protect */
 	ST_FRAME_BYTES,
 	ST_NODE_BYTES,
 	ST_PAGES,
@@ -775,17 +776,28 @@ static const char *const stat_names[NR_STATS] = {
 	[ST_PAGE_ALLOCS] = "page_allocs",
 	[ST_FORKS] = "forks",
 	[ST_CLONE_ZAPS] = "clone_zaps",
+	[ST_CLONE_WRPROTECTS] = "clone_wrprotects",
 	[ST_FRAME_BYTES] = "frame_bytes",
 	[ST_NODE_BYTES] = "node_bytes",
 	[ST_PAGES] = "pages",
 	[ST_NODES] = "nodes",
 };
 
-/* Reads the counters into @v; -1 when the file or a counter is missing. */
+/*
+ * Reads the counters into @v; -1 when the file or a counter is missing,
+ * but clone_wrprotects, which reads 0 from a module that has none
+ * (bench --before with an older build).
+ */
 static int stats_read(long long *v)
 {
-	int found = cowmem_stats_read(bench.stats, stat_names, v, NR_STATS);
+	int found;
 
+	v[ST_CLONE_WRPROTECTS] = -1;
+	found = cowmem_stats_read(bench.stats, stat_names, v, NR_STATS);
+	if (v[ST_CLONE_WRPROTECTS] < 0) {
+		v[ST_CLONE_WRPROTECTS] = 0;
+		found++;
+	}
 	return found == NR_STATS ? 0 : -1;
 }
 
@@ -912,7 +924,8 @@ static void report_structure(size_t mib)
 	structure_run(mib, S_FORK_REUSE, d, res);
 	printf("  R2 reuse:      %lld reuses, %lld COW breaks, %lld page allocs, %zu pages\n",
 	       d[ST_REUSES], d[ST_COW_BREAKS], d[ST_PAGE_ALLOCS], pages);
-	printf("  fork:          %.2f clone_zaps per fork (VMAs whose PTEs fork zapped)\n",
+	printf("  fork:          %.2f clone_wrprotects, %.2f clone_zaps per fork (PTEs write-protected in place; VMAs whose PTEs fork zapped)\n",
+	       (double)d[ST_CLONE_WRPROTECTS] / (d[ST_FORKS] ? d[ST_FORKS] : 1),
 	       (double)d[ST_CLONE_ZAPS] / (d[ST_FORKS] ? d[ST_FORKS] : 1));
 	/* A full leaf node serves 64 pages; the levels above add 1/64 of that. */
 	index = d[ST_NODE_BYTES] / (double)INDEX_SLOTS_PER_NODE *
