@@ -716,27 +716,25 @@ static int fallback_probe(void)
 	return 0;
 }
 
+/* The programs the tests run, by COWMEM_COWRUN_PROBE. */
+static const struct {
+	const char *name;
+	int (*run)(void);
+} probes[] = {
+	{ "fallback", fallback_probe }, { "exec", exec_probe },
+	{ "report", report_probe },	{ "plant", plant_probe },
+	{ "unserved", unserved_probe }, { "verbose", verbose_probe },
+	{ "served", served_probe },	{ "malloc", malloc_probe },
+};
+
 int main(int argc, char **argv)
 {
 	char lib[PATH_MAX], *slash;
 	const char *probe = getenv("COWMEM_COWRUN_PROBE");
 
-	if (probe && !strcmp(probe, "fallback"))
-		return fallback_probe();
-	if (probe && !strcmp(probe, "exec"))
-		return exec_probe();
-	if (probe && !strcmp(probe, "report"))
-		return report_probe();
-	if (probe && !strcmp(probe, "plant"))
-		return plant_probe();
-	if (probe && !strcmp(probe, "unserved"))
-		return unserved_probe();
-	if (probe && !strcmp(probe, "verbose"))
-		return verbose_probe();
-	if (probe && !strcmp(probe, "served"))
-		return served_probe();
-	if (probe && !strcmp(probe, "malloc"))
-		return malloc_probe();
+	for (size_t i = 0; probe && i < ARRAY_SIZE(probes); i++)
+		if (!strcmp(probe, probes[i].name))
+			return probes[i].run();
 	if (!getenv("COWMEM_COWRUN")) {
 		/* Run again under the library, next to us in ../tools. */
 		if (!realpath("/proc/self/exe", lib))
