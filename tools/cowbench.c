@@ -924,7 +924,8 @@ static void report_structure(size_t mib)
 	structure_run(mib, S_FORK_REUSE, d, res);
 	printf("  R2 reuse:      %lld reuses, %lld COW breaks, %lld page allocs, %zu pages\n",
 	       d[ST_REUSES], d[ST_COW_BREAKS], d[ST_PAGE_ALLOCS], pages);
-	printf("  fork:          %.2f clone_wrprotects, %.2f clone_zaps per fork (PTEs write-protected in place; VMAs whose PTEs fork zapped)\n",
+	/* Write-protected in place; VMAs whose PTEs the fork zapped. */
+	printf("  fork:          %.2f clone_wrprotects, %.2f clone_zaps per fork\n",
 	       (double)d[ST_CLONE_WRPROTECTS] / (d[ST_FORKS] ? d[ST_FORKS] : 1),
 	       (double)d[ST_CLONE_ZAPS] / (d[ST_FORKS] ? d[ST_FORKS] : 1));
 	/* A full leaf node serves 64 pages; the levels above add 1/64 of that. */
