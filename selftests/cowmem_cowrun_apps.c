@@ -79,7 +79,6 @@ static int in_path(const char *name)
 /* How a program is started by spawn(). */
 struct run {
 	const char *probe; /* COWMEM_COWRUN_PROBE for this program, or NULL */
-	const char *preload; /* LD_PRELOAD that cowrun adds its library to */
 	bool jemalloc; /* cowrun preloads jemalloc (else --no-jemalloc) */
 	int out, err; /* its stdout and stderr, -1: ours */
 	bool nobody; /* as uid and gid 65534, without groups */
@@ -94,8 +93,6 @@ static pid_t spawn(const struct run *r, char *const argv[])
 		return pid;
 	if (r->probe)
 		setenv("COWMEM_COWRUN_PROBE", r->probe, 1);
-	if (r->preload)
-		setenv("LD_PRELOAD", r->preload, 1);
 	if (r->out >= 0)
 		dup2(r->out, STDOUT_FILENO);
 	if (r->err >= 0)

@@ -232,6 +232,7 @@ static void read_max_region(void)
 static void drop_preload(void)
 {
 	static char entry[4096];
+	const char *jemalloc = getenv("COWRUN_JEMALLOC");
 	char copy[4096], kept[4096] = "";
 	char *tok, *save, **env;
 
@@ -243,7 +244,9 @@ static void drop_preload(void)
 	snprintf(copy, sizeof(copy), "%s", *env + 11);
 	for (tok = strtok_r(copy, ": ", &save); tok;
 	     tok = strtok_r(NULL, ": ", &save)) {
-		if (strstr(tok, "libcowrun.so"))
+		/* Ours, and the jemalloc tools/cowrun added for us. */
+		if (strstr(tok, "libcowrun.so") ||
+		    (jemalloc && !strcmp(tok, jemalloc)))
 			continue;
 		if (kept[0])
 			strncat(kept, ":", sizeof(kept) - strlen(kept) - 1);
@@ -345,6 +348,15 @@ static bool cowrun_ready(void)
 		opt.device_gone = true;
 	}
 	read_max_region();
+	/*
+	 * Registered here, on the first mmap(), which comes before an
+	 * allocator preloaded ahead of us (jemalloc) registers its own fork
+	 * handlers: the prepare handlers run in reverse order, so the
+	 * allocator takes its locks first and ours comes last. The other way
+	 * round, fork() would hold our table's lock while waiting for an
+	 * allocator lock held by a thread spinning on ours in mmap().
+	 */
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	__atomic_store_n(&opt.state, READY, __ATOMIC_RELEASE);
 	return true;
 }
@@ -354,7 +366,6 @@ __attribute__((constructor)) static void cowrun_init(void)
 	cowrun_ready();
 	if (opt.no_inherit)
 		drop_preload();
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 __attribute__((destructor)) static void cowrun_fini(void)
