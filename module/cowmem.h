@@ -66,7 +66,7 @@
  * header holds the story's objects and functions; internal.h declares the
  * core's machinery (limits, the ioctl table, failure injection). The layers
  * above have headers of their own, which no core file includes
- * (scripts/layers): lockset.h and features.h (the features: snapshot.c
+ * (scripts/layers): lockset.h and feature.h (the features: snapshot.c
  * embeds a region in its struct cowmem_snapshot and hands the core its
  * struct cowmem_region_ops), observe.h (the census and the observers).
  * From userspace, uapi/linux/cowmem.h is the ABI (the ioctls), and

@@ -4,7 +4,7 @@
  * the device's ioctl table and its files, failure injection. cowmem.h
  * holds the lesson: its objects and the story's functions. The core
  * declares nothing of the layers above it: the features' headers are
- * lockset.h and features.h, the observers' observe.h (scripts/layers
+ * lockset.h and feature.h, the observers' observe.h (scripts/layers
  * checks that no core file includes them).
  */
 #ifndef _COWMEM_INTERNAL_H

@@ -11,7 +11,7 @@
 
 #include <linux/module.h>
 
-#include "features.h"
+#include "feature.h"
 #include "observe.h"
 
 static int __init cowmem_init(void)

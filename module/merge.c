@@ -46,7 +46,7 @@
 #include <linux/uaccess.h>
 #include <linux/cowmem.h>
 
-#include "features.h"
+#include "feature.h"
 #include "lockset.h"
 #include "trace.h"
 

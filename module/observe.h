@@ -7,7 +7,7 @@
 #ifndef _COWMEM_OBSERVE_H
 #define _COWMEM_OBSERVE_H
 
-#include "features.h"
+#include "feature.h"
 #include "lockset.h"
 
 /* census.c: who holds what, over every index of a region at once */

@@ -24,7 +24,7 @@
 #include <linux/cowmem.h>
 
 #include "compat.h"
-#include "features.h"
+#include "feature.h"
 #include "trace.h"
 
 /*

@@ -3,10 +3,12 @@
  * cowmem: the features, what they add on top of the core (snapshot.c:
  * snapshots and rollback; merge.c: same-page merging), and what the
  * observers read of them. COWMEM_FEATURES=n builds the module without
- * them (and so without its observers): the core alone.
+ * them (and so without its observers): the core alone. Not features.h:
+ * selftests/index builds with -I module/, where that name would hide
+ * glibc's <features.h>.
  */
-#ifndef _COWMEM_FEATURES_H
-#define _COWMEM_FEATURES_H
+#ifndef _COWMEM_FEATURE_H
+#define _COWMEM_FEATURE_H
 
 #include "internal.h"
 
@@ -64,4 +66,4 @@ static inline void cowmem_features_init(void)
 }
 #endif
 
-#endif /* _COWMEM_FEATURES_H */
+#endif /* _COWMEM_FEATURE_H */
