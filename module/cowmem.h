@@ -5,44 +5,36 @@
  * Reading guide
  * -------------
  * The lesson is one story: a process maps /dev/cowmem, writes, forks, and
- * one of the two writes a shared page. Read it in this order:
+ * one of the two writes a shared page. Fifteen functions tell it:
  *
- *  1. open and mmap        dev.c cowmem_fops_open(), cowmem_fops_mmap();
- *                          view.c cowmem_region_create(),
- *                          cowmem_region_attach(): a region per open, the
- *                          first mapping's view (the region's origin).
- *  2. the first write      fault.c cowmem_vm_fault() -> cowmem_fault_write()
- *                          -> cowmem_do_wp() -> cowmem_wp_first_write(): a
- *                          zeroed frame (frame.c), allocated holding no
- *                          lock but view->lock for read, then
- *                          cowmem_wp_publish(): put in the view's index
- *                          (index.c cowmem_index_publish()) unless another
+ *  1. mmap                 dev.c cowmem_fops_mmap() -> view.c
+ *                          cowmem_region_attach(): the region's first view,
+ *                          its origin, with an empty index.
+ *  2. the first write      fault.c cowmem_vm_fault() -> cowmem_do_wp() ->
+ *                          cowmem_wp_first_write(): a zeroed frame,
+ *                          allocated holding no lock but view->lock for
+ *                          read, and published (step 5) unless another
  *                          thread's fault on the page got there first.
  *  3. fork                 fault.c cowmem_vm_open() -> view.c
- *                          cowmem_view_fork() -> cowmem_view_clone(): the
- *                          child's index shares the parent's, one reference
- *                          on its root (index.c cowmem_index_share()), and
+ *                          cowmem_view_clone(): the child's index shares
+ *                          the parent's, one reference on its root
+ *                          (index.c cowmem_index_share()), and
  *                          cowmem_clone_protect() takes write permission
  *                          from the parent's PTEs, in place where it can.
- *  4. a read after fork    through the parent's PTEs, which fork copied
- *                          read-only; where they were zapped,
- *                          fault.c cowmem_fault_read(): the shared frame,
- *                          mapped read-only.
- *  5. a write after fork   fault.c cowmem_vm_pfn_mkwrite() or
- *                          cowmem_vm_fault() -> cowmem_do_wp(), which
- *                          decides once (cowmem_wp_decide()), then
- *                          cowmem_wp_copy(): the COW break, a copy of the
- *                          frame made holding no block lock, then
- *                          cowmem_wp_publish(): the nodes on its path
- *                          copied and the frame swapped in under
- *                          view->publish (index.c), and cowmem_retire():
- *                          the old PTE zapped before the old frame may be
- *                          freed.
- *  6. the other writes     fault.c cowmem_wp_reuse(): the frame's other
- *                          holders are gone, no copy.
- *  7. exit                 fault.c cowmem_vm_close() -> view.c
- *                          cowmem_view_put_vma(): the last VMA frees the
- *                          view's index (index.c cowmem_index_release()).
+ *                          Fork copies them, read-only: reads after it
+ *                          fault on nothing.
+ *  4. a write after fork   fault.c cowmem_vm_pfn_mkwrite() -> cowmem_do_wp(),
+ *                          which decides once (cowmem_wp_decide()): the
+ *                          frame is shared, so cowmem_wp_copy(), the COW
+ *                          break, copies it holding no block lock.
+ *  5. the publish          cowmem_wp_publish() swaps the copy into the
+ *                          index under view->publish; the index nodes on
+ *                          its path that are still shared are copied first
+ *                          (index.c cowmem_node_unshare()). Then
+ *                          cowmem_retire() zaps the PTEs that map the old
+ *                          frame before its reference goes.
+ * The other writes find the frame the view's alone and write it in place,
+ * no copy (a reuse); the last VMA's close frees the view and its index.
  *
  * Then the chapters, each a file, each calling only the story's files:
  *  - the page index:       index.c (a radix tree shared between indexes and
@@ -54,13 +46,12 @@
  *  - who holds what:       census.c, check.c (debugfs "check")
  *  - watching:             debugfs.c, ptes.c, page_info.c, trace.h
  *  - failure injection:    inject.c
- * Along the way the story calls a few helpers, each in a file of its own:
- * stats.h (cowmem_stat_inc(): per-CPU counters), compat.h (one shim per
- * kernel API change, e.g. cowmem_mmap_assert_locked()), fault.h
- * (cowmem_frame_prot(): what fault.c and fault_around.c share), limits.c
- * (cowmem_limit_charge(): what one user may make), inject.c
- * (cowmem_should_fail()) and trace.h (the tracepoints; a page's offset in
- * its view is their pgoff field).
+ * Along the way the story uses a few helpers, each in a file of its own:
+ * stats.h (per-CPU counters, each defined there), compat.h (one shim per
+ * kernel API change), fault.h (what fault.c and fault_around.c share),
+ * limits.c (what one user may make), inject.c (failures on purpose) and
+ * trace.h (the tracepoints; a page's offset in its view is their pgoff
+ * field).
  *
  * main.c puts the layers together; README's Layout has the layers. This
  * header holds the story's objects and functions; internal.h declares the
@@ -228,7 +219,7 @@
 enum cowmem_view_how {
 	COWMEM_VIEW_OPEN, /* the first mmap() of the region */
 	COWMEM_VIEW_FORK, /* cloned from the parent's view at fork() */
-	COWMEM_VIEW_MAPPING, /* cloned from the origin by another process's mmap() */
+	COWMEM_VIEW_PEER, /* cloned from the origin by another process's mmap() */
 };
 
 /* limits.c: what one user may make (its functions: internal.h) */
@@ -342,8 +333,8 @@ void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin);
 void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);
 unsigned long cowmem_view_zap_all(struct cowmem_view *view);
-void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
-			   struct vm_area_struct *skip);
+void cowmem_view_zap_page(struct cowmem_view *view, pgoff_t pgoff,
+			  struct vm_area_struct *skip);
 struct vm_area_struct *cowmem_file_vma(struct file *file, unsigned long addr,
 				       unsigned long end);
 struct cowmem_view *cowmem_file_view(struct file *file, unsigned long addr);

@@ -40,7 +40,7 @@ static struct dentry *cowmem_debugfs_root;
 static const char *const cowmem_view_how[] = {
 	[COWMEM_VIEW_OPEN] = "open",
 	[COWMEM_VIEW_FORK] = "fork",
-	[COWMEM_VIEW_MAPPING] = "mapping",
+	[COWMEM_VIEW_PEER] = "peer",
 };
 
 static int cowmem_stats_show(struct seq_file *m, void *unused)
@@ -65,7 +65,7 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "forks: %lu\n", s.forks);
 	seq_printf(m, "injected_failures: %lu\n", s.injected_failures);
 	seq_printf(m, "page_allocs: %lu\n", s.page_allocs);
-	seq_printf(m, "clone_zaps: %lu\n", s.clone_zaps);
+	seq_printf(m, "share_zaps: %lu\n", s.share_zaps);
 	seq_printf(m, "clone_wrprotects: %lu\n", s.clone_wrprotects);
 	seq_printf(m, "node_copies: %lu\n", s.node_copies);
 	seq_printf(m, "rollbacks: %lu\n", s.rollbacks);

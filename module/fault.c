@@ -5,29 +5,14 @@
  * VM_PFNMAP, so ptrace and /proc/PID/mem come through ->access, which
  * applies the same rules to the traced process's view.
  *
- * Reading order, the way mm/memory.c's do_wp_page() decides once and then
- * calls wp_page_reuse() or wp_page_copy():
- *
- *   cowmem_vm_fault()            a fault on a page with no PTE
- *     cowmem_fault_read()        the zero page for a page nobody wrote, else
- *                                the frame, writable only if exclusive (the
- *                                invariant in cowmem.h), and the frames of
- *                                its block (fault_around.c)
- *     cowmem_fault_write()       a write: as below
- *   cowmem_vm_pfn_mkwrite()      a write to a read-only PTE
- *     cowmem_fault_write()       a write, mapped before the block lock goes
- *       cowmem_do_wp()           looks the frame up once, decides with
- *         cowmem_wp_decide()     and calls exactly one of
- *         cowmem_wp_first_write()  no frame: a zeroed one
- *         cowmem_wp_reuse()        exclusive: the same frame, and its block
- *                                  mapped again (fault_around.c)
- *         cowmem_wp_copy()         shared: a copy, the COW break
- *       cowmem_wp_publish()      the new frame into the index, unless
- *                                another fault got there first
- *       cowmem_insert()          maps the now exclusive frame writable
- *   cowmem_vm_access()           ptrace: a write goes through cowmem_do_wp()
- *   cowmem_vm_open(), cowmem_vm_close()  a VMA's view reference; fork
- *   cowmem_vm_mprotect()         a range made writable again loses its PTEs
+ * The file reads bottom up. The VMA operations at its end (a fault, a write
+ * to a read-only PTE, ptrace's ->access, a VMA's open and close, mprotect)
+ * call cowmem_fault_read() or cowmem_fault_write(). A write decides once,
+ * the way mm/memory.c's do_wp_page() does, and takes one of three steps:
+ * a first write (a zeroed frame), a reuse (the same frame: it is the
+ * view's alone) or a copy (the COW break); a new frame goes into the index
+ * through cowmem_wp_publish(). cowmem.h's reading guide follows one write
+ * through it.
  *
  * The first write and the COW break replace the index's frame; the frame
  * (or zero page) they replace goes through cowmem_retire(): its PTEs are
@@ -201,7 +186,7 @@ static void cowmem_wp_zap(struct cowmem_write *w)
 	bool writable;
 
 	if (!w->vmf) {
-		cowmem_view_zap_index(w->view, w->pgoff, NULL);
+		cowmem_view_zap_page(w->view, w->pgoff, NULL);
 		return;
 	}
 	if (w->present)
@@ -209,7 +194,7 @@ static void cowmem_wp_zap(struct cowmem_write *w)
 	else if (cowmem_read_pte(w->vma, w->vmf->address, &pfn, &writable) ||
 		 mm_tlb_flush_pending(w->vma->vm_mm))
 		zap_special_vma_range(w->vma, w->vmf->address, PAGE_SIZE);
-	cowmem_view_zap_index(w->view, w->pgoff, w->vma);
+	cowmem_view_zap_page(w->view, w->pgoff, w->vma);
 }
 
 /*

@@ -69,7 +69,7 @@
 
 static struct kmem_cache *cowmem_node_cache;
 
-/* Called by cowmem_frames_init(), which dev.c sets up both caches with. */
+/* The nodes' slab cache, made at load by cowmem_init() (main.c). */
 int cowmem_nodes_init(void)
 {
 	cowmem_node_cache = KMEM_CACHE(cowmem_node, SLAB_ACCOUNT);

@@ -122,7 +122,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	snap->source = region;
 	list_add_tail(&snap->link, &region->derived);
 	cowmem_stat_inc(snapshots);
-	this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(view));
+	this_cpu_add(cowmem_stats.share_zaps, cowmem_view_zap_all(view));
 	trace_snapshot(view->id, snap->region.id, snap->base.present);
 	up_write(&view->lock);
 	err = 0;

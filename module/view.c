@@ -529,7 +529,7 @@ static void cowmem_clone_protect(struct cowmem_view *src,
 		cowmem_view_unmark_blocks(src);
 		cowmem_stat_inc(clone_wrprotects);
 	} else if (how == COWMEM_VIEW_FORK) {
-		this_cpu_add(cowmem_stats.clone_zaps, cowmem_view_zap_all(src));
+		this_cpu_add(cowmem_stats.share_zaps, cowmem_view_zap_all(src));
 	} else {
 		cowmem_view_unmark_blocks(src);
 		unmap_mapping_range(&src->region->mapping, 0, 0, 1);
@@ -568,8 +568,8 @@ static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
  * faulting one: then there is nothing to walk.
  * Called with view->lock and view->mm's mmap_lock held.
  */
-void cowmem_view_zap_index(struct cowmem_view *view, pgoff_t pgoff,
-			   struct vm_area_struct *skip)
+void cowmem_view_zap_page(struct cowmem_view *view, pgoff_t pgoff,
+			  struct vm_area_struct *skip)
 {
 	VMA_ITERATOR(vmi, view->mm, 0);
 	struct vm_area_struct *vma;
@@ -636,7 +636,7 @@ static struct cowmem_view *
 cowmem_region_clone_origin(struct cowmem_region *region,
 			   struct vm_area_struct *vma)
 {
-	return cowmem_view_clone(region->origin, vma, COWMEM_VIEW_MAPPING);
+	return cowmem_view_clone(region->origin, vma, COWMEM_VIEW_PEER);
 }
 
 /*
@@ -731,7 +731,7 @@ struct cowmem_view *cowmem_view_fork(struct cowmem_view *parent,
 				    parent->id);
 		child = NULL;
 		down_write(&parent->lock);
-		this_cpu_add(cowmem_stats.clone_zaps,
+		this_cpu_add(cowmem_stats.share_zaps,
 			     cowmem_view_zap_all(parent));
 		up_write(&parent->lock);
 	} else {

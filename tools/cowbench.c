@@ -760,7 +760,7 @@ enum stat_id {
 	ST_REUSES,
 	ST_PAGE_ALLOCS,
 	ST_FORKS,
-	ST_CLONE_ZAPS,
+	ST_SHARE_ZAPS,
 	ST_CLONE_WRPROTECTS, /* absent from modules before the write-protect */
 	ST_FRAME_BYTES,
 	ST_NODE_BYTES,
@@ -775,7 +775,7 @@ static const char *const stat_names[NR_STATS] = {
 	[ST_REUSES] = "reuses",
 	[ST_PAGE_ALLOCS] = "page_allocs",
 	[ST_FORKS] = "forks",
-	[ST_CLONE_ZAPS] = "clone_zaps",
+	[ST_SHARE_ZAPS] = "share_zaps",
 	[ST_CLONE_WRPROTECTS] = "clone_wrprotects",
 	[ST_FRAME_BYTES] = "frame_bytes",
 	[ST_NODE_BYTES] = "node_bytes",
@@ -924,10 +924,10 @@ static void report_structure(size_t mib)
 	structure_run(mib, S_FORK_REUSE, d, res);
 	printf("  R2 reuse:      %lld reuses, %lld COW breaks, %lld page allocs, %zu pages\n",
 	       d[ST_REUSES], d[ST_COW_BREAKS], d[ST_PAGE_ALLOCS], pages);
-	/* Write-protected in place; VMAs whose PTEs the fork zapped. */
-	printf("  fork:          %.2f clone_wrprotects, %.2f clone_zaps per fork\n",
+	/* The two counters as module/stats.h defines them, per fork. */
+	printf("  fork:          %.2f clone_wrprotects, %.2f share_zaps per fork\n",
 	       (double)d[ST_CLONE_WRPROTECTS] / (d[ST_FORKS] ? d[ST_FORKS] : 1),
-	       (double)d[ST_CLONE_ZAPS] / (d[ST_FORKS] ? d[ST_FORKS] : 1));
+	       (double)d[ST_SHARE_ZAPS] / (d[ST_FORKS] ? d[ST_FORKS] : 1));
 	/* A full leaf node serves 64 pages; the levels above add 1/64 of that. */
 	index = d[ST_NODE_BYTES] / (double)INDEX_SLOTS_PER_NODE *
 		(1 + 1.0 / INDEX_SLOTS_PER_NODE);
