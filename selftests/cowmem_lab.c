@@ -805,4 +805,26 @@ TEST_F(lab, ex5_check_after_read_after_fork)
 	ASSERT_STREQ("", lab_child_verdict(&lab_peer, &m)) TH_LOG("%s", m.text);
 }
 
+/*
+ * Not an exercise's, so it runs after each exercise's tests: the kernel's
+ * zero page still reads as zeroes. A cowmem PTE that mapped it writable
+ * lets a test's write go into it, and then every page nobody wrote, in
+ * every process, reads that write (scripts/grade then boots afresh).
+ */
+TEST(zero_page_reads_zeroes)
+{
+	size_t len = 16 * (size_t)getpagesize(), i;
+	unsigned char *p;
+
+	/* A private anonymous page that is only read maps the zero page. */
+	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < len && !p[i]; i++)
+		;
+	EXPECT_EQ(len, i)
+	TH_LOG("the kernel's zero page reads 0x%02x at byte %zu: a PTE mapped it writable, and a write went into the page every unwritten page reads (map it read-only, always)",
+	       i < len ? p[i] : 0, i % getpagesize());
+	munmap(p, len);
+}
+
 COWMEM_HARNESS_MAIN
