@@ -109,12 +109,13 @@ vm: deps-run module tools
 	scripts/vm --kver $(KVER) $(if $(value CMD),-- bash -c '$(subst ','\'',$(value CMD))')
 
 # The VM with the lab's module (lab/, from make lab) built and loaded; CMD
-# runs after the load, as with make vm.
+# runs after the load, as with make vm. With CMD or without, scripts/vm-shell
+# loads it (COWMEM_MODULE says which build), as for make vm's shell.
 # The selftests too: the handout runs the fuzzer there (docs/lab.md).
 lab-vm: deps-run tools selftests
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/lab W=1 modules
 	COWMEM_MODULE=$(CURDIR)/lab/module/cowmem.ko scripts/vm --kver $(KVER) \
-		$(if $(value CMD),-- bash -c 'insmod lab/module/cowmem.ko && { $(subst ','\'',$(value CMD)); }')
+		$(if $(value CMD),-- scripts/vm-shell bash -c '$(subst ','\'',$(value CMD))')
 
 doctor:
 	scripts/doctor
