@@ -156,6 +156,11 @@ lint checkpatch sparse format-check shellcheck coccinelle layers: deps-dev
 format: deps-dev
 	scripts/format
 
+# The docs' links and make targets exist (also a gate of make lint); needs
+# nothing installed.
+docs-check:
+	scripts/docs-check
+
 # The plain way onto your own machine: the module for KVER, then depmod.
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
@@ -186,5 +191,5 @@ clean:
 .PHONY: all module selftests tools unit check check-under-load check-all demo bench fuzz vm doctor bundle test-bundle clean
 .PHONY: lab lab-vm grade test-lab test-handout
 .PHONY: deps deps-build deps-run deps-dev
-.PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format
+.PHONY: lint checkpatch sparse format-check shellcheck coccinelle layers format docs-check
 .PHONY: install dkms-install dkms-remove install-udev

@@ -23,14 +23,24 @@ struct cowmem_stats {
 	long regions; /* open regions: one per open() and one per snapshot */
 	long views; /* live views: one per address space per region */
 	long pages; /* data pages the module holds now */
-	/* page-index nodes held now (64 slots each, shared until written under) */
+	/*
+	 * page-index nodes held now (64 slots each, shared between views and
+	 * snapshots until one of them writes under it)
+	 */
 	long nodes;
 	long snapshots; /* live snapshots (open snapshot file descriptors) */
-	/* pages held, summed over every view and snapshot (index.c) */
+	/*
+	 * pages held, summed over every view and snapshot: what they would
+	 * take if nothing were shared (index.c)
+	 */
 	long held_pages;
 	unsigned long faults; /* faults cowmem handled (fault, pfn_mkwrite) */
 	unsigned long cow_breaks; /* writes that copied a shared page */
-	/* writes to a page whose other holders were gone: no copy */
+	/*
+	 * writes to a page whose other holders were gone: no copy (such a
+	 * fault also maps the exclusive neighbours writable, so their writes
+	 * need no fault and are not counted)
+	 */
 	unsigned long reuses;
 	unsigned long zero_maps; /* read faults that mapped the zero page */
 	/* writes that allocated a never-written page */
@@ -52,7 +62,7 @@ struct cowmem_stats {
 	unsigned long clone_wrprotects;
 	/* shared index nodes copied on a write under them */
 	unsigned long node_copies;
-	unsigned long rollbacks; /* COWMEM_IOC_ROLLBACK calls that rolled back */
+	unsigned long rollbacks; /* COWMEM_IOC_ROLLBACK calls that rolled a view back */
 	/* pages freed by COWMEM_IOC_MERGE */
 	unsigned long merged_pages;
 	unsigned long merged_zero; /* of merged_pages, the zero-filled ones */
