@@ -62,7 +62,8 @@ struct cowmem_stats {
 	unsigned long clone_wrprotects;
 	/* shared index nodes copied on a write under them */
 	unsigned long node_copies;
-	unsigned long rollbacks; /* COWMEM_IOC_ROLLBACK calls that rolled a view back */
+	/* COWMEM_IOC_ROLLBACK calls that rolled a view back */
+	unsigned long rollbacks;
 	/* pages freed by COWMEM_IOC_MERGE */
 	unsigned long merged_pages;
 	unsigned long merged_zero; /* of merged_pages, the zero-filled ones */

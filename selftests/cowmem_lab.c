@@ -807,9 +807,10 @@ TEST_F(lab, ex5_check_after_read_after_fork)
 
 /*
  * Not an exercise's, and last in the file, so it runs after each
- * exercise's tests: the kernel's zero page still reads as zeroes. A cowmem PTE that mapped it writable
- * lets a test's write go into it, and then every page nobody wrote, in
- * every process, reads that write (scripts/grade then boots afresh).
+ * exercise's tests: the kernel's zero page still reads as zeroes. A
+ * cowmem PTE that mapped it writable lets a test's write go into it, and
+ * then every page nobody wrote, in every process, reads that write
+ * (scripts/grade then boots afresh).
  */
 TEST_F(lab, zero_page_reads_zeroes)
 {
