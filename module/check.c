@@ -188,7 +188,7 @@ static void cowmem_check_one_pte(pgoff_t pgoff, unsigned long pfn,
 	bool exclusive;
 
 	frame = cowmem_index_lookup(&p->view->index, pgoff, &exclusive);
-	if (!frame && !is_zero_pfn(pfn))
+	if (!frame && !cowmem_is_zero_pfn(pfn))
 		bad = "maps a page the view does not hold";
 	else if (frame && pfn != page_to_pfn(frame->page))
 		bad = "is stale: it does not map the view's frame";

@@ -43,13 +43,77 @@ static inline void zap_special_vma_range(struct vm_area_struct *vma,
 #endif
 
 /*
+ * Pinnable memory. GUP (O_DIRECT, vmsplice, process_vm_readv/writev, 9p's
+ * and FUSE's zero-copy reads, core dumps) takes references on the struct
+ * pages a mapping's PTEs map, and refuses VM_PFNMAP mappings, whose PTEs
+ * may map anything. A VM_MIXEDMAP mapping with refcounted pages lets it,
+ * and cowmem can keep its rules there where the kernel lets a driver map a
+ * page writable itself, under its own lock (vmf_insert_page_mkwrite(),
+ * 6.17) and zap one VMA's PTEs of pages (zap_special_vma_range() takes
+ * VM_MIXEDMAP from 7.1). Before that, cowmem's mappings are VM_PFNMAP and
+ * GUP refuses them: docs/design.md says why no other way is safe there.
+ */
+#if defined(COWMEM_HAVE_VMF_INSERT_PAGE_MKWRITE) && \
+	defined(COWMEM_HAVE_ZAP_SPECIAL_VMA_RANGE)
+#define COWMEM_PINNABLE 1
+#define COWMEM_VM_FLAGS VM_MIXEDMAP
+#else
+#define COWMEM_PINNABLE 0
+#define COWMEM_VM_FLAGS VM_PFNMAP
+#endif
+
+/* Whether @mm ever pinned a page (the kernel's own fork asks the same). */
+#ifdef COWMEM_HAVE_MM_FLAGS_TEST
+#define cowmem_mm_has_pinned(mm) mm_flags_test(MMF_HAS_PINNED, mm)
+#else
+#define cowmem_mm_has_pinned(mm) test_bit(MMF_HAS_PINNED, &(mm)->flags)
+#endif
+
+#if COWMEM_PINNABLE
+/*
+ * Reads the PTE at @addr of @vma: true and its PFN and write permission if
+ * it is present. follow_pfnmap_start() reads VM_PFNMAP mappings alone;
+ * in a VM_MIXEDMAP one every PTE maps a page, which GUP finds without
+ * faulting (FOLL_NOFAULT), and finds for a write only through a writable
+ * PTE. Called with vma->vm_mm's mmap_lock held.
+ */
+static inline bool cowmem_read_pte(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long *pfn,
+				   bool *writable)
+{
+	struct page *page;
+	long got;
+
+	*writable = get_user_pages_remote(vma->vm_mm, addr, 1,
+					  FOLL_NOFAULT | FOLL_WRITE, &page,
+					  NULL) == 1;
+	if (!*writable) {
+		got = get_user_pages_remote(vma->vm_mm, addr, 1, FOLL_NOFAULT,
+					    &page, NULL);
+		/*
+		 * -EFAULT is "no PTE"; anything else (-EINTR: a fatal
+		 * signal) says nothing: read as a PTE of no page, so that a
+		 * caller zaps rather than leave one behind.
+		 */
+		if (got == -EFAULT)
+			return false;
+		if (got != 1) {
+			*pfn = 0;
+			return true;
+		}
+	}
+	*pfn = page_to_pfn(page);
+	put_page(page);
+	return true;
+}
+#elif defined(COWMEM_HAVE_FOLLOW_PFNMAP)
+/*
  * Reads the PTE at @addr of a VM_PFNMAP @vma: true and its PFN and write
  * permission if it is present. Only reads: cowmem changes PTEs through
  * vmf_insert_pfn_prot() and zaps alone. 6.12 replaced follow_pte() by
  * follow_pfnmap_start()/_end(); 6.10 had given follow_pte() a VMA instead
  * of an mm. Called with vma->vm_mm's mmap_lock held.
  */
-#ifdef COWMEM_HAVE_FOLLOW_PFNMAP
 static inline bool cowmem_read_pte(struct vm_area_struct *vma,
 				   unsigned long addr, unsigned long *pfn,
 				   bool *writable)

@@ -23,7 +23,7 @@
  *                          from the parent's PTEs, in place where it can.
  *                          Fork copies them, read-only: reads after it
  *                          fault on nothing.
- *  4. a write after fork   fault.c cowmem_vm_pfn_mkwrite() -> cowmem_do_wp(),
+ *  4. a write after fork   fault.c cowmem_vm_mkwrite() -> cowmem_do_wp(),
  *                          which decides once (cowmem_wp_decide()): the
  *                          frame is shared, so cowmem_wp_copy(), the COW
  *                          break, copies it holding no block lock.
@@ -66,7 +66,9 @@
  *
  * The invariant everything serves: a PTE may be writable only when the
  * frame it maps is exclusive to the view that maps it (a single holder for
- * the frame and for every index node on its path). Whatever makes a frame
+ * the frame and for every index node on its path), and nothing else holds
+ * its page unless the view owns it (cowmem_frame_writable(): a pipe or a
+ * pin from while it was shared). Whatever makes a frame
  * shared (fork, another process's mmap, a snapshot, a rollback, a merge of
  * two pages) first takes the new reference, then takes write permission
  * from the PTEs of the views that had it: a clone write-protects them in
@@ -74,7 +76,8 @@
  * zaps them. A pin is the one exception: a census's, or a frame a
  * merge holds while it compares, shares frames for a moment without a
  * zap, and a COW break decided meanwhile zaps for it ("Pins" in fault.c).
- * cowmem changes PTEs through vmf_insert_pfn_prot(),
+ * cowmem changes PTEs through vmf_insert_page_mkwrite() (VM_MIXEDMAP) or
+ * vmf_insert_pfn_prot() (VM_PFNMAP, before 7.1: compat.h),
  * zap_special_vma_range(), unmap_mapping_range() and
  * wp_shared_mapping_range() alone.
  *
@@ -172,8 +175,9 @@
  *         grace period later: a fault's lookup takes no lock (index.c).
  * frame   refcount_t holders: one per index leaf slot that holds it, and
  *         one while a merge holds it to compare (merge.c). Whoever
- *         drops it to zero frees the page and the frame. PTEs hold
- *         no reference (VM_PFNMAP): a frame the index let go of is put
+ *         drops it to zero frees the frame and puts the page, which a
+ *         pin, a pipe or a PTE (VM_MIXEDMAP: one reference each; none
+ *         under VM_PFNMAP) may keep a while: a frame the index let go of is put
  *         only after every PTE of that view mapping it has been zapped
  *         and the zap flushed (cowmem_retire(), under the block lock,
  *         with the index's reference handed to the fault; a PTE already
@@ -203,9 +207,11 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/pgtable.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -215,6 +221,35 @@
 
 #include "index.h"
 #include "stats.h"
+
+/*
+ * Whether @pfn is the zero page that a page nobody wrote maps: the
+ * kernel's, or cowmem's own in a VM_MIXEDMAP mapping (frame.c).
+ */
+static inline bool cowmem_is_zero_pfn(unsigned long pfn)
+{
+	return is_zero_pfn(pfn) ||
+	       (cowmem_zero_page && pfn == page_to_pfn(cowmem_zero_page));
+}
+
+/*
+ * Whether something besides the index and PTEs holds @frame's page: a pipe
+ * that vmsplice() filled, a pin for I/O, a GUP caller (the PTEs hold one
+ * reference each where mappings are VM_MIXEDMAP, none where VM_PFNMAP).
+ * @held is the page the caller holds a reference on itself, or NULL: the
+ * kernel calls ->page_mkwrite holding one on the page it is given
+ * (vmf->page). A reference taken or dropped at this moment (an insert, a
+ * zap whose TLB flush is pending) reads as one more: a copy then, which
+ * is never wrong.
+ */
+static inline bool cowmem_frame_referenced(struct cowmem_frame *frame,
+					   struct page *held)
+{
+	struct folio *folio = page_folio(frame->page);
+	int known = 1 + folio_mapcount(folio) + (held == frame->page);
+
+	return folio_ref_count(folio) > known;
+}
 
 enum cowmem_view_how {
 	COWMEM_VIEW_OPEN, /* the first mmap() of the region */
@@ -302,6 +337,13 @@ struct cowmem_view {
 	atomic_t nr_vmas; /* VMAs of this view; change under mm->mmap_lock */
 	enum cowmem_view_how how;
 	u64 id;
+	/*
+	 * Its era of sole ownership, unique since load (cowmem_frame_owned()):
+	 * a new one each time something shares the view's frames at once
+	 * (a clone of it, a snapshot, a rollback). Changed under lock for
+	 * write, read under it for read.
+	 */
+	u64 era;
 	u64 parent_id; /* view this one was cloned from, or 0 */
 	const struct cred *cred; /* its process's when it was made */
 	/*
@@ -333,6 +375,7 @@ void cowmem_view_pin(struct cowmem_view *view, struct cowmem_index *pin);
 void cowmem_view_get_vma(struct cowmem_view *view);
 void cowmem_view_put_vma(struct cowmem_view *view);
 unsigned long cowmem_view_zap_all(struct cowmem_view *view);
+void cowmem_view_new_era(struct cowmem_view *view);
 void cowmem_view_zap_page(struct cowmem_view *view, pgoff_t pgoff,
 			  struct vm_area_struct *skip);
 struct vm_area_struct *cowmem_file_vma(struct file *file, unsigned long addr,

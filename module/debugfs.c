@@ -63,6 +63,7 @@ static int cowmem_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zero_maps: %lu\n", s.zero_maps);
 	seq_printf(m, "first_writes: %lu\n", s.first_writes);
 	seq_printf(m, "forks: %lu\n", s.forks);
+	seq_printf(m, "pinned_copies: %lu\n", s.pinned_copies);
 	seq_printf(m, "injected_failures: %lu\n", s.injected_failures);
 	seq_printf(m, "page_allocs: %lu\n", s.page_allocs);
 	seq_printf(m, "share_zaps: %lu\n", s.share_zaps);
@@ -298,7 +299,7 @@ static void cowmem_note_zero_pte(pgoff_t pgoff, unsigned long pfn,
 {
 	struct cowmem_pages *p = data;
 
-	if (is_zero_pfn(pfn) && pgoff < p->nr_pages)
+	if (cowmem_is_zero_pfn(pfn) && pgoff < p->nr_pages)
 		__set_bit(pgoff, p->views[p->nr].zero);
 }
 

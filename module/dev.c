@@ -23,6 +23,11 @@ static ushort cowmem_dev_mode = 0600;
 module_param_named(dev_mode, cowmem_dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode, "Mode of /dev/cowmem (default 0600; 0666: all)");
 
+/* Read-only, for userspace to know what to expect: compat.h says why. */
+static bool cowmem_pinnable = COWMEM_PINNABLE;
+module_param_named(pinnable, cowmem_pinnable, bool, 0444);
+MODULE_PARM_DESC(pinnable, "Whether GUP can pin cowmem's pages (O_DIRECT...)");
+
 /* Every open creates an empty region; its file's pages live there. */
 static int cowmem_fops_open(struct inode *inode, struct file *file)
 {
@@ -45,8 +50,10 @@ static int cowmem_fops_release(struct inode *inode, struct file *file)
 
 /*
  * Only MAP_SHARED: a private mapping would get the kernel's own COW, which
- * is not what this module is for. VM_PFNMAP keeps every PTE ours (and GUP
- * out); VM_DONTEXPAND makes mremap() growth fail.
+ * is not what this module is for. VM_MIXEDMAP, or VM_PFNMAP where the
+ * kernel lacks what cowmem needs to let GUP in (compat.h, COWMEM_PINNABLE),
+ * keeps every PTE ours: the kernel fills none of them itself.
+ * VM_DONTEXPAND makes mremap() growth fail.
  * Entered with current->mm's mmap_lock held for write.
  */
 static int cowmem_fops_mmap(struct file *file, struct vm_area_struct *vma)
@@ -60,7 +67,7 @@ static int cowmem_fops_mmap(struct file *file, struct vm_area_struct *vma)
 		return PTR_ERR(view);
 	vma->vm_private_data = view;
 	vma->vm_ops = &cowmem_vm_ops;
-	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND);
+	vm_flags_set(vma, COWMEM_VM_FLAGS | VM_DONTEXPAND);
 	return 0;
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowmem: the VMA operations. cowmem mappings are VM_PFNMAP, so every PTE in
- * them is installed here and copy-on-write happens here. GUP refuses
- * VM_PFNMAP, so ptrace and /proc/PID/mem come through ->access, which
- * applies the same rules to the traced process's view.
+ * cowmem: the VMA operations. cowmem mappings are VM_MIXEDMAP (VM_PFNMAP
+ * on kernels without what that needs: compat.h, COWMEM_PINNABLE), so every
+ * PTE in them is installed here and copy-on-write happens here. GUP takes
+ * VM_MIXEDMAP pages, faulting through here for a write; it refuses
+ * VM_PFNMAP, and then ptrace and /proc/PID/mem come through ->access,
+ * which applies the same rules to the traced process's view.
  *
  * The file reads bottom up. The VMA operations at its end (a fault, a write
  * to a read-only PTE, ptrace's ->access, a VMA's open and close, mprotect)
@@ -35,8 +37,8 @@
  * drops its copy and looks again: mm/memory.c's wp_page_copy() rechecks
  * pte_same() the same way.
  *
- * A PTE gains write permission only under its block lock (a fault,
- * pfn_mkwrite, the remap of a block after a reuse), never later through
+ * A PTE gains write permission only under its block lock (a fault, a
+ * mkwrite, the remap of a block after a reuse), never later through
  * the kernel's finish_mkwrite_fault(): a snapshot or a merge may share the
  * frame as soon as view->lock is released. It loses it by a zap, or at a
  * clone by the kernel's write-protect of the region's mapping (view.c);
@@ -44,7 +46,7 @@
  * shared frame's PTE write permission back: it does so only for dirty
  * PTEs, a read-only PTE cowmem inserts is clean, and the dirty ones a
  * write-protect leaves are zapped first (cowmem_vm_mprotect()).
- * A write through a read-only PTE (pfn_mkwrite) that replaces the frame
+ * A write through a read-only PTE (a mkwrite) that replaces the frame
  * zaps the PTE first, the first time in its block all the block's PTEs
  * that map frames (cowmem_zap_around()).
  *
@@ -86,14 +88,9 @@
 static vm_fault_t cowmem_insert(struct vm_fault *vmf,
 				struct cowmem_frame *frame, bool exclusive)
 {
-	struct vm_area_struct *vma = vmf->vma;
-
 	if (!frame)
-		return vmf_insert_pfn_prot(vma, vmf->address,
-					   zero_pfn(vmf->address),
-					   vma->vm_page_prot);
-	return vmf_insert_pfn_prot(vma, vmf->address, page_to_pfn(frame->page),
-				   cowmem_frame_prot(vma, exclusive));
+		return cowmem_map_zero(vmf->vma, vmf->address);
+	return cowmem_map_page(vmf->vma, vmf->address, frame->page, exclusive);
 }
 
 /* What a write to a page needs, given what the view's index holds there. */
@@ -104,7 +101,7 @@ enum cowmem_wp {
 };
 
 /*
- * One write to one page of a view, from a write fault, pfn_mkwrite or
+ * One write to one page of a view, from a write fault, a mkwrite or
  * ->access: what cowmem_do_wp() and the step it chooses share, like
  * struct vm_fault in mm/memory.c.
  */
@@ -113,7 +110,7 @@ struct cowmem_write {
 	struct vm_area_struct *vma; /* the one written through */
 	pgoff_t pgoff;
 	struct vm_fault *vmf; /* NULL for ->access, which maps nothing */
-	bool present; /* through pfn_mkwrite: a read-only PTE maps the page */
+	bool present; /* through a mkwrite: a read-only PTE maps the page */
 	struct mutex *block; /* its block lock, NULL while not held */
 	struct cowmem_frame *orig; /* the index's frame before, or NULL */
 	bool exclusive; /* orig is the view's alone */
@@ -148,15 +145,17 @@ static void cowmem_wp_unlock_block(struct cowmem_write *w)
 }
 
 /*
- * The whole decision, from the index lookup alone, so that what the three
- * steps do cannot change what is decided.
+ * The whole decision, from the index lookup and the page's references
+ * (cowmem_frame_writable()), so that what the three steps do cannot change
+ * what is decided.
  */
-static enum cowmem_wp cowmem_wp_decide(struct cowmem_frame *frame,
-				       bool exclusive)
+static enum cowmem_wp cowmem_wp_decide(struct cowmem_view *view,
+				       struct cowmem_frame *frame,
+				       bool exclusive, struct page *held)
 {
 	if (!frame)
 		return COWMEM_WP_FIRST_WRITE;
-	if (exclusive)
+	if (cowmem_frame_writable(view, frame, exclusive, held))
 		return COWMEM_WP_REUSE;
 	return COWMEM_WP_COPY;
 }
@@ -239,6 +238,9 @@ static int cowmem_wp_publish(struct cowmem_write *w, struct cowmem_frame *frame)
 
 	if (frame && !cowmem_index_spares_get(&view->index, w->pgoff, &spares))
 		err = 0;
+	/* The view's own, from this era on: no one else has seen it yet. */
+	if (frame)
+		frame->era = view->era;
 	if (cowmem_wp_lock_block(w)) {
 		err = -EINTR;
 		goto drop;
@@ -305,6 +307,8 @@ static int cowmem_wp_reuse(struct cowmem_write *w)
 {
 	cowmem_wp_assert_locked(w);
 	w->frame = w->orig;
+	/* Like reuse_anon_folio()'s PageAnonExclusive: the view's own now. */
+	WRITE_ONCE(w->frame->era, w->view->era);
 	cowmem_stat_inc(reuses);
 	trace_reuse(w->view->id, w->pgoff, w->frame->id);
 	if (w->vmf)
@@ -354,12 +358,25 @@ static int cowmem_wp_copy(struct cowmem_write *w)
 
 	cowmem_wp_assert_locked(w);
 	cowmem_wp_pins(w);
+	/*
+	 * A frame the view has alone, copied because its page is referenced
+	 * elsewhere (cowmem_wp_decide()): another VMA of the view may map it
+	 * writable, and a store through it during the copy would be lost.
+	 */
+	if (w->exclusive)
+		cowmem_wp_zap(w);
+	/*
+	 * Held until the swap: while it is, the page reads as referenced, so
+	 * no other fault on it maps it writable or reuses it while this
+	 * copies, even when it is the view's alone (a pipe that held it may
+	 * let go meanwhile).
+	 */
 	get_page(src);
 	cowmem_wp_unlock_block(w);
 	frame = cowmem_frame_alloc_copy(src);
-	put_page(src);
 	cowmem_inject_hold_copy();
 	err = cowmem_wp_publish(w, frame);
+	put_page(src);
 	if (err)
 		return err;
 	cowmem_stat_inc(cow_breaks);
@@ -386,7 +403,8 @@ static int cowmem_do_wp(struct cowmem_write *w)
 		cowmem_wp_assert_locked(w);
 		w->orig = cowmem_index_lookup(&w->view->index, w->pgoff,
 					      &w->exclusive);
-		switch (cowmem_wp_decide(w->orig, w->exclusive)) {
+		switch (cowmem_wp_decide(w->view, w->orig, w->exclusive,
+					 w->vmf ? w->vmf->page : NULL)) {
 		case COWMEM_WP_FIRST_WRITE:
 			err = cowmem_wp_first_write(w);
 			break;
@@ -402,7 +420,7 @@ static int cowmem_do_wp(struct cowmem_write *w)
 }
 
 /*
- * A write fault (no PTE) or a write to a read-only PTE (pfn_mkwrite): the
+ * A write fault (no PTE) or a write to a read-only PTE (a mkwrite): the
  * same steps. The frame is mapped writable here, under its block lock.
  * Entered and returns with view->lock for read and the mmap_lock held.
  */
@@ -453,7 +471,9 @@ static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 		ret = cowmem_insert(vmf, NULL, false);
 	} else {
 		cowmem_fault_around(view, vmf);
-		ret = cowmem_insert(vmf, frame, exclusive);
+		ret = cowmem_insert(vmf, frame,
+				    cowmem_frame_writable(view, frame,
+							  exclusive, NULL));
 	}
 	mutex_unlock(block);
 	return ret;
@@ -492,14 +512,17 @@ static vm_fault_t cowmem_vm_fault(struct vm_fault *vmf)
 
 /*
  * A write to a read-only PTE: the zero page, a shared frame, or an exclusive
- * frame mapped read-only while it was shared. The PTE is replaced here,
- * under its block lock, and the fault returns VM_FAULT_NOPAGE: returning 0
- * would let the kernel make it writable after the lock is gone (see
+ * frame mapped read-only while it was shared. ->pfn_mkwrite where the PTE
+ * maps no struct page (VM_PFNMAP, or the kernel's zero page), else
+ * ->page_mkwrite, which the kernel calls with a reference on the page and
+ * not its lock: the same write either way. The PTE is replaced here, under
+ * its block lock, and the fault returns VM_FAULT_NOPAGE: returning 0 would
+ * let the kernel make it writable after the lock is gone (see
  * cowmem_remap_around()).
  * Entered with vma->vm_mm's mmap_lock held for read, no page table lock and
  * no cowmem lock; returns with the same.
  */
-static vm_fault_t cowmem_vm_pfn_mkwrite(struct vm_fault *vmf)
+static vm_fault_t cowmem_vm_mkwrite(struct vm_fault *vmf)
 {
 	struct cowmem_view *view = cowmem_fault_view(vmf);
 	vm_fault_t ret;
@@ -642,8 +665,8 @@ static void cowmem_vm_close(struct vm_area_struct *vma)
  * frames lose nothing, and no cowmem lock is needed: the index does not
  * change, and with mmap_lock held for write no fault of this mm runs.
  * mprotect() is the one path that upgrades a PTE without asking: a write
- * fault asks pfn_mkwrite, and userfaultfd and NUMA balancing never take
- * VM_PFNMAP mappings.
+ * fault asks ->pfn_mkwrite or ->page_mkwrite, and userfaultfd and NUMA
+ * balancing never take VM_PFNMAP or VM_MIXEDMAP mappings.
  * Entered with vma->vm_mm's mmap_lock held for write and no cowmem lock;
  * returns with the same, and 0: the change goes ahead.
  */
@@ -660,7 +683,8 @@ const struct vm_operations_struct cowmem_vm_ops = {
 	.open = cowmem_vm_open,
 	.close = cowmem_vm_close,
 	.fault = cowmem_vm_fault,
-	.pfn_mkwrite = cowmem_vm_pfn_mkwrite,
+	.pfn_mkwrite = cowmem_vm_mkwrite,
+	.page_mkwrite = cowmem_vm_mkwrite,
 	.mprotect = cowmem_vm_mprotect,
 	.access = cowmem_vm_access,
 };

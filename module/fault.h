@@ -8,19 +8,73 @@
 
 #include <linux/mm.h>
 
+#include "compat.h"
 #include "cowmem.h"
 
 /*
- * The protection a frame is mapped with: writable only when exclusive to the
- * view (the invariant in cowmem.h). vm_page_prot is read-only, so that a
- * write to a shared frame comes back through pfn_mkwrite.
+ * Does @view own @frame, as PageAnonExclusive says of an anonymous page:
+ * did the view make it or reuse it in its current era, so that nobody
+ * else can have taken a reference to it while it was shared? Then a
+ * reference on its page (a pin for the view's own I/O) is the view's, and
+ * a write reuses it anyway: a copy would leave the I/O writing into a
+ * page the view has let go of. Called with view->lock held.
  */
-static inline pgprot_t cowmem_frame_prot(struct vm_area_struct *vma,
+static inline bool cowmem_frame_owned(struct cowmem_view *view,
+				      struct cowmem_frame *frame)
+{
+	return READ_ONCE(frame->era) == view->era;
+}
+
+/*
+ * May @frame, which @view's index holds alone if @exclusive, be mapped
+ * writable? Only if nothing else holds its page either, or the view owns
+ * it: a process that vmsplice()d the page while it was shared still reads
+ * it through the pipe after it let go of its view, and must not see this
+ * view's later writes (CVE-2020-29374; mm/memory.c's
+ * wp_can_reuse_anon_folio() asks the same of the refcount). A write to it
+ * then copies it. @held: as for cowmem_frame_referenced().
+ */
+static inline bool cowmem_frame_writable(struct cowmem_view *view,
+					 struct cowmem_frame *frame,
+					 bool exclusive, struct page *held)
+{
+	return exclusive && (cowmem_frame_owned(view, frame) ||
+			     !cowmem_frame_referenced(frame, held));
+}
+
+/*
+ * Maps @page at @addr of @vma, writable only when it is a frame exclusive
+ * to the view (the invariant in cowmem.h); a read-only PTE is left for a
+ * write to come back through ->pfn_mkwrite or ->page_mkwrite. A PTE that
+ * is already there stays, but for write permission added to a PTE of the
+ * same page. VM_PFNMAP mappings (compat.h) get the page's PFN, with
+ * vm_page_prot, which is read-only, or the VMA's writable protection.
+ */
+static inline vm_fault_t cowmem_map_page(struct vm_area_struct *vma,
+					 unsigned long addr, struct page *page,
 					 bool exclusive)
 {
+#if COWMEM_PINNABLE
+	struct vm_fault vmf = { .vma = vma, .address = addr };
+
+	return vmf_insert_page_mkwrite(&vmf, page, exclusive);
+#else
+	pgprot_t prot = vma->vm_page_prot;
+
 	if (exclusive)
-		return vm_get_page_prot(vma->vm_flags);
-	return vma->vm_page_prot;
+		prot = vm_get_page_prot(vma->vm_flags);
+	return vmf_insert_pfn_prot(vma, addr, page_to_pfn(page), prot);
+#endif
+}
+
+/* Maps the zero page at @addr of @vma, read-only: a page nobody wrote. */
+static inline vm_fault_t cowmem_map_zero(struct vm_area_struct *vma,
+					 unsigned long addr)
+{
+	if (COWMEM_PINNABLE)
+		return cowmem_map_page(vma, addr, cowmem_zero_page, false);
+	return vmf_insert_pfn_prot(vma, addr, zero_pfn(addr),
+				   vma->vm_page_prot);
 }
 
 /*

@@ -90,8 +90,9 @@ static void cowmem_map_block(struct cowmem_view *view, struct vm_fault *vmf)
 		frame = cowmem_index_lookup(&view->index, pgoff, &exclusive);
 		if (!frame)
 			continue;
-		vmf_insert_pfn_prot(vma, addr, page_to_pfn(frame->page),
-				    cowmem_frame_prot(vma, exclusive));
+		cowmem_map_page(vma, addr, frame->page,
+				cowmem_frame_writable(view, frame, exclusive,
+						      NULL));
 	}
 }
 

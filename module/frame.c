@@ -11,15 +11,37 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 
+#include "compat.h"
 #include "index.h"
 
 static struct kmem_cache *cowmem_frame_cache;
+
+/*
+ * What a page nobody wrote maps where cowmem's mappings are VM_MIXEDMAP
+ * (compat.h, COWMEM_PINNABLE): there the kernel will not map its own zero
+ * page into a shared writable mapping (vm_mixed_zeropage_allowed()), so
+ * cowmem keeps a zeroed page of its own, mapped read-only as the kernel's
+ * would be, never written, freed at unload. NULL elsewhere: there the
+ * kernel's zero page is mapped (zero_pfn()).
+ */
+struct page *cowmem_zero_page;
 static DEFINE_PER_CPU(u64, cowmem_frame_seq);
 
 int cowmem_frames_init(void)
 {
 	cowmem_frame_cache = KMEM_CACHE(cowmem_frame, SLAB_ACCOUNT);
-	return cowmem_frame_cache ? 0 : -ENOMEM;
+	if (!cowmem_frame_cache)
+		return -ENOMEM;
+	if (COWMEM_PINNABLE) {
+		cowmem_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!cowmem_zero_page)
+			goto destroy_cache;
+	}
+	return 0;
+
+destroy_cache:
+	kmem_cache_destroy(cowmem_frame_cache);
+	return -ENOMEM;
 }
 
 /* What one frame costs in the slab, for the metadata-per-page figure. */
@@ -30,6 +52,8 @@ unsigned int cowmem_frame_bytes(void)
 
 void cowmem_frames_exit(void)
 {
+	if (cowmem_zero_page)
+		put_page(cowmem_zero_page);
 	kmem_cache_destroy(cowmem_frame_cache);
 }
 
@@ -101,7 +125,8 @@ bool cowmem_frame_put(struct cowmem_frame *frame)
 {
 	if (!refcount_dec_and_test(&frame->holders))
 		return false;
-	__free_page(frame->page);
+	/* The page itself goes with its last reference: a pin may hold one. */
+	put_page(frame->page);
 	kmem_cache_free(cowmem_frame_cache, frame);
 	cowmem_stat_dec(pages);
 	return true;

@@ -23,6 +23,13 @@ struct cowmem_frame {
 	struct page *page;
 	refcount_t holders; /* leaf slots holding it; a merge comparing it */
 	u64 id; /* unique since load; userspace sees a keyed hash of it */
+	/*
+	 * The era (cowmem.h, view->era) of the view that made it or reused
+	 * it, which owns it alone until that era ends; 0: none. Written
+	 * under the view's block lock for the page, or before it is
+	 * published.
+	 */
+	u64 era;
 };
 
 #define COWMEM_NODE_SHIFT 6
@@ -73,6 +80,7 @@ struct cowmem_index_spares {
 bool cowmem_should_fail(void);
 
 /* frame.c: a data page and the number of index slots holding it */
+extern struct page *cowmem_zero_page;
 int cowmem_frames_init(void);
 void cowmem_frames_exit(void);
 unsigned int cowmem_frame_bytes(void);

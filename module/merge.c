@@ -148,8 +148,11 @@ static void cowmem_merge_into(struct cowmem_merge *mg, struct cowmem_view *view,
 {
 	struct cowmem_frame *old;
 
-	if (to)
+	if (to) {
 		cowmem_frame_get(to);
+		/* Shared now: nobody's own (cowmem_frame_owned()). */
+		WRITE_ONCE(to->era, 0);
+	}
 	if (cowmem_index_replace(&view->index, pgoff, to, &old)) {
 		if (to)
 			cowmem_frame_put(to);
@@ -236,6 +239,12 @@ static bool cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 	unsigned long cost = 1;
 	u32 hash = 0;
 
+	/*
+	 * A page something else holds (a pipe, a pin for I/O) stays the
+	 * view's own: shared, it would take a device's writes to the others.
+	 */
+	if (cowmem_frame_referenced(frame, NULL))
+		return true;
 	zero = cowmem_merge_zero(frame->page);
 	if (zero) {
 		cost += cowmem_merge_zap_cost(view->region);
@@ -255,7 +264,8 @@ static bool cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 	if (zero) {
 		cowmem_merge_zap(view->region, pgoff);
 		/* Stable now that no PTE can write it: look again. */
-		if (cowmem_merge_zero(frame->page))
+		if (cowmem_merge_zero(frame->page) &&
+		    !cowmem_frame_referenced(frame, NULL))
 			cowmem_merge_into(mg, view, pgoff, NULL);
 		return true;
 	}
@@ -270,6 +280,10 @@ static bool cowmem_merge_page(struct cowmem_merge *mg, struct cowmem_view *view,
 	seen->zapped = true;
 	cowmem_merge_zap(view->region, pgoff);
 	if (!cowmem_merge_same(seen->frame->page, frame->page))
+		return true;
+	/* Pinned since the first look, through a PTE now gone? */
+	if (cowmem_frame_referenced(seen->frame, NULL) ||
+	    cowmem_frame_referenced(frame, NULL))
 		return true;
 	if (!cowmem_merge_same_memcg(seen->frame->page, frame->page)) {
 		mg->args.skipped++;

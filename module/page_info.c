@@ -69,7 +69,7 @@ static void cowmem_info_note_zero(pgoff_t pgoff, unsigned long pfn,
 {
 	struct cowmem_info_fill *fill = data;
 
-	if (is_zero_pfn(pfn))
+	if (cowmem_is_zero_pfn(pfn))
 		fill->info[pgoff - fill->first].state = COWMEM_PAGE_ZERO;
 }
 

@@ -113,6 +113,7 @@ static int cowmem_snapshot_take(struct file *file, unsigned long addr,
 	/* Killable: the view's faults in flight may be allocating. */
 	if (down_write_killable(&view->lock))
 		goto unlock_snap;
+	cowmem_view_new_era(view);
 	cowmem_index_share(&snap->base, &view->index);
 	snap->region.nr_pages = region->nr_pages;
 	snap->source_region = region->id;
@@ -197,6 +198,7 @@ static int cowmem_rollback(struct file *file, unsigned long addr,
 		goto unlock_mm;
 	cowmem_index_init(&old, 0);
 	cowmem_index_move(&old, &view->index);
+	cowmem_view_new_era(view);
 	cowmem_index_share(&view->index, &snap->base);
 	cowmem_view_zap_all(view);
 	/* No PTE maps the old frames any more: they may go. */

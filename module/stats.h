@@ -34,7 +34,8 @@ struct cowmem_stats {
 	 * take if nothing were shared (index.c)
 	 */
 	long held_pages;
-	unsigned long faults; /* faults cowmem handled (fault, pfn_mkwrite) */
+	/* faults cowmem handled: a page with no PTE, a write to a read-only one */
+	unsigned long faults;
 	unsigned long cow_breaks; /* writes that copied a shared page */
 	/*
 	 * writes to a page whose other holders were gone: no copy (such a
@@ -46,6 +47,11 @@ struct cowmem_stats {
 	/* writes that allocated a never-written page */
 	unsigned long first_writes;
 	unsigned long forks; /* views cloned at fork() */
+	/*
+	 * frames a fork copied for the child at once because they may be
+	 * pinned (a pin-safe fork: view.c)
+	 */
+	unsigned long pinned_copies;
 	/* allocations failed on purpose (fail_nth, fail_every) */
 	unsigned long injected_failures;
 	unsigned long page_allocs; /* data pages allocated since load */

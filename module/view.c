@@ -63,6 +63,20 @@ LIST_HEAD(cowmem_regions);
 
 /* Region and view ids; only taken on open, mmap and fork, never on a fault. */
 static atomic64_t cowmem_next_id = ATOMIC64_INIT(0);
+/* Eras of sole ownership (view->era); 0 is none's. */
+static atomic64_t cowmem_next_era = ATOMIC64_INIT(0);
+
+/*
+ * Something is about to share all of @view's frames at once (a clone of
+ * it, a snapshot, a rollback): the frames it owned (cowmem_frame_owned())
+ * are its own no more, and it starts a new era. Called with view->lock
+ * held for write, which every fault that reads the era holds for read.
+ */
+void cowmem_view_new_era(struct cowmem_view *view)
+{
+	lockdep_assert_held_write(&view->lock);
+	view->era = atomic64_inc_return(&cowmem_next_era);
+}
 
 /* The region's address_space holds no pages; it exists for its i_mmap tree. */
 static const struct address_space_operations cowmem_aops = {};
@@ -223,6 +237,7 @@ static struct cowmem_view *cowmem_view_alloc(struct cowmem_region *region,
 	atomic_inc(&region->nr_vmas);
 	view->how = how;
 	view->id = atomic64_inc_return(&cowmem_next_id);
+	view->era = atomic64_inc_return(&cowmem_next_era);
 	view->parent_id = parent ? parent->id : 0;
 	cowmem_stat_inc(views);
 	return view;
@@ -536,6 +551,83 @@ static void cowmem_clone_protect(struct cowmem_view *src,
 	}
 }
 
+/* Marks in @data (a bitmap by page offset) each frame that may be pinned. */
+static void cowmem_note_pinned(pgoff_t pgoff, struct cowmem_frame *frame,
+			       bool exclusive, void *data)
+{
+	if (folio_maybe_dma_pinned(page_folio(frame->page)))
+		__set_bit(pgoff, data);
+}
+
+/*
+ * A pin-safe clone, the lesson of CVE-2020-29374. A frame a device may be
+ * writing into (a pin: O_DIRECT or other I/O in flight) must not become
+ * shared: the device's later writes would reach the clone. So the clone
+ * gets a copy of each such frame now, as the kernel's copy_present_page()
+ * gives a child one of a pinned anonymous page, and @src keeps the pinned
+ * one, exclusive again and its own in its new era (cowmem_frame_owned()),
+ * so that its next write reuses it rather than copy it away from the pin.
+ * At fork the parent's PTEs of it are zapped, so that copy_page_range()
+ * finds none to copy into the child. Only where @src's mm ever pinned a
+ * page (MMF_HAS_PINNED), as the kernel's own fork asks; VM_PFNMAP mappings
+ * cannot be pinned. folio_maybe_dma_pinned() is a refcount heuristic: a
+ * frame with very many PTEs may be copied for nothing.
+ * Returns 0, or -ENOMEM: the clone fails then, and a child's VMA gets no
+ * view (its accesses get SIGBUS), where the kernel's fork would fail.
+ * Called with @src->lock held for write, @src->mm's mmap_lock held for
+ * write at fork, and @view not yet published: nobody else reaches its
+ * index.
+ */
+static int cowmem_clone_unshare_pinned(struct cowmem_view *view,
+				       struct cowmem_view *src)
+{
+	pgoff_t nr = view->region->nr_pages, pgoff;
+	struct cowmem_frame *frame, *old;
+	unsigned long *pinned;
+	int err = 0;
+
+	lockdep_assert_held_write(&src->lock);
+	if (!COWMEM_PINNABLE || !cowmem_mm_has_pinned(src->mm))
+		return 0;
+	pinned = bitmap_zalloc(nr, GFP_KERNEL);
+	if (!pinned)
+		return -ENOMEM;
+	cowmem_index_walk(&src->index, cowmem_note_pinned, pinned);
+	for_each_set_bit(pgoff, pinned, nr) {
+		frame = cowmem_index_lookup(&view->index, pgoff, NULL);
+		frame = cowmem_frame_alloc_copy(frame->page);
+		if (!frame) {
+			err = -ENOMEM;
+			break;
+		}
+		err = cowmem_index_replace(&view->index, pgoff, frame, &old);
+		if (err) {
+			cowmem_frame_put(frame);
+			break;
+		}
+		/*
+		 * The clone's hold on the pinned frame goes; @src keeps it,
+		 * its own in its new era, so that its next write reuses it.
+		 */
+		WRITE_ONCE(old->era, src->era);
+		cowmem_frame_put(old);
+		if (view->how == COWMEM_VIEW_FORK)
+			cowmem_view_zap_page(src, pgoff, NULL);
+		cowmem_stat_inc(pinned_copies);
+	}
+	bitmap_free(pinned);
+	return err;
+}
+
+/* Undoes cowmem_view_alloc() and what the clone shared, before publishing. */
+static void cowmem_view_unmake(struct cowmem_view *view)
+{
+	cowmem_index_release(&view->index);
+	atomic_dec(&view->region->nr_vmas);
+	cowmem_stat_dec(views);
+	cowmem_view_free(view);
+}
+
 /*
  * A clone of @src for @vma's mm: a new view whose index shares every frame
  * of @src, at the cost of one reference on its root. @src's PTEs lose write
@@ -548,15 +640,22 @@ static struct cowmem_view *cowmem_view_clone(struct cowmem_view *src,
 					     enum cowmem_view_how how)
 {
 	struct cowmem_view *view;
+	int err = 0;
 
 	lockdep_assert_held(&src->region->lock);
 	view = cowmem_view_alloc(src->region, vma->vm_mm, how, src);
 	if (IS_ERR(view))
 		return view;
 	down_write(&src->lock);
+	cowmem_view_new_era(src);
 	cowmem_index_share(&view->index, &src->index);
 	cowmem_clone_protect(src, vma, how);
+	err = cowmem_clone_unshare_pinned(view, src);
 	up_write(&src->lock);
+	if (err) {
+		cowmem_view_unmake(view);
+		return ERR_PTR(err);
+	}
 	cowmem_view_publish(view);
 	trace_view_clone(src->id, view->id, view->index.present);
 	return view;

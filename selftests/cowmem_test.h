@@ -89,6 +89,24 @@ static inline int wrprotect_set(char c)
 			_exit(n); \
 	} while (0)
 
+/*
+ * 1 when this kernel lets GUP pin cowmem's pages (the module's read-only
+ * "pinnable" parameter: VM_MIXEDMAP mappings), 0 when it refuses them
+ * (VM_PFNMAP), -1 when the parameter cannot be read.
+ */
+static inline int cowmem_pinnable(void)
+{
+	int fd = open("/sys/module/cowmem/parameters/pinnable", O_RDONLY);
+	char c = 0;
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
+}
+
 /* 1 when the mapping at @addr is a cowmem node's (/proc/self/maps), 0 if not, -1 on error. */
 static inline int is_cowmem(void *addr)
 {
