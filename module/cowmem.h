@@ -219,6 +219,7 @@
 #include <linux/sched.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "index.h"
 #include "stats.h"
 
@@ -246,9 +247,10 @@ static inline bool cowmem_frame_referenced(struct cowmem_frame *frame,
 					   struct page *held)
 {
 	struct folio *folio = page_folio(frame->page);
-	int known = 1 + folio_mapcount(folio) + (held == frame->page);
+	/* VM_PFNMAP PTEs take no reference (and 6.1 exports no mapcount) */
+	int mapped = COWMEM_PINNABLE ? folio_mapcount(folio) : 0;
 
-	return folio_ref_count(folio) > known;
+	return folio_ref_count(folio) > 1 + mapped + (held == frame->page);
 }
 
 enum cowmem_view_how {

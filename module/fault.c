@@ -472,8 +472,7 @@ static vm_fault_t cowmem_fault_read(struct cowmem_view *view,
 	} else {
 		cowmem_fault_around(view, vmf);
 		ret = cowmem_insert(vmf, frame,
-				    cowmem_frame_writable(view, frame,
-							  exclusive, NULL));
+				    cowmem_frame_claim(view, frame, exclusive));
 	}
 	mutex_unlock(block);
 	return ret;

@@ -43,6 +43,23 @@ static inline bool cowmem_frame_writable(struct cowmem_view *view,
 }
 
 /*
+ * cowmem_frame_writable(), for a PTE about to map @frame: if it may be
+ * writable, it becomes the view's own, as reuse makes it (a writable PTE
+ * is what a pin for the view's own I/O goes through, with no fault, and
+ * the view's later writes must reuse the page, not copy it away from the
+ * pin). Called with the page's block lock held.
+ */
+static inline bool cowmem_frame_claim(struct cowmem_view *view,
+				      struct cowmem_frame *frame,
+				      bool exclusive)
+{
+	if (!cowmem_frame_writable(view, frame, exclusive, NULL))
+		return false;
+	WRITE_ONCE(frame->era, view->era);
+	return true;
+}
+
+/*
  * Maps @page at @addr of @vma, writable only when it is a frame exclusive
  * to the view (the invariant in cowmem.h); a read-only PTE is left for a
  * write to come back through ->pfn_mkwrite or ->page_mkwrite. A PTE that

@@ -91,8 +91,7 @@ static void cowmem_map_block(struct cowmem_view *view, struct vm_fault *vmf)
 		if (!frame)
 			continue;
 		cowmem_map_page(vma, addr, frame->page,
-				cowmem_frame_writable(view, frame, exclusive,
-						      NULL));
+				cowmem_frame_claim(view, frame, exclusive));
 	}
 }
 

@@ -89,6 +89,7 @@ static struct cowmem_frame *cowmem_frame_alloc(gfp_t extra)
 	if (!frame->page)
 		goto free_frame;
 	refcount_set(&frame->holders, 1);
+	frame->era = 0; /* nobody's own until its view publishes it */
 	frame->id = cowmem_frame_next_id();
 	cowmem_stat_inc(page_allocs);
 	cowmem_stat_inc(pages);

@@ -565,8 +565,9 @@ static void cowmem_note_pinned(pgoff_t pgoff, struct cowmem_frame *frame,
  * shared: the device's later writes would reach the clone. So the clone
  * gets a copy of each such frame now, as the kernel's copy_present_page()
  * gives a child one of a pinned anonymous page, and @src keeps the pinned
- * one, exclusive again and its own in its new era (cowmem_frame_owned()),
- * so that its next write reuses it rather than copy it away from the pin.
+ * one: its own in its new era (cowmem_frame_owned()) where it now has it
+ * alone, so that its next write reuses it rather than copy it away from
+ * the pin.
  * At fork the parent's PTEs of it are zapped, so that copy_page_range()
  * finds none to copy into the child. Only where @src's mm ever pinned a
  * page (MMF_HAS_PINNED), as the kernel's own fork asks; VM_PFNMAP mappings
@@ -584,6 +585,7 @@ static int cowmem_clone_unshare_pinned(struct cowmem_view *view,
 	pgoff_t nr = view->region->nr_pages, pgoff;
 	struct cowmem_frame *frame, *old;
 	unsigned long *pinned;
+	bool exclusive;
 	int err = 0;
 
 	lockdep_assert_held_write(&src->lock);
@@ -600,17 +602,22 @@ static int cowmem_clone_unshare_pinned(struct cowmem_view *view,
 			err = -ENOMEM;
 			break;
 		}
+		frame->era = view->era;
 		err = cowmem_index_replace(&view->index, pgoff, frame, &old);
 		if (err) {
 			cowmem_frame_put(frame);
 			break;
 		}
 		/*
-		 * The clone's hold on the pinned frame goes; @src keeps it,
-		 * its own in its new era, so that its next write reuses it.
+		 * The clone's hold on the pinned frame goes. If @src now has
+		 * it alone (a sibling, a snapshot may hold it too), it is
+		 * @src's own in its new era, so that its next write reuses
+		 * it: the pin is @src's.
 		 */
-		WRITE_ONCE(old->era, src->era);
 		cowmem_frame_put(old);
+		cowmem_index_lookup(&src->index, pgoff, &exclusive);
+		if (exclusive)
+			WRITE_ONCE(old->era, src->era);
 		if (view->how == COWMEM_VIEW_FORK)
 			cowmem_view_zap_page(src, pgoff, NULL);
 		cowmem_stat_inc(pinned_copies);
@@ -859,6 +866,9 @@ void cowmem_vma_walk_ptes(struct vm_area_struct *vma, unsigned long start,
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		if (cowmem_read_pte(vma, addr, &pfn, &writable))
 			fn(linear_page_index(vma, addr), pfn, writable, data);
+		/* A reader being killed would only report what it cannot read. */
+		if (fatal_signal_pending(current))
+			break;
 		cond_resched();
 	}
 }

@@ -31,6 +31,8 @@ FIXTURE_VARIANT(gup)
 	bool cowmem;
 };
 
+/* Each variant is a struct: its brace goes on a line of its own. */
+/* clang-format off */
 FIXTURE_VARIANT_ADD(gup, anon)
 {
 	.cowmem = false,
@@ -40,6 +42,8 @@ FIXTURE_VARIANT_ADD(gup, cowmem)
 {
 	.cowmem = true,
 };
+
+/* clang-format on */
 
 FIXTURE_SETUP(gup)
 {
@@ -59,7 +63,7 @@ FIXTURE_SETUP(gup)
 	ASSERT_LE(0, cowmem_pinnable())
 	TH_LOG("cannot read /sys/module/cowmem/parameters/pinnable: is cowmem loaded?");
 	if (!cowmem_pinnable())
-		SKIP(return, "this kernel's cowmem mappings are VM_PFNMAP, which GUP refuses (cowmem_access tests that)");
+		SKIP(return, "VM_PFNMAP: GUP refuses it (cowmem_access)");
 	self->fd = cowmem_open();
 	ASSERT_LE(0, self->fd);
 	self->map = cowmem_map(self->fd, PAGES, 0);
@@ -81,14 +85,13 @@ FIXTURE_TEARDOWN(gup)
 }
 
 /*
- * The setup skipped the cowmem variant (no map): the harness Debian's 6.1
- * ships runs the test's body even then.
+ * Whether the setup skipped this variant (it leaves no map): the harness
+ * Debian's 6.1 ships runs the test's body even then.
  */
-#define RETURN_IF_SKIPPED()          \
-	do {                         \
-		if (!self->map)      \
-			return;      \
-	} while (0)
+static bool skipped(FIXTURE_DATA(gup) * self)
+{
+	return !self->map;
+}
 
 /* A child vmsplice()s the page at @page into @fd and exits: 0 if it did. */
 static int splice_in_child(char *page, size_t psz, int fd)
@@ -110,7 +113,8 @@ TEST_F(gup, process_vm_write_then_read)
 	struct iovec local = { src, sizeof(src) },
 		     remote = { self->map + self->psz, sizeof(src) };
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	ASSERT_EQ((ssize_t)sizeof(src),
 		  process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
 	EXPECT_EQ(0, memcmp(self->map + self->psz, src, sizeof(src)));
@@ -132,7 +136,8 @@ TEST_F(gup, process_vm_write_into_child_breaks_cow)
 	int go[2], back[2];
 	pid_t pid;
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	memset(self->map, 'p', self->psz);
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(back));
@@ -150,7 +155,8 @@ TEST_F(gup, process_vm_write_into_child_breaks_cow)
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(1, read(back[0], &seen, 1));
 	EXPECT_EQ(0, cowmem_wait(pid));
-	EXPECT_EQ('R', seen) TH_LOG("the child did not see the write made into it");
+	EXPECT_EQ('R', seen)
+	TH_LOG("the child did not see the write made into it");
 	EXPECT_EQ('p', self->map[0])
 	TH_LOG("the write into the child reached the parent's page");
 }
@@ -160,10 +166,12 @@ TEST_F(gup, vmsplice_reads_the_page)
 {
 	struct iovec iov = { self->map, self->psz };
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	memset(self->map, 'v', self->psz);
 	ASSERT_EQ((ssize_t)self->psz, vmsplice(self->pipe[1], &iov, 1, 0));
-	ASSERT_EQ((ssize_t)self->psz, read(self->pipe[0], self->buf, self->psz));
+	ASSERT_EQ((ssize_t)self->psz,
+		  read(self->pipe[0], self->buf, self->psz));
 	EXPECT_TRUE(cowmem_page_is(self->buf, self->psz, 'v'));
 }
 
@@ -176,7 +184,8 @@ TEST_F(gup, vmsplice_by_child_misses_parent_write)
 {
 	long breaks = 0;
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	memset(self->map, 'A', self->psz);
 	ASSERT_EQ(0, splice_in_child(self->map, self->psz, self->pipe[1]));
 	if (variant->cowmem)
@@ -184,10 +193,11 @@ TEST_F(gup, vmsplice_by_child_misses_parent_write)
 	memset(self->map, 'B', self->psz);
 	if (variant->cowmem)
 		EXPECT_EQ(breaks + 1, cowmem_stat("cow_breaks"))
-		TH_LOG("the write did not copy the page the pipe holds");
-	ASSERT_EQ((ssize_t)self->psz, read(self->pipe[0], self->buf, self->psz));
+	TH_LOG("the write did not copy the page the pipe holds");
+	ASSERT_EQ((ssize_t)self->psz,
+		  read(self->pipe[0], self->buf, self->psz));
 	EXPECT_TRUE(cowmem_page_is(self->buf, self->psz, 'A'))
-	TH_LOG("the pipe read '%c': the parent's write after the child's vmsplice() reached it (reused a page that a pipe still holds)",
+	TH_LOG("the pipe read '%c': the parent's later write reached it",
 	       self->buf[0]);
 }
 
@@ -200,10 +210,12 @@ TEST_F(gup, parent_reuses_once_the_pipe_let_go)
 {
 	long reuses = 0, breaks = 0;
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	memset(self->map, 'A', self->psz);
 	ASSERT_EQ(0, splice_in_child(self->map, self->psz, self->pipe[1]));
-	ASSERT_EQ((ssize_t)self->psz, read(self->pipe[0], self->buf, self->psz));
+	ASSERT_EQ((ssize_t)self->psz,
+		  read(self->pipe[0], self->buf, self->psz));
 	EXPECT_TRUE(cowmem_page_is(self->buf, self->psz, 'A'));
 	if (variant->cowmem) {
 		reuses = cowmem_stat("reuses");
@@ -227,7 +239,8 @@ TEST_F(gup, vmsplice_before_fork_keeps_the_page)
 	struct iovec iov = { self->map, self->psz };
 	pid_t pid;
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	memset(self->map, 'A', self->psz);
 	ASSERT_EQ((ssize_t)self->psz, vmsplice(self->pipe[1], &iov, 1, 0));
 	pid = fork();
@@ -238,7 +251,8 @@ TEST_F(gup, vmsplice_before_fork_keeps_the_page)
 	}
 	ASSERT_EQ(0, cowmem_wait(pid));
 	memset(self->map, 'P', self->psz);
-	ASSERT_EQ((ssize_t)self->psz, read(self->pipe[0], self->buf, self->psz));
+	ASSERT_EQ((ssize_t)self->psz,
+		  read(self->pipe[0], self->buf, self->psz));
 	EXPECT_TRUE(cowmem_page_is(self->buf, self->psz, 'A'))
 	TH_LOG("the pipe read '%c', not the 'A' spliced before the fork",
 	       self->buf[0]);
@@ -253,13 +267,14 @@ TEST_F(gup, o_direct_read_into_the_page)
 {
 	int fd;
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	fd = open("/proc/self/exe", O_RDONLY | O_DIRECT);
 	if (fd < 0 && errno == EINVAL)
 		SKIP(return, "the file system here takes no O_DIRECT");
 	ASSERT_LE(0, fd);
-	ASSERT_EQ((ssize_t)self->psz, pread(fd, self->map + 2 * self->psz,
-					   self->psz, 0))
+	ASSERT_EQ((ssize_t)self->psz,
+		  pread(fd, self->map + 2 * self->psz, self->psz, 0))
 	TH_LOG("O_DIRECT read into the page: %s", strerror(errno));
 	close(fd);
 	fd = open("/proc/self/exe", O_RDONLY);
@@ -282,7 +297,8 @@ TEST_F(gup, futex_wake)
 	long shared;
 	int err;
 
-	RETURN_IF_SKIPPED();
+	if (skipped(self))
+		return;
 	shared = syscall(SYS_futex, self->map, FUTEX_WAKE, 1, NULL, NULL, 0);
 	err = errno;
 	EXPECT_EQ(0, syscall(SYS_futex, self->map, FUTEX_WAKE_PRIVATE, 1, NULL,
