@@ -25,24 +25,25 @@ echo "=== cowdemo --merge: same-page merging across a parent and its child"
 
 echo
 echo "=== cowstat, while cowload holds a parent and 3 forked children"
-"$here/cowload" --hold 4 >/dev/null &
+# cowload says "holding" once every child wrote: cowstat then sees them all.
+out=$(mktemp)
+"$here/cowload" --hold 4 >"$out" &
 load=$!
-sleep 2
+while kill -0 "$load" 2>/dev/null && ! grep -q holding "$out"; do
+	sleep 0.2
+done
 "$here/cowstat"
 wait "$load"
+rm -f "$out"
 
 echo
 echo "=== bpftrace tools/bpftrace/cow_breaks.bt around the same workload"
+# -c starts cowload once every probe is attached, and the trace ends when it
+# exits. (bpftrace prints "Attaching N probes" before it attaches them: a
+# workload started on that line can run, in part or whole, untraced.) -c
+# splits its command at spaces, hence ./cowload from $here.
 log=$(mktemp)
-timeout -s INT 240 bpftrace "$here/bpftrace/cow_breaks.bt" >"$log" 2>&1 &
-trace=$!
-for _ in $(seq 180); do
-	grep -q '^Attaching' "$log" && break
-	sleep 1
-done
-"$here/cowload" >/dev/null
-kill -INT "$trace"
-wait "$trace" || true
+(cd "$here" && bpftrace -o "$log" -c ./cowload bpftrace/cow_breaks.bt >/dev/null)
 grep -v '^$' "$log"
 rm -f "$log"
 

@@ -6,6 +6,12 @@
 #   scripts/vm --timeout 600 -- bash -c 'insmod module/cowmem.ko &&
 #       tools/bpftrace/run_all.sh; rc=$?; rmmod cowmem; exit $rc'
 #
+# Each bpftrace runs a sleep as its -c command: bpftrace starts that command
+# only once every probe is attached, so the sleep's start is the sign to run
+# the workload ("Attaching N probes" and BEGIN's banner come before the
+# probes are on, in bpftrace 0.17), and the sleep's end makes bpftrace print
+# its maps and exit.
+#
 # Nothing waits unbounded: bpftrace gets ATTACH_WAIT seconds (default 150;
 # compiling takes tens of seconds under TCG) to attach, the workload 120 s,
 # and each bpftrace is killed after TRACE_LIMIT seconds (default 400) anyway;
@@ -17,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cowload=$here/../cowload
 cowdemo=$here/../cowdemo
 scripts=(cow_breaks faults_top fork_timeline snapshots)
+sleep_bin=$(type -P sleep)
 slow=${COWMEM_SLOW:-1}
 idle_attach_wait=${ATTACH_WAIT:-150}
 attach_wait=$((idle_attach_wait * slow))
@@ -34,30 +41,34 @@ trace_limit=$((${TRACE_LIMIT:-400} * slow))
 logs=$(mktemp -d)
 declare -A pids=()
 
-# timeout passes SIGINT and SIGTERM on to its bpftrace. Printing the maps
-# at exit can take tens of seconds under TCG on a busy host: 30 s was once
-# too little for cow_breaks.bt, which was then killed before printing.
-#
-# A bpftrace may take the SIGINT on a thread other than the one waiting for
-# its events, and then sleeps on until an event comes: one that traces only
-# clones or snapshots never gets one once the workload is over (seen: 2 of
-# 4 asleep for minutes). A small workload after the SIGINT wakes them all.
+# The sleep bpftrace started for script $1 once its probes were on, if any:
+# bpftrace is the child of timeout (pids[$1]), the sleep bpftrace's.
+tracer_sleep() {
+	local tracer
+
+	tracer=$(pgrep -P "${pids[$1]}" -x bpftrace) || return 1
+	pgrep -P "$tracer" -x sleep
+}
+
+# Ending its sleep makes a bpftrace print its maps and exit (it looks for
+# its command's exit every 100 ms). Printing them can take tens of seconds
+# under TCG on a busy host: 30 s was once too little for cow_breaks.bt.
 stop_all() {
-	local s deadline=$((SECONDS + 90 * slow))
+	local s sleeper deadline=$((SECONDS + 90 * slow))
 
 	for s in "${!pids[@]}"; do
-		kill -INT "${pids[$s]}" 2>/dev/null || true
+		if sleeper=$(tracer_sleep "$s"); then
+			kill "$sleeper" 2>/dev/null || true
+		else
+			kill -INT "${pids[$s]}" 2>/dev/null || true
+		fi
 	done
-	if ((${#pids[@]})); then
-		timeout -k 5 $((60 * slow)) "$cowload" -n 4 -c 1 >/dev/null 2>&1 || true
-		timeout -k 5 $((60 * slow)) "$cowdemo" --snapshot >/dev/null 2>&1 || true
-	fi
 	for s in "${!pids[@]}"; do
 		while kill -0 "${pids[$s]}" 2>/dev/null && ((SECONDS < deadline)); do
 			sleep 0.5
 		done
 		if kill -0 "${pids[$s]}" 2>/dev/null; then
-			echo "run_all: $s.bt had not printed its maps and exited within $((90 * slow))s of SIGINT: stopping it" >&2
+			echo "run_all: $s.bt had not printed its maps and exited within $((90 * slow))s of its command's end: stopping it" >&2
 			kill -TERM "${pids[$s]}" 2>/dev/null || true
 		fi
 		wait "${pids[$s]}" 2>/dev/null || true
@@ -66,13 +77,11 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$logs"' EXIT
 
-# Each script prints its banner from BEGIN, which runs once every probe is on.
 wait_attached() {
 	local s deadline=$((SECONDS + attach_wait))
 
 	for s in "${scripts[@]}"; do
-		until grep -q '^Attaching [0-9]* probes' "$logs/$s.log" &&
-			grep -q '^Tracing cowmem' "$logs/$s.log"; do
+		until tracer_sleep "$s" >/dev/null; do
 			if ! kill -0 "${pids[$s]}" 2>/dev/null; then
 				echo "run_all: $s.bt stopped before attaching" >&2
 				return 1
@@ -107,11 +116,12 @@ check() {
 	fi
 }
 
-# timeout's -k counts from any signal it passes on, SIGINT from stop_all
-# too: it must outlast stop_all's wait for the maps, or a bpftrace still
-# printing them is killed.
+# timeout's -k counts from any signal it passes on: it must outlast
+# stop_all's wait for the maps, or a bpftrace still printing them is killed.
+# The sleep ends by itself a little before timeout would signal.
 for s in "${scripts[@]}"; do
-	timeout -k $((100 * slow)) "$trace_limit" bpftrace "$here/$s.bt" >"$logs/$s.log" 2>&1 &
+	timeout -k $((100 * slow)) "$trace_limit" bpftrace \
+		-c "$sleep_bin $((trace_limit - 10))" "$here/$s.bt" >"$logs/$s.log" 2>&1 &
 	pids[$s]=$!
 done
 echo "run_all: started ${scripts[*]}; waiting up to ${attach_wait}s for them to attach"
@@ -128,8 +138,6 @@ timeout -k 5 $((120 * slow)) "$cowload" || workload=$?
 for mode in --snapshot --merge; do
 	timeout -k 5 $((60 * slow)) "$cowdemo" "$mode" >/dev/null || workload=$?
 done
-# faults_top prints once a second: let it print the workload's last second.
-sleep 2
 stop_all
 show_logs
 if ((workload)); then
