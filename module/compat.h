@@ -57,16 +57,12 @@ static inline void zap_special_vma_range(struct vm_area_struct *vma,
 	defined(COWMEM_HAVE_ZAP_SPECIAL_VMA_RANGE)
 #define COWMEM_PINNABLE 1
 #define COWMEM_VM_FLAGS VM_MIXEDMAP
+/* Whether @mm ever pinned a page (the kernel's own fork asks the same). */
+#define cowmem_mm_has_pinned(mm) mm_flags_test(MMF_HAS_PINNED, mm)
 #else
 #define COWMEM_PINNABLE 0
 #define COWMEM_VM_FLAGS VM_PFNMAP
-#endif
-
-/* Whether @mm ever pinned a page (the kernel's own fork asks the same). */
-#ifdef COWMEM_HAVE_MM_FLAGS_TEST
-#define cowmem_mm_has_pinned(mm) mm_flags_test(MMF_HAS_PINNED, mm)
-#else
-#define cowmem_mm_has_pinned(mm) test_bit(MMF_HAS_PINNED, &(mm)->flags)
+#define cowmem_mm_has_pinned(mm) false /* nothing pins a VM_PFNMAP page */
 #endif
 
 #if COWMEM_PINNABLE

@@ -103,7 +103,9 @@
  *         contents), which each of its origin views starts from
  *         (ops->new_origin).
  * frame   One data page and the number of index leaf slots holding it (and
- *         of merges holding it while they compare).
+ *         of merges holding it while they compare), and the era of the
+ *         view that owns it, if one does (index.h: whose pins are the
+ *         view's own, so that its writes reuse it).
  *         Pages nobody wrote are absent from every index and map the zero page.
  *
  * Lock order
@@ -114,7 +116,8 @@
  *                               for read; fork, snapshot, rollback, and a
  *                               lockset entering it, for write; the
  *                               view's zapped_blocks marks are cleared
- *                               only under it for write)
+ *                               and its era changed only under it for
+ *                               write)
  *         block lock           (block.c: a fault's page's block, from its
  *                               lookup to its PTE, never across an
  *                               allocation or a copy; one at a time)

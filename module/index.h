@@ -26,8 +26,11 @@ struct cowmem_frame {
 	/*
 	 * The era (cowmem.h, view->era) of the view that made it or reused
 	 * it, which owns it alone until that era ends; 0: none. Written
-	 * under the view's block lock for the page, or before it is
-	 * published.
+	 * before it is published, under the page's block lock by the one view
+	 * that holds it (a reuse, a claim), or by what holds it beside that
+	 * view: a clone under the source view's lock for write, a merge while
+	 * its own hold keeps every view from reusing it. Read with
+	 * READ_ONCE() under the reader's view->lock (cowmem_frame_owned()).
 	 */
 	u64 era;
 };

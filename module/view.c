@@ -589,7 +589,7 @@ static int cowmem_clone_unshare_pinned(struct cowmem_view *view,
 	int err = 0;
 
 	lockdep_assert_held_write(&src->lock);
-	if (!COWMEM_PINNABLE || !cowmem_mm_has_pinned(src->mm))
+	if (!cowmem_mm_has_pinned(src->mm))
 		return 0;
 	pinned = bitmap_zalloc(nr, GFP_KERNEL);
 	if (!pinned)

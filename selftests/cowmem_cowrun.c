@@ -534,6 +534,25 @@ TEST(glibc_malloc_is_served_through_jemalloc)
 	TH_LOG("%s", err);
 }
 
+/*
+ * A program under cowrun dumps its served memory in a core, as it would
+ * its anonymous memory without: cowrun sets coredump_filter's bit for
+ * shared mappings of files, which this test's own process lacks.
+ */
+TEST(core_dumps_take_served_memory)
+{
+	char self_path[PATH_MAX], cowrun[PATH_MAX], err[4096];
+	char *const with[] = { cowrun, "--", self_path, NULL };
+	char *const without[] = { self_path, NULL };
+
+	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
+	ASSERT_EQ(1 << 8,
+		  run_probe("coredump", without, NULL, NULL, err, sizeof(err)))
+	TH_LOG("coredump_filter takes shared file mappings already: %s", err);
+	EXPECT_EQ(0, run_probe("coredump", with, NULL, NULL, err, sizeof(err)))
+	TH_LOG("%s", err);
+}
+
 #define PLANT_TMP "/tmp/cowrun-plant"
 #define PLANT_VICTIM "/tmp/cowrun-plant-victim"
 
@@ -783,6 +802,18 @@ static int fallback_probe(void)
 	return 0;
 }
 
+/* 0 when core dumps take file-backed shared mappings (cowmem's), 1 if not. */
+static int coredump_probe(void)
+{
+	FILE *f = fopen("/proc/self/coredump_filter", "r");
+	unsigned long filter = 0;
+
+	if (!f || fscanf(f, "%lx", &filter) != 1)
+		return 2;
+	fclose(f);
+	return filter & 1ul << 3 ? 0 : 1; /* MMF_DUMP_MAPPED_SHARED */
+}
+
 /* The programs the tests run, by COWMEM_COWRUN_PROBE. */
 static const struct {
 	const char *name;
@@ -792,7 +823,7 @@ static const struct {
 	{ "report", report_probe },	    { "plant", plant_probe },
 	{ "unserved", unserved_probe },	    { "verbose", verbose_probe },
 	{ "served", served_probe },	    { "malloc", malloc_probe },
-	{ "forkstress", forkstress_probe },
+	{ "forkstress", forkstress_probe }, { "coredump", coredump_probe },
 };
 
 int main(int argc, char **argv)

@@ -7,10 +7,17 @@
  * (the module's "pinnable" parameter is N: VM_PFNMAP), the cowmem variant
  * is skipped, and cowmem_access tests that GUP is refused harmlessly.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/elf.h>
 #include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "cowmem_test.h"
@@ -104,6 +111,100 @@ static int splice_in_child(char *page, size_t psz, int fd)
 	if (!pid)
 		_exit(vmsplice(fd, &iov, 1, 0) == (ssize_t)psz ? 0 : 1);
 	return cowmem_wait(pid);
+}
+
+/*
+ * A pin held across fork(). process_vm_readv() and process_vm_writev() pin
+ * the target's pages (FOLL_PIN), drop its mmap_lock, and only then copy to
+ * or from the caller's buffer. Where that buffer is a missing page of a
+ * userfaultfd, the copy waits for the test to resolve the fault, the pin
+ * held all along: the test forks meanwhile. A thread of the test makes the
+ * call on its own process.
+ */
+struct held_pin {
+	int uffd;
+	char *local; /* the caller's buffer: a page the uffd reports missing */
+	char *target; /* the pinned page */
+	size_t psz;
+	bool write; /* process_vm_writev(): @local into @target; else readv */
+	ssize_t done; /* what the call returned */
+	pthread_t thread;
+};
+
+static void *held_pin_call(void *arg)
+{
+	struct held_pin *hp = arg;
+	struct iovec local = { hp->local, hp->psz },
+		     remote = { hp->target, hp->psz };
+
+	if (hp->write)
+		hp->done =
+			process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+	else
+		hp->done = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	return NULL;
+}
+
+/*
+ * Starts the call and returns once its copy waits on the uffd (the uffd's
+ * fault message says so): @target is pinned then. 0; the errno of
+ * userfaultfd() if this kernel or this user has none; or -errno of the
+ * step that failed.
+ */
+static int held_pin_start(struct held_pin *hp, char *target, size_t psz,
+			  bool write)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffd_msg msg;
+
+	hp->target = target;
+	hp->psz = psz;
+	hp->write = write;
+	hp->uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (hp->uffd < 0)
+		return errno;
+	hp->local = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (hp->local == MAP_FAILED)
+		return -errno;
+	reg.range.start = (unsigned long)hp->local;
+	reg.range.len = psz;
+	if (ioctl(hp->uffd, UFFDIO_API, &api) ||
+	    ioctl(hp->uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	if (pthread_create(&hp->thread, NULL, held_pin_call, hp))
+		return -EAGAIN;
+	if (read(hp->uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return -EIO;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -EIO;
+}
+
+/*
+ * Resolves the fault with a page of @fill (what a write puts in @target)
+ * and waits for the call to end: it returns what the call returned.
+ */
+static ssize_t held_pin_finish(struct held_pin *hp, char fill)
+{
+	struct uffdio_copy copy = { .dst = (unsigned long)hp->local,
+				    .len = hp->psz };
+	char *src = malloc(hp->psz);
+
+	if (!src)
+		return -1;
+	memset(src, fill, hp->psz);
+	copy.src = (unsigned long)src;
+	if (ioctl(hp->uffd, UFFDIO_COPY, &copy))
+		hp->done = -1;
+	pthread_join(hp->thread, NULL);
+	free(src);
+	return hp->done;
+}
+
+static void held_pin_end(struct held_pin *hp)
+{
+	munmap(hp->local, hp->psz);
+	close(hp->uffd);
 }
 
 /* process_vm_writev() lands in the page and process_vm_readv() reads it back. */
@@ -259,6 +360,136 @@ TEST_F(gup, vmsplice_before_fork_keeps_the_page)
 }
 
 /*
+ * A write in flight at fork: process_vm_writev() pins the parent's page,
+ * the parent forks, and then the write lands. It lands in the parent's
+ * page alone: the child got a copy at fork (the kernel's
+ * copy_present_page(); cowmem's pin-safe clone), as a DMA into the
+ * parent's buffer must not reach its child.
+ */
+TEST_F(gup, write_in_flight_at_fork_lands_in_the_parent)
+{
+	struct held_pin hp;
+	long copies = 0;
+	int go[2], back[2], err;
+	char seen = 0;
+	pid_t pid;
+
+	if (skipped(self))
+		return;
+	memset(self->map, 'o', self->psz);
+	if (variant->cowmem)
+		copies = cowmem_stat("pinned_copies");
+	err = held_pin_start(&hp, self->map, self->psz, true);
+	if (err > 0)
+		SKIP(return, "no userfaultfd here: %s", strerror(err));
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(back));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char c;
+
+		CHILD_CHECK(1, read(go[0], &c, 1) == 1);
+		CHILD_CHECK(2, write(back[1], self->map, 1) == 1);
+		_exit(0);
+	}
+	EXPECT_EQ((ssize_t)self->psz, held_pin_finish(&hp, 'd'));
+	held_pin_end(&hp);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(1, read(back[0], &seen, 1));
+	EXPECT_EQ(0, cowmem_wait(pid));
+	EXPECT_TRUE(cowmem_page_is(self->map, self->psz, 'd'))
+	TH_LOG("the parent's page holds '%c', not the write's 'd'",
+	       self->map[0]);
+	EXPECT_EQ('o', seen)
+	TH_LOG("the child saw '%c': the parent's write reached it", seen);
+	if (variant->cowmem)
+		EXPECT_EQ(copies + 1, cowmem_stat("pinned_copies"))
+	TH_LOG("the fork did not copy the pinned page for the child");
+}
+
+/*
+ * A read-only pin taken before fork sees what the parent writes after it:
+ * process_vm_readv() pins the page, the parent forks, the child writes its
+ * copy and exits, the parent writes, and then the read copies the page out.
+ * The pinned page stays the parent's, so its write is not copied away from
+ * the pin (cow.c's R/O pin scenarios); the child's write reaches nobody.
+ */
+TEST_F(gup, read_pin_at_fork_sees_the_parent_write)
+{
+	struct held_pin hp;
+	pid_t pid;
+	int err;
+
+	if (skipped(self))
+		return;
+	memset(self->map, 'o', self->psz);
+	err = held_pin_start(&hp, self->map, self->psz, false);
+	if (err > 0)
+		SKIP(return, "no userfaultfd here: %s", strerror(err));
+	ASSERT_EQ(0, err);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		memset(self->map, 'c', self->psz);
+		_exit(0);
+	}
+	ASSERT_EQ(0, cowmem_wait(pid));
+	memset(self->map, 'p', self->psz);
+	EXPECT_EQ((ssize_t)self->psz, held_pin_finish(&hp, 0));
+	EXPECT_TRUE(cowmem_page_is(hp.local, self->psz, 'p'))
+	TH_LOG("the pinned read saw '%c', not the parent's later 'p'",
+	       hp.local[0]);
+	held_pin_end(&hp);
+}
+
+/*
+ * A read-only pin taken after fork, on a page parent and child share, then
+ * a write by the parent. The kernel unshares an anonymous page for a pin
+ * (FAULT_FLAG_UNSHARE), so the pin is on the parent's own page and sees
+ * the write. GUP unshares anonymous pages alone: on cowmem the pin is on
+ * the shared page, the write copies away from it, and the pin sees the
+ * old contents (docs/design.md, "What a driver cannot promise").
+ */
+TEST_F(gup, read_pin_after_fork_on_a_shared_page)
+{
+	char want = variant->cowmem ? 'o' : 'p';
+	struct held_pin hp;
+	int go[2], err;
+	pid_t pid;
+
+	if (skipped(self))
+		return;
+	memset(self->map, 'o', self->psz);
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char c;
+
+		CHILD_CHECK(1, read(go[0], &c, 1) == 1);
+		CHILD_CHECK(2, cowmem_page_is(self->map, self->psz, 'o'));
+		_exit(0);
+	}
+	err = held_pin_start(&hp, self->map, self->psz, false);
+	if (err > 0) {
+		ASSERT_EQ(1, write(go[1], "g", 1));
+		cowmem_wait(pid);
+		SKIP(return, "no userfaultfd here: %s", strerror(err));
+	}
+	ASSERT_EQ(0, err);
+	memset(self->map, 'p', self->psz);
+	EXPECT_EQ((ssize_t)self->psz, held_pin_finish(&hp, 0));
+	EXPECT_TRUE(cowmem_page_is(hp.local, self->psz, want))
+	TH_LOG("the pinned read saw '%c', not '%c'", hp.local[0], want);
+	held_pin_end(&hp);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	EXPECT_EQ(0, cowmem_wait(pid))
+	TH_LOG("the child's page changed");
+}
+
+/*
  * An O_DIRECT read of the test's own program into the page: in the test
  * VM the program is on its 9p root, which pins the buffer (GUP) and reads
  * into it, the read that failed with "Bad address" under cowrun.
@@ -282,6 +513,118 @@ TEST_F(gup, o_direct_read_into_the_page)
 	ASSERT_EQ((ssize_t)self->psz, pread(fd, self->buf, self->psz, 0));
 	close(fd);
 	EXPECT_EQ(0, memcmp(self->buf, self->map + 2 * self->psz, self->psz));
+}
+
+/*
+ * The core file in @dir (whatever core_pattern's name for it): its
+ * segment that starts at @addr, @len bytes of it read into @out. 0, or -1
+ * if there is no core there, or no such segment.
+ */
+static int core_segment(const char *dir, const void *addr, char *out,
+			size_t len)
+{
+	char path[PATH_MAX] = "";
+	struct dirent *de;
+	struct elf64_phdr ph;
+	struct elf64_hdr eh;
+	int fd, ret = -1;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "core", 4))
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+	closedir(d);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_type != ET_CORE)
+		goto close;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) !=
+		    sizeof(ph))
+			break;
+		if (ph.p_type != PT_LOAD || ph.p_vaddr != (uintptr_t)addr ||
+		    ph.p_filesz < len)
+			continue;
+		if (pread(fd, out, len, ph.p_offset) == (ssize_t)len)
+			ret = 0;
+		break;
+	}
+close:
+	close(fd);
+	unlink(path);
+	return ret;
+}
+
+/* The dumping child: its pages written, file-backed shared mappings dumped. */
+static void dump_core(char *map, size_t psz, const char *dir)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	unsigned long filter = 0;
+	FILE *f;
+
+	for (int i = 0; i < PAGES; i++)
+		memset(map + i * psz, 'a' + i, psz);
+	f = fopen("/proc/self/coredump_filter", "r+");
+	if (!f || fscanf(f, "%lx", &filter) != 1)
+		_exit(1);
+	rewind(f);
+	fprintf(f, "%#lx", filter | 1ul << 3); /* MMF_DUMP_MAPPED_SHARED */
+	if (fclose(f) || chdir(dir) || setrlimit(RLIMIT_CORE, &unlimited))
+		_exit(2);
+	abort();
+}
+
+/*
+ * A core dump holds the pages, as their process wrote them. The kernel
+ * dumps a shared mapping of a file, which a cowmem mapping is, only where
+ * coredump_filter asks for it (bit 3, off by default; cowrun sets it), and
+ * private anonymous memory by default.
+ */
+TEST_F(gup, core_dump_holds_the_pages)
+{
+	char dir[] = "/tmp/cowmem_gup.XXXXXX", pattern[64] = "";
+	size_t len = PAGES * self->psz;
+	int status, err, i;
+	char *dumped;
+	pid_t pid;
+	FILE *f;
+
+	if (skipped(self))
+		return;
+	f = fopen("/proc/sys/kernel/core_pattern", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(pattern, sizeof(pattern), f));
+	fclose(f);
+	if (pattern[0] == '|' || pattern[0] == '/')
+		SKIP(return, "core_pattern is not a file name: %s", pattern);
+	ASSERT_NE(NULL, mkdtemp(dir));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		dump_core(self->map, self->psz, dir);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WCOREDUMP(status))
+	TH_LOG("the child did not dump core (status %#x)", status);
+	dumped = malloc(len);
+	ASSERT_NE(NULL, dumped);
+	err = core_segment(dir, self->map, dumped, len);
+	rmdir(dir);
+	if (err)
+		free(dumped);
+	ASSERT_EQ(0, err)
+	TH_LOG("no core in %s, or no segment of the mapping in it", dir);
+	for (i = 0; i < PAGES; i++) {
+		EXPECT_TRUE(cowmem_page_is(dumped + i * self->psz, self->psz,
+					   'a' + i))
+		TH_LOG("page %d of the dump holds '%c'", i,
+		       dumped[i * self->psz]);
+	}
+	free(dumped);
 }
 
 /*
