@@ -516,6 +516,31 @@ TEST_F(gup, o_direct_read_into_the_page)
 }
 
 /*
+ * A plain read() of the test's own program into the pages. In the test VM
+ * the program is on the project's 9p mount, which has no page cache
+ * (cache=none): 9p reads more than a few bytes straight into the caller's
+ * pages, which it pins (GUP), the read that gave "Bad address" under
+ * cowrun before cowmem's pages could be pinned.
+ */
+TEST_F(gup, read_into_the_pages)
+{
+	size_t len = 2 * self->psz;
+	ssize_t got;
+	int fd;
+
+	if (skipped(self))
+		return;
+	fd = open("/proc/self/exe", O_RDONLY);
+	ASSERT_LE(0, fd);
+	got = pread(fd, self->map + self->psz, len, 0);
+	EXPECT_EQ((ssize_t)len, got)
+	TH_LOG("read into the pages: %s", got < 0 ? strerror(errno) : "short");
+	ASSERT_EQ((ssize_t)self->psz, pread(fd, self->buf, self->psz, 0));
+	close(fd);
+	EXPECT_EQ(0, memcmp(self->buf, self->map + self->psz, self->psz));
+}
+
+/*
  * The core file in @dir (whatever core_pattern's name for it): its
  * segment that starts at @addr, @len bytes of it read into @out. 0, or -1
  * if there is no core there, or no such segment.
