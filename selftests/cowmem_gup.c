@@ -516,6 +516,48 @@ TEST_F(gup, o_direct_read_into_the_page)
 }
 
 /*
+ * An O_DIRECT write out of the page into a file beside the test's program
+ * (the project's 9p mount in the test VM: the write reads the page through
+ * GUP), which a plain read then finds holding the page's bytes.
+ */
+TEST_F(gup, o_direct_write_out_of_the_page)
+{
+	char path[PATH_MAX], *slash;
+	int fd, err;
+	ssize_t n;
+
+	if (skipped(self))
+		return;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	ASSERT_LT(0, n);
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	ASSERT_NE(NULL, slash);
+	strcpy(slash, "/.cowmem_gup.XXXXXX");
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	memset(self->map, 'w', self->psz);
+	fd = open(path, O_WRONLY | O_DIRECT);
+	if (fd < 0 && errno == EINVAL) {
+		unlink(path);
+		SKIP(return, "the file system here takes no O_DIRECT");
+	}
+	ASSERT_LE(0, fd);
+	n = pwrite(fd, self->map, self->psz, 0);
+	err = errno;
+	close(fd);
+	fd = open(path, O_RDONLY);
+	unlink(path);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)self->psz, n)
+	TH_LOG("O_DIRECT write out of the page: %s", strerror(err));
+	ASSERT_EQ((ssize_t)self->psz, pread(fd, self->buf, self->psz, 0));
+	close(fd);
+	EXPECT_TRUE(cowmem_page_is(self->buf, self->psz, 'w'));
+}
+
+/*
  * A plain read() of the test's own program into the pages. In the test VM
  * the program is on the project's 9p mount, which has no page cache
  * (cache=none): 9p reads more than a few bytes straight into the caller's
