@@ -535,20 +535,21 @@ TEST(glibc_malloc_is_served_through_jemalloc)
 }
 
 /*
- * A program under cowrun dumps its served memory in a core, as it would
- * its anonymous memory without: cowrun sets coredump_filter's bit for
- * shared mappings of files, which this test's own process lacks.
+ * cowrun sets coredump_filter's bit for shared mappings of files, which a
+ * served mapping is, so that a core takes it as it would take anonymous
+ * memory (cowmem_gup's core_dump_holds_the_pages: a core with the bit set
+ * holds cowmem's pages).
  */
-TEST(core_dumps_take_served_memory)
+TEST(coredump_filter_takes_served_memory)
 {
 	char self_path[PATH_MAX], cowrun[PATH_MAX], err[4096];
 	char *const with[] = { cowrun, "--", self_path, NULL };
 	char *const without[] = { self_path, NULL };
 
 	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
-	ASSERT_EQ(1 << 8,
-		  run_probe("coredump", without, NULL, NULL, err, sizeof(err)))
-	TH_LOG("coredump_filter takes shared file mappings already: %s", err);
+	if (run_probe("coredump", without, NULL, NULL, err, sizeof(err)) == 0)
+		SKIP(return,
+			   "this process's coredump_filter has the bit already");
 	EXPECT_EQ(0, run_probe("coredump", with, NULL, NULL, err, sizeof(err)))
 	TH_LOG("%s", err);
 }

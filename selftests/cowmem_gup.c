@@ -12,6 +12,7 @@
 #include <linux/elf.h>
 #include <linux/futex.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -128,6 +129,8 @@ struct held_pin {
 	size_t psz;
 	bool write; /* process_vm_writev(): @local into @target; else readv */
 	ssize_t done; /* what the call returned */
+	int err; /* its errno */
+	int ended[2]; /* a pipe the thread closes its end of as the call returns */
 	pthread_t thread;
 };
 
@@ -142,20 +145,24 @@ static void *held_pin_call(void *arg)
 			process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
 	else
 		hp->done = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	hp->err = errno;
+	close(hp->ended[1]);
 	return NULL;
 }
 
 /*
  * Starts the call and returns once its copy waits on the uffd (the uffd's
  * fault message says so): @target is pinned then. 0; the errno of
- * userfaultfd() if this kernel or this user has none; or -errno of the
- * step that failed.
+ * userfaultfd() if this kernel or this user has none; -errno of the step
+ * that failed; -EIO if the call ended without waiting (hp->done and
+ * hp->err say how), or did not reach the uffd within the harness's time.
  */
 static int held_pin_start(struct held_pin *hp, char *target, size_t psz,
 			  bool write)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct pollfd fds[2];
 	struct uffd_msg msg;
 
 	hp->target = target;
@@ -173,11 +180,22 @@ static int held_pin_start(struct held_pin *hp, char *target, size_t psz,
 	if (ioctl(hp->uffd, UFFDIO_API, &api) ||
 	    ioctl(hp->uffd, UFFDIO_REGISTER, &reg))
 		return -errno;
+	if (pipe(hp->ended))
+		return -errno;
 	if (pthread_create(&hp->thread, NULL, held_pin_call, hp))
 		return -EAGAIN;
-	if (read(hp->uffd, &msg, sizeof(msg)) != sizeof(msg))
+	fds[0] = (struct pollfd){ .fd = hp->uffd, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = hp->ended[0], .events = POLLIN };
+	if (poll(fds, 2, 20000 * cowmem_slowness()) <= 0 || fds[1].revents ||
+	    read(hp->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT) {
+		/* Ends a call still waiting: its copy gets EFAULT. */
+		close(hp->uffd);
+		hp->uffd = -1;
+		pthread_join(hp->thread, NULL);
 		return -EIO;
-	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -EIO;
+	}
+	return 0;
 }
 
 /*
@@ -194,8 +212,11 @@ static ssize_t held_pin_finish(struct held_pin *hp, char fill)
 		return -1;
 	memset(src, fill, hp->psz);
 	copy.src = (unsigned long)src;
-	if (ioctl(hp->uffd, UFFDIO_COPY, &copy))
-		hp->done = -1;
+	if (ioctl(hp->uffd, UFFDIO_COPY, &copy)) {
+		/* The call would wait for ever: closing the uffd ends it. */
+		close(hp->uffd);
+		hp->uffd = -1;
+	}
 	pthread_join(hp->thread, NULL);
 	free(src);
 	return hp->done;
@@ -204,7 +225,9 @@ static ssize_t held_pin_finish(struct held_pin *hp, char fill)
 static void held_pin_end(struct held_pin *hp)
 {
 	munmap(hp->local, hp->psz);
-	close(hp->uffd);
+	if (hp->uffd >= 0)
+		close(hp->uffd);
+	close(hp->ended[0]);
 }
 
 /* process_vm_writev() lands in the page and process_vm_readv() reads it back. */
@@ -368,11 +391,11 @@ TEST_F(gup, vmsplice_before_fork_keeps_the_page)
  */
 TEST_F(gup, write_in_flight_at_fork_lands_in_the_parent)
 {
+	struct cowmem_peer child;
 	struct held_pin hp;
 	long copies = 0;
-	int go[2], back[2], err;
 	char seen = 0;
-	pid_t pid;
+	int err;
 
 	if (skipped(self))
 		return;
@@ -382,23 +405,21 @@ TEST_F(gup, write_in_flight_at_fork_lands_in_the_parent)
 	err = held_pin_start(&hp, self->map, self->psz, true);
 	if (err > 0)
 		SKIP(return, "no userfaultfd here: %s", strerror(err));
-	ASSERT_EQ(0, err);
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(back));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		char c;
-
-		CHILD_CHECK(1, read(go[0], &c, 1) == 1);
-		CHILD_CHECK(2, write(back[1], self->map, 1) == 1);
+	ASSERT_EQ(0, err)
+	TH_LOG("the write did not wait, pin held: %zd, %s", hp.done,
+	       strerror(hp.err));
+	ASSERT_LE(0, cowmem_peer_fork(&child));
+	if (!child.pid) {
+		/* Tells its page's first byte once the write has landed. */
+		CHILD_CHECK(1, !cowmem_peer_recv(&child, &seen, 1));
+		CHILD_CHECK(2, !cowmem_peer_send(&child, self->map, 1));
 		_exit(0);
 	}
 	EXPECT_EQ((ssize_t)self->psz, held_pin_finish(&hp, 'd'));
 	held_pin_end(&hp);
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ(1, read(back[0], &seen, 1));
-	EXPECT_EQ(0, cowmem_wait(pid));
+	ASSERT_EQ(0, cowmem_peer_send(&child, "g", 1));
+	EXPECT_EQ(0, cowmem_peer_recv(&child, &seen, 1));
+	EXPECT_EQ(0, cowmem_peer_end(&child));
 	EXPECT_TRUE(cowmem_page_is(self->map, self->psz, 'd'))
 	TH_LOG("the parent's page holds '%c', not the write's 'd'",
 	       self->map[0]);
@@ -428,7 +449,9 @@ TEST_F(gup, read_pin_at_fork_sees_the_parent_write)
 	err = held_pin_start(&hp, self->map, self->psz, false);
 	if (err > 0)
 		SKIP(return, "no userfaultfd here: %s", strerror(err));
-	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, err)
+	TH_LOG("the read did not wait, pin held: %zd, %s", hp.done,
+	       strerror(hp.err));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -455,43 +478,42 @@ TEST_F(gup, read_pin_at_fork_sees_the_parent_write)
 TEST_F(gup, read_pin_after_fork_on_a_shared_page)
 {
 	char want = variant->cowmem ? 'o' : 'p';
+	struct cowmem_peer child;
 	struct held_pin hp;
-	int go[2], err;
-	pid_t pid;
+	int err;
 
 	if (skipped(self))
 		return;
 	memset(self->map, 'o', self->psz);
-	ASSERT_EQ(0, pipe(go));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
+	/* The child keeps the page shared until told; end of file too. */
+	ASSERT_LE(0, cowmem_peer_fork(&child));
+	if (!child.pid) {
 		char c;
 
-		CHILD_CHECK(1, read(go[0], &c, 1) == 1);
-		CHILD_CHECK(2, cowmem_page_is(self->map, self->psz, 'o'));
+		cowmem_peer_recv(&child, &c, 1);
+		CHILD_CHECK(1, cowmem_page_is(self->map, self->psz, 'o'));
 		_exit(0);
 	}
 	err = held_pin_start(&hp, self->map, self->psz, false);
 	if (err > 0) {
-		ASSERT_EQ(1, write(go[1], "g", 1));
-		cowmem_wait(pid);
+		cowmem_peer_end(&child);
 		SKIP(return, "no userfaultfd here: %s", strerror(err));
 	}
-	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, err)
+	TH_LOG("the read did not wait, pin held: %zd, %s", hp.done,
+	       strerror(hp.err));
 	memset(self->map, 'p', self->psz);
 	EXPECT_EQ((ssize_t)self->psz, held_pin_finish(&hp, 0));
 	EXPECT_TRUE(cowmem_page_is(hp.local, self->psz, want))
 	TH_LOG("the pinned read saw '%c', not '%c'", hp.local[0], want);
 	held_pin_end(&hp);
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	EXPECT_EQ(0, cowmem_wait(pid))
+	EXPECT_EQ(0, cowmem_peer_end(&child))
 	TH_LOG("the child's page changed");
 }
 
 /*
  * An O_DIRECT read of the test's own program into the page: in the test
- * VM the program is on its 9p root, which pins the buffer (GUP) and reads
+ * VM the program is on the project's 9p mount, which pins the buffer (GUP) and reads
  * into it, the read that failed with "Bad address" under cowrun.
  */
 TEST_F(gup, o_direct_read_into_the_page)
@@ -667,7 +689,7 @@ TEST_F(gup, core_dump_holds_the_pages)
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(pattern, sizeof(pattern), f));
 	fclose(f);
-	if (pattern[0] == '|' || pattern[0] == '/')
+	if (pattern[0] == '|' || strchr(pattern, '/'))
 		SKIP(return, "core_pattern is not a file name: %s", pattern);
 	ASSERT_NE(NULL, mkdtemp(dir));
 	pid = fork();

@@ -38,14 +38,23 @@ rm -f "$out"
 
 echo
 echo "=== bpftrace tools/bpftrace/cow_breaks.bt around the same workload"
-# -c starts cowload once every probe is attached, and the trace ends when it
-# exits. (bpftrace prints "Attaching N probes" before it attaches them: a
-# workload started on that line can run, in part or whole, untraced.) -c
-# splits its command at spaces, hence ./cowload from $here.
-log=$(mktemp)
-(cd "$here" && bpftrace -o "$log" -c ./cowload bpftrace/cow_breaks.bt >/dev/null)
-grep -v '^$' "$log"
-rm -f "$log"
+# -c starts its command once every probe is attached, and the trace ends
+# when it exits. (bpftrace prints "Attaching N probes" before it attaches
+# them: a workload started on that line can run, in part or whole,
+# untraced.) -c splits its command at spaces and ignores its exit status:
+# the command is a script of ours that runs cowload and keeps its status.
+log=$(mktemp) job=$(mktemp) status=$(mktemp)
+printf 'cd %q && ./cowload >/dev/null; echo $? >%q\n' "$here" "$status" >"$job"
+trace_rc=0
+timeout -s INT 600 bpftrace -o "$log" -c "/bin/bash $job" "$here/bpftrace/cow_breaks.bt" \
+	>/dev/null || trace_rc=$?
+grep -v '^$' "$log" || true
+cowload_rc=$(<"$status")
+rm -f "$log" "$job" "$status"
+if ((trace_rc)) || [[ $cowload_rc != 0 ]]; then
+	echo "demo: bpftrace exited $trace_rc, cowload ${cowload_rc:-not at all}" >&2
+	exit 1
+fi
 
 echo
 "$here/cowdemo" --python --objects 100000

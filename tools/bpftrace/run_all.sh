@@ -118,7 +118,9 @@ check() {
 
 # timeout's -k counts from any signal it passes on: it must outlast
 # stop_all's wait for the maps, or a bpftrace still printing them is killed.
-# The sleep ends by itself a little before timeout would signal.
+# The sleep is a bound too (it starts once the probes are on, so timeout,
+# counting from the start, may signal first: either way bpftrace prints
+# its maps and exits).
 for s in "${scripts[@]}"; do
 	timeout -k $((100 * slow)) "$trace_limit" bpftrace \
 		-c "$sleep_bin $((trace_limit - 10))" "$here/$s.bt" >"$logs/$s.log" 2>&1 &
