@@ -548,8 +548,7 @@ TEST(coredump_filter_takes_served_memory)
 
 	ASSERT_EQ(0, cowrun_paths(self_path, cowrun));
 	if (run_probe("coredump", without, NULL, NULL, err, sizeof(err)) == 0)
-		SKIP(return,
-			   "this process's coredump_filter has the bit already");
+		SKIP(return, "coredump_filter has the bit already");
 	EXPECT_EQ(0, run_probe("coredump", with, NULL, NULL, err, sizeof(err)))
 	TH_LOG("%s", err);
 }
